@@ -1,0 +1,313 @@
+"""`agentflow run | resume | runs list | runs show | graphs`.
+
+Exit codes: 0 succeeded, 1 failed, 2 bad input or usage, 3 budget exhausted, 4 awaiting approval,
+130 cancelled. With `--json`, stdout holds exactly one JSON object; the live view and logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Run LLM agents as LangGraph workflow graphs.")
+runs_app = typer.Typer(no_args_is_help=True, help="Inspect recorded runs.")
+app.add_typer(runs_app, name="runs")
+
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Run database (default: $AGENTFLOW_DB or "
+                                             "~/.local/share/agentflow/agentflow.db).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No live view; errors only.")]
+ModelOpt = Annotated[list[str] | None, typer.Option(
+    "--model", "-m", help="Model spec (scripted:FILE.json, transformers:PATH, ...); ROLE=SPEC sets one role's model.")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    import structlog
+
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        processors=[structlog.processors.add_log_level, structlog.dev.ConsoleRenderer(colors=False)],
+    )
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _split_models(specs: list[str] | None) -> tuple[str | None, dict[str, str]]:
+    default, roles = None, {}
+    for spec in specs or []:
+        head, sep, tail = spec.partition("=")
+        if sep and head.isidentifier() and ":" not in head:
+            roles[head] = tail
+        elif default is not None:
+            raise _fail(f"--model given twice without a role ({default!r}, {spec!r}); use ROLE=SPEC for roles")
+        else:
+            default = spec
+    return default, roles
+
+
+def _read_input(value: str) -> Any:
+    text = sys.stdin.read() if value == "-" else value
+    if not text.strip():
+        raise _fail("the input is empty")
+    return text
+
+
+def _emit_result(result: Any, as_json: bool, console: Any) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False, default=str) + "\n")
+        return
+    if result.status == "succeeded":
+        output = result.output
+        typer.echo(output if isinstance(output, str) else json.dumps(output, ensure_ascii=False, indent=2))
+    elif result.error:
+        console.print(f"[red]{result.error['type']}: {result.error['message']}[/]", markup=True)
+    elif result.partial is not None:
+        console.print(f"[yellow]partial result:[/] {result.partial}", markup=True, highlight=False)
+    console.print(f"run id: {result.run_id}", highlight=False)
+
+
+async def _with_signals(runner: Any, run_id: str, start: Any) -> Any:
+    """Run `start()`; SIGINT / SIGTERM cancel it (the run is recorded as cancelled and stays resumable)."""
+    import anyio
+
+    result, error = None, None
+    async with anyio.create_task_group() as tg:
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(watch)
+        try:
+            result = await start()
+        except Exception as exc:  # raised outside the task group, so it is not wrapped in an ExceptionGroup
+            error = exc
+        tg.cancel_scope.cancel()
+    if error is not None:
+        raise error
+    return result if result is not None else runner.result_of(run_id)
+
+
+def _budget(max_steps: int | None, max_tokens: int | None, max_cost: float | None, max_time: float | None,
+            max_tool_calls: int | None, base: Any = None) -> Any:
+    from agentflow.budget import DEFAULT_BUDGET
+
+    return (base or DEFAULT_BUDGET).with_overrides(max_steps=max_steps, max_tokens=max_tokens,
+                                                   max_cost_usd=max_cost, max_wall_s=max_time,
+                                                   max_tool_calls=max_tool_calls)
+
+
+def _execute(as_json: bool, verbose: int, quiet: bool, body: Any) -> None:
+    """Shared driver of `run` and `resume`: logging, the live view, errors -> exit codes, the result."""
+    import anyio
+    from rich.console import Console
+
+    from agentflow.cli.render import LiveView
+    from agentflow.exceptions import UserError
+
+    _setup_logging(verbose, quiet)
+    console = Console(stderr=True, highlight=False)
+    view = None if quiet else LiveView(console, verbose=verbose > 0)
+    try:
+        result = anyio.run(body, view)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    _emit_result(result, as_json, console)
+    _exit_now_if_threads_linger(result.exit_code)
+    raise typer.Exit(result.exit_code)
+
+
+def _exit_now_if_threads_linger(code: int) -> None:
+    """A cancelled sync tool keeps its worker thread (Python cannot kill threads): don't wait for it."""
+    import os
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+@app.command()
+def run(
+    graph: Annotated[str, typer.Argument(help="Graph file (path.py or path.py:factory) or bundled graph name.")],
+    input: Annotated[str, typer.Option("--input", "-i", help="The request, or - to read stdin.")],
+    model: ModelOpt = None,
+    db: DbOpt = None,
+    max_steps: Annotated[int | None, typer.Option(min=0, help="Max model decisions (default 25).")] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=0, help="Max input+output tokens (default 200000).")] = None,
+    max_cost: Annotated[float | None, typer.Option(min=0, help="Max cost in USD (default 1.0).")] = None,
+    max_time: Annotated[float | None, typer.Option(min=0, help="Max wall time in seconds (default 600).")] = None,
+    max_tool_calls: Annotated[int | None, typer.Option(min=0, help="Max tool calls (default 100).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed (local models).")] = None,
+    temperature: Annotated[float, typer.Option(min=0, help="Sampling temperature.")] = 0.0,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Max tokens per model decision.")] = 512,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run GRAPH on a request and show its steps live."""
+    text = _read_input(input)
+    default_model, role_models = _split_models(model)
+
+    async def body(view: Any) -> Any:
+        from agentflow.models.base import SamplingSettings
+        from agentflow.runner import Runner, new_run_id
+
+        budget = _budget(max_steps, max_tokens, max_cost, max_time, max_tool_calls)
+        settings = SamplingSettings(temperature=temperature, max_tokens=max_new_tokens, seed=seed)
+        async with Runner(db) as runner:
+            run_id = new_run_id()
+            return await _with_signals(runner, run_id, lambda: runner.run(
+                graph, text, model=default_model, models=role_models, budget=budget, settings=settings,
+                run_id=run_id, on_event=view))
+
+    _execute(as_json, verbose, quiet, body)
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue.")],
+    model: ModelOpt = None,
+    db: DbOpt = None,
+    max_steps: Annotated[int | None, typer.Option(min=0)] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=0)] = None,
+    max_cost: Annotated[float | None, typer.Option(min=0)] = None,
+    max_time: Annotated[float | None, typer.Option(min=0)] = None,
+    max_tool_calls: Annotated[int | None, typer.Option(min=0)] = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Continue a cancelled, crashed, failed or budget-stopped run from its last checkpoint."""
+    default_model, role_models = _split_models(model)
+
+    async def body(view: Any) -> Any:
+        from agentflow.budget import Budget
+        from agentflow.runner import Runner
+
+        async with Runner(db) as runner:
+            record = runner.store.get_run(run_id)
+            budget = _budget(max_steps, max_tokens, max_cost, max_time, max_tool_calls,
+                             base=Budget.from_dict(record.budget))
+            return await _with_signals(runner, record.id, lambda: runner.resume(
+                record.id, model=default_model, models=role_models, budget=budget, on_event=view))
+
+    _execute(as_json, verbose, quiet, body)
+
+
+def _open_store(db: Path | None) -> Any:
+    from agentflow.exceptions import UserError
+    from agentflow.store import RunStore, resolve_db_path
+
+    path = resolve_db_path(db)
+    if not path.exists():
+        raise _fail(f"no run database at {path}")
+    try:
+        return RunStore(path)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+
+
+@runs_app.command("list")
+def runs_list(
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List recorded runs, newest first."""
+    store = _open_store(db)
+    records = store.list_runs(limit=limit, status=status)
+    if as_json:
+        from agentflow.result import RunResult
+
+        rows = [{**RunResult.from_record(r).to_json(), "graph": r.graph, "created_at": r.created_at} for r in records]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, default=str) + "\n")
+        return
+    from rich.console import Console
+
+    from agentflow.cli.render import runs_table
+
+    Console().print(runs_table(records))
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one run: its record and its trace, event by event."""
+    from agentflow.exceptions import UserError
+
+    store = _open_store(db)
+    try:
+        record = store.get_run(run_id)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    events = store.events(record.id)
+    if as_json:
+        import dataclasses
+
+        payload = {"run": dataclasses.asdict(record), "events": [dataclasses.asdict(e) for e in events]}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+        return
+    from rich.console import Console
+
+    from agentflow.cli.render import short
+
+    console = Console(highlight=False)
+    console.print(f"[bold]run {record.id}[/] · {record.status}"
+                  + (f" (budget '{record.budget_exhausted}')" if record.budget_exhausted else ""))
+    console.print(f"graph {record.graph} · model {record.model} · seed {record.seed} · created {record.created_at}",
+                  markup=False)
+    console.print(f"input: {short(record.input, 300)}", markup=False)
+    console.print(f"usage: {json.dumps(record.usage)}", markup=False)
+    if record.output is not None:
+        console.print(f"output: {short(record.output, 300)}", markup=False)
+    if record.error:
+        console.print(f"error: {record.error['type']}: {record.error['message']}", markup=False)
+    for e in events:
+        d = e.data
+        detail = {
+            "model_decision": lambda: f"{d['input_tokens']}+{d['output_tokens']} tok "
+                                      f"{d['latency_s'] * 1000:.0f} ms {short(d['decision'], 150)}",
+            "tool_result": lambda: f"{d['tool']} {short(d['arguments'], 80)} -> {short(d['content'], 80)}"
+                                   f"{' [error]' if d['is_error'] else ''} {d['latency_s'] * 1000:.0f} ms",
+            "error": lambda: f"{d['error_type']}: {d['message']}",
+            "final": lambda: f"{d['status']} {short(d['output'], 100)}",
+        }.get(e.kind, lambda: "")()
+        console.print(f"{e.seq:>4} {e.ts[11:23]} step {e.step if e.step is not None else '-':>3} {e.kind:<15} {detail}",
+                      markup=False)
+
+
+@app.command()
+def graphs() -> None:
+    """List the graphs that ship with agentflow."""
+    from agentflow.graph.loader import bundled_graphs
+
+    for name in bundled_graphs():
+        typer.echo(name)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,79 @@
+"""The live view of a run on stderr, and tables for `runs list` / `runs show`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+__all__ = ["LiveView", "runs_table", "short"]
+
+
+def short(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _call_text(call: dict[str, Any]) -> str:
+    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in (call.get("arguments") or {}).items())
+    return f"{call.get('name')}({args})"
+
+
+class LiveView:
+    """Prints each event of a run as it happens (an `on_event` handler)."""
+
+    def __init__(self, console: Console, *, verbose: bool = False) -> None:
+        self.console = console
+        self.verbose = verbose
+
+    def __call__(self, event: Any) -> None:
+        kind = event.kind
+        c = self.console
+        prefix = f"[magenta]{escape(event.agent)}[/] " if event.agent and event.agent != "agent" else ""
+        if kind == "run_started":
+            c.print(f"[dim]run {event.run_id} · graph {escape(event.graph)} · model {escape(str(event.model))}[/]")
+        elif kind == "run_resumed":
+            c.print(f"[dim]resuming run {event.run_id} (was {event.previous_status})[/]")
+        elif kind == "step_started":
+            c.print(f"[bold cyan]step {event.step}[/]")
+        elif kind == "model_decision":
+            decision = event.decision
+            if decision.get("reasoning"):
+                c.print(f"  {prefix}[italic]{escape(short(decision['reasoning'], 200))}[/]")
+            for call in decision.get("tool_calls") or []:
+                c.print(f"  {prefix}[yellow]→ {escape(short(_call_text(call), 200))}[/]")
+            if not decision.get("tool_calls"):
+                c.print(f"  {prefix}[green]answer:[/] {escape(short(decision.get('final_answer'), 200))}")
+            if self.verbose:
+                c.print(f"  [dim]{event.input_tokens}+{event.output_tokens} tokens, {event.latency_s * 1000:.0f} ms[/]")
+        elif kind == "tool_result":
+            style = "red" if event.is_error else "blue"
+            c.print(f"  {prefix}[{style}]← {escape(event.tool)}: {escape(short(event.content, 200))}[/]")
+        elif kind == "error":
+            c.print(f"[red]error: {escape(event.error_type)}: {escape(event.message)}[/]")
+        elif kind == "final":
+            color = {"succeeded": "green", "budget_exhausted": "yellow"}.get(event.status, "red")
+            extra = f" (budget '{event.budget}')" if event.budget else ""
+            u = event.usage
+            c.print(f"[{color}]{event.status}{extra}[/] · run {event.run_id} · {u.get('steps', 0)} steps, "
+                    f"{u.get('tool_calls', 0)} tool calls, {u.get('input_tokens', 0) + u.get('output_tokens', 0)} "
+                    f"tokens, {u.get('wall_s', 0):.2f} s")
+
+
+def runs_table(records: list[Any]) -> Table:
+    table = Table(show_edge=False)
+    table.add_column("run", no_wrap=True, min_width=16)
+    table.add_column("status", no_wrap=True)
+    for column in ("graph", "created", "steps", "tokens", "output"):
+        table.add_column(column)
+    for r in records:
+        tokens = (r.usage.get("input_tokens", 0) or 0) + (r.usage.get("output_tokens", 0) or 0)
+        graph = r.graph if len(r.graph) < 40 else "…" + r.graph[-39:]
+        shown = r.output if r.status == "succeeded" else (r.error or {}).get("message") or r.budget_exhausted or ""
+        table.add_row(r.id, r.status, escape(graph), r.created_at[:19].replace("T", " "),
+                      str(r.usage.get("steps", 0)), str(tokens), escape(short(shown, 60)))
+    return table

@@ -1,0 +1,102 @@
+"""Run events: what happened, in order. The CLI's live view, the SQLite trace and services all consume these.
+
+Every event has `run_id`, a `kind`, and (once recorded) a per-run sequence number in the trace. Model and tool
+events carry everything needed to replay a run exactly: messages in, raw text out, parsed decision, tokens and
+latency; arguments, observation, error and latency.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+__all__ = [
+    "Event",
+    "ModelCalled",
+    "RunErrored",
+    "RunFinished",
+    "RunResumed",
+    "RunStarted",
+    "StepStarted",
+    "ToolCalled",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    run_id: str
+    agent: str = ""
+
+    def data(self) -> dict[str, Any]:
+        """The event's fields other than `run_id`, JSON-safe (what the trace stores)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "run_id"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    graph: str
+    input: Any
+    model: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResumed(Event):
+    kind: ClassVar[str] = "run_resumed"
+    previous_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepStarted(Event):
+    kind: ClassVar[str] = "step_started"
+    step: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelCalled(Event):
+    kind: ClassVar[str] = "model_decision"
+    step: int
+    model: str
+    messages: list[dict[str, Any]]
+    raw_text: str
+    decision: dict[str, Any]
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_s: float
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCalled(Event):
+    kind: ClassVar[str] = "tool_result"
+    step: int
+    call_id: str
+    tool: str
+    arguments: dict[str, Any]
+    content: str
+    is_error: bool
+    error_type: str | None
+    result: Any
+    attempts: int
+    latency_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunErrored(Event):
+    kind: ClassVar[str] = "error"
+    error_type: str
+    message: str
+    step: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFinished(Event):
+    kind: ClassVar[str] = "final"
+    status: str
+    output: Any
+    usage: dict[str, Any]
+    budget: str | None = None
+    error: dict[str, str] | None = None

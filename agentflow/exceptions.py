@@ -1,0 +1,96 @@
+"""Every error agentflow raises on purpose.
+
+    AgentflowError
+    ├── UserError                      misuse or configuration; fix the input and try again (CLI exit 2)
+    │   ├── ConfigError                a bad option value (budget, db path, sampling settings)
+    │   ├── ModelSpecError             a `--model` spec that does not parse or names a missing file
+    │   ├── GraphLoadError             a graph path / name that cannot be loaded or has no factory
+    │   ├── ToolDefinitionError        a function that cannot become a tool (bad signature, duplicate name)
+    │   ├── UnknownRunError            a run id that is not in the database
+    │   └── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
+    └── RunError                       something went wrong while a run was executing
+        ├── BudgetExhausted            a budget ran out (the run ends `budget_exhausted`, exit 3)
+        ├── ModelError                 the model backend failed or produced no usable decision
+        └── ToolError                  raised by a tool to report a failure the model should see
+
+Tool failures never escape a run: invalid arguments, exceptions and timeouts become observations the model
+reads. `ToolError` exists so a tool can say `retryable=True` explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AgentflowError",
+    "BudgetExhausted",
+    "ConfigError",
+    "GraphLoadError",
+    "ModelError",
+    "ModelSpecError",
+    "RunError",
+    "StoreError",
+    "ToolDefinitionError",
+    "ToolError",
+    "UnknownRunError",
+    "UserError",
+]
+
+
+class AgentflowError(Exception):
+    """Base class of every agentflow error."""
+
+
+class UserError(AgentflowError):
+    """The caller asked for something that cannot work; the message says what to change."""
+
+
+class ConfigError(UserError):
+    """An option has a value agentflow cannot use."""
+
+
+class ModelSpecError(UserError):
+    """A model spec (`--model`) is malformed or points at nothing."""
+
+
+class GraphLoadError(UserError):
+    """A graph file or bundled graph name cannot be loaded."""
+
+
+class ToolDefinitionError(UserError):
+    """A function cannot be turned into a tool."""
+
+
+class UnknownRunError(UserError):
+    """No run with this id exists in the database."""
+
+
+class StoreError(UserError):
+    """The database file is unusable: corrupt, not an agentflow database, or from a newer version."""
+
+
+class RunError(AgentflowError):
+    """A failure during a run."""
+
+
+class BudgetExhausted(RunError):
+    """A budget ran out. `budget` names which one: steps, tokens, cost, time or tool_calls."""
+
+    def __init__(self, budget: str, limit: float, used: float) -> None:
+        self.budget = budget
+        self.limit = limit
+        self.used = used
+        super().__init__(f"budget '{budget}' exhausted: limit {limit:g}, used {used:g}")
+
+
+class ModelError(RunError):
+    """The model backend failed, or its output could not be turned into a decision."""
+
+
+class ToolError(RunError):
+    """Raise from a tool to report a failure to the model; `retryable=True` lets agentflow retry the call."""
+
+    def __init__(self, message: str, *, retryable: bool = False, details: Any = None) -> None:
+        self.retryable = retryable
+        self.details = details
+        super().__init__(message)

@@ -1,0 +1,69 @@
+"""`RunServices`: the per-run objects agentflow's nodes use, passed to LangGraph as the run's context.
+
+Nodes reach them with `services()`. Outside an agentflow runner (a user invoking a compiled graph directly)
+they get fresh defaults: no trace, no shared budget, the model the node was built with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import structlog
+
+from agentflow.budget import BudgetTracker
+from agentflow.events import Event
+from agentflow.exceptions import ConfigError
+from agentflow.models.base import Model, SamplingSettings
+
+__all__ = ["RunServices", "services"]
+
+
+async def _no_emit(event: Event, usage: dict[str, Any] | None = None) -> None:
+    return None
+
+
+@dataclass(slots=True, kw_only=True)
+class RunServices:
+    run_id: str = "adhoc"
+    tracker: BudgetTracker = field(default_factory=BudgetTracker)
+    emit: Callable[[Event, dict[str, Any] | None], Awaitable[None]] = _no_emit
+    on_event: Callable[[Event], Any] | None = None
+    model: Model | None = None
+    models: Mapping[str, Model] = field(default_factory=dict)
+    settings: SamplingSettings = field(default_factory=SamplingSettings)
+    db_path: Path | None = None
+    stores: dict[str, Any] = field(default_factory=dict)
+    cancelled: anyio.Event = field(default_factory=anyio.Event)
+    logger: Any = field(default_factory=lambda: structlog.get_logger("agentflow"))
+
+    def model_for(self, role: str, default: Model | None = None) -> Model:
+        """The model for `role`: a per-role override, else the node's own, else the run's default."""
+        model = self.models.get(role) or default or self.model
+        if model is None:
+            raise ConfigError(f"no model for role '{role}': pass one to the node or to the run (--model SPEC)")
+        return model
+
+    async def record(self, event: Event) -> None:
+        """Emit `event` with the usage so far (the trace stores both in one transaction)."""
+        self.tracker.sync_wall()
+        await self.emit(event, self.tracker.usage.as_dict())
+
+
+def services() -> RunServices:
+    """The current run's services (inside a node), or fresh defaults outside an agentflow run."""
+    try:
+        from langgraph.config import get_config
+        from langgraph.runtime import get_runtime
+
+        get_config()
+        context = get_runtime().context
+    except (RuntimeError, LookupError):
+        context = None
+    if isinstance(context, RunServices):
+        return context
+    # Not run by agentflow: no budgets or trace (LangGraph's recursion_limit still bounds loops).
+    return RunServices()

@@ -1,0 +1,65 @@
+"""The one protocol every model backend implements.
+
+A backend gets a `ModelRequest` (the conversation, the tools on offer, optionally a schema for the final
+answer, sampling settings) and returns a `ModelResponse` (the decision, token usage, the raw text it
+emitted). Everything else (budgets, tracing, retries of tools) lives outside the backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from agentflow.messages import Decision, Message, Usage
+
+__all__ = ["Model", "ModelRequest", "ModelResponse", "SamplingSettings", "ToolSpec"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolSpec:
+    """What a model is told about a tool: its name, description and JSON schema of arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SamplingSettings:
+    """Decoding settings recorded with each run. `seed` makes local backends reproducible."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 512
+    seed: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens,
+                "seed": self.seed}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelRequest:
+    messages: list[Message]
+    tools: list[ToolSpec] = field(default_factory=list)
+    final_schema: dict[str, Any] | None = None
+    settings: SamplingSettings = field(default_factory=SamplingSettings)
+    step: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelResponse:
+    decision: Decision
+    usage: Usage
+    raw_text: str
+    model_name: str = ""
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A model backend. `spec` is the string that rebuilds it (`scripted:FILE`, `transformers:PATH`, ...)."""
+
+    @property
+    def spec(self) -> str: ...
+
+    async def decide(self, request: ModelRequest) -> ModelResponse: ...

@@ -1,0 +1,72 @@
+"""The `--model SPEC` grammar.
+
+    scripted:FILE.json          replay decisions from a file (agentflow.testing.ScriptedModel)
+    transformers:PATH           in-process outlines + transformers, decoding under the decision schema
+    vllm:PATH                   reserved: vLLM offline engine
+    vllm-server:URL#MODEL       reserved: a vLLM OpenAI-compatible server
+    openai:MODEL@BASE_URL       reserved: any OpenAI-compatible endpoint
+
+Per-role specs (`ROLE=SPEC`) are split off by the CLI before parsing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentflow.exceptions import ModelSpecError
+from agentflow.models.base import Model
+
+__all__ = ["BACKENDS", "ModelSpec", "load_model", "parse_model_spec"]
+
+BACKENDS = ("scripted", "transformers", "vllm", "vllm-server", "openai")
+_RESERVED = {"vllm", "vllm-server", "openai"}
+_USAGE = "expected one of: scripted:FILE.json, transformers:PATH, vllm:PATH, vllm-server:URL#MODEL, openai:MODEL@BASE_URL"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    backend: str
+    target: str
+
+    def __str__(self) -> str:
+        return f"{self.backend}:{self.target}"
+
+
+def parse_model_spec(spec: str) -> ModelSpec:
+    """Split and check a spec; raise `ModelSpecError` naming what is wrong."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ModelSpecError(f"empty model spec; {_USAGE}")
+    backend, sep, target = spec.strip().partition(":")
+    if not sep:
+        raise ModelSpecError(f"model spec {spec!r} has no backend prefix; {_USAGE}")
+    if backend not in BACKENDS:
+        raise ModelSpecError(f"unknown model backend {backend!r} in {spec!r}; {_USAGE}")
+    if not target:
+        raise ModelSpecError(f"model spec {spec!r} names no {'file' if backend == 'scripted' else 'model'}; {_USAGE}")
+    return ModelSpec(backend, target)
+
+
+_cache: dict[str, Model] = {}
+
+
+def load_model(spec: str | Model) -> Model:
+    """The model for `spec` (a `Model` passes through). Loaded models are shared within the process."""
+    if not isinstance(spec, str):
+        return spec
+    parsed = parse_model_spec(spec)
+    key = str(parsed)
+    if parsed.backend in _RESERVED:
+        raise ModelSpecError(f"the '{parsed.backend}' backend is not available in this version of agentflow")
+    if key in _cache:
+        return _cache[key]
+    if parsed.backend == "scripted":
+        from agentflow.testing import ScriptedModel
+
+        model: Model = ScriptedModel.from_file(Path(parsed.target))
+    else:
+        from agentflow.models.transformers import TransformersModel
+
+        model = TransformersModel(parsed.target)
+    _cache[key] = model
+    return model

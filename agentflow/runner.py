@@ -1,0 +1,277 @@
+"""Running graphs: `Runner` owns the database and checkpointer; `run` / `run_sync` are one-shot wrappers.
+
+A run is a LangGraph thread (thread id = run id) checkpointed in the run database, so it can be resumed after a
+cancellation, a crash or an exhausted budget. Every event goes to the trace (SQLite) and to the caller's
+`on_event` callback, or to the async iterator `Runner.stream` yields.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import structlog
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from agentflow.budget import DEFAULT_BUDGET, Budget, BudgetTracker, RunUsage
+from agentflow.events import Event, RunErrored, RunFinished, RunResumed, RunStarted
+from agentflow.exceptions import AgentflowError, BudgetExhausted, UserError
+from agentflow.graph.services import RunServices
+from agentflow.models.base import Model, SamplingSettings
+from agentflow.models.spec import load_model
+from agentflow.result import RunResult
+from agentflow.store.db import resolve_db_path
+from agentflow.store.runs import RunStore
+
+__all__ = ["Runner", "new_run_id", "run", "run_sync"]
+
+EventHandler = Callable[[Event], Awaitable[None] | None]
+log = structlog.get_logger("agentflow.runner")
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class Runner:
+    """Runs graphs against one database. Use as `async with Runner(db) as runner: await runner.run(...)`.
+
+    Many runs may execute concurrently on one runner; each is its own LangGraph thread.
+    """
+
+    def __init__(self, db: str | Path | None = None, *, prices: dict[str, tuple[float, float]] | None = None,
+                 stores: dict[str, Any] | None = None) -> None:
+        self.db_path = resolve_db_path(db)
+        self.prices = prices
+        self.stores = stores or {}
+        self._stack: AsyncExitStack | None = None
+        self.store: RunStore
+        self._saver: Any = None
+        self._compiled: dict[int, tuple[Any, Any]] = {}
+
+    async def __aenter__(self) -> Runner:
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        self.store = await anyio.to_thread.run_sync(RunStore, self.db_path)
+        self._stack = AsyncExitStack()
+        self._stack.callback(self.store.close)
+        self._saver = await self._stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(self.db_path)))
+        await self._saver.conn.execute("PRAGMA busy_timeout = 30000")
+        await self._saver.setup()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        assert self._stack is not None
+        with anyio.CancelScope(shield=True):
+            await self._stack.aclose()
+
+    # -- graphs -----------------------------------------------------------------------------------------------
+    def _compile(self, graph: Any) -> tuple[Any, str]:
+        from agentflow.graph.loader import graph_name, resolve_graph
+
+        builder, name = resolve_graph(graph)
+        cached = self._compiled.get(id(builder))
+        if cached is not None and cached[0] is builder:
+            return cached[1], name
+        if hasattr(builder, "compile"):
+            compiled = builder.compile(checkpointer=self._saver)
+        else:  # already compiled by the user: give it our checkpointer
+            compiled = builder.copy(update={"checkpointer": self._saver})
+        self._compiled[id(builder)] = (builder, compiled)
+        return compiled, name or graph_name(builder)
+
+    # -- running ----------------------------------------------------------------------------------------------
+    async def run(
+        self,
+        graph: Any,
+        input: Any,
+        *,
+        model: str | Model | None = None,
+        models: Mapping[str, str | Model] | None = None,
+        budget: Budget | None = None,
+        settings: SamplingSettings | None = None,
+        seed: int | None = None,
+        run_id: str | None = None,
+        on_event: EventHandler | None = None,
+    ) -> RunResult:
+        """Run `graph` on `input` to the end; return the `RunResult` (also stored in the database).
+
+        `graph` is a `StateGraph`, a compiled graph, a file path (`graphs/react.py`, `file.py:factory`) or a
+        bundled graph name (`react`). `model` is a `Model` or a spec string; `models` overrides it per role.
+        """
+        compiled, graph_ref = self._compile(graph)
+        settings = settings or SamplingSettings()
+        if seed is not None:
+            settings = SamplingSettings(temperature=settings.temperature, top_p=settings.top_p,
+                                        max_tokens=settings.max_tokens, seed=seed)
+        budget = budget or DEFAULT_BUDGET
+        default_model = load_model(model) if model is not None else None
+        role_models = {role: load_model(m) for role, m in (models or {}).items()}
+        run_id = run_id or new_run_id()
+        model_spec = _describe_models(default_model, role_models)
+        await anyio.to_thread.run_sync(lambda: self.store.create_run(
+            run_id=run_id, graph=graph_ref, input=input, model=model_spec, settings=settings.as_dict(),
+            seed=settings.seed, budget=budget.as_dict()))
+        tracker = BudgetTracker(budget=budget, prices=self.prices)
+        svc = self._services(run_id, tracker, default_model, role_models, settings, on_event)
+        await svc.record(RunStarted(run_id=run_id, graph=graph_ref, input=input, model=model_spec))
+        return await self._execute(compiled, {"input": input}, svc)
+
+    async def resume(
+        self,
+        run_id: str,
+        *,
+        graph: Any = None,
+        model: str | Model | None = None,
+        models: Mapping[str, str | Model] | None = None,
+        budget: Budget | None = None,
+        on_event: EventHandler | None = None,
+    ) -> RunResult:
+        """Continue a run from its last checkpoint (after a cancel, crash or exhausted budget).
+
+        The graph, model, settings and budget recorded with the run are reused unless given here; usage and
+        wall time already spent keep counting against the budget.
+        """
+        record = await anyio.to_thread.run_sync(self.store.get_run, run_id)
+        if record.status == "succeeded":
+            raise UserError(f"run {record.id} already succeeded; nothing to resume")
+        if graph is None and record.graph.startswith("python:"):
+            raise UserError(f"run {record.id} ran an in-memory graph ({record.graph}); pass graph= to resume it")
+        compiled, _ = self._compile(graph if graph is not None else record.graph)
+        if model is None and record.model and not models:
+            model = record.model if not record.model.startswith(("function", "python:")) else None
+        default_model = load_model(model) if model is not None else None
+        role_models = {role: load_model(m) for role, m in (models or {}).items()}
+        settings = SamplingSettings(**{k: v for k, v in record.settings.items()
+                                       if k in ("temperature", "top_p", "max_tokens", "seed")})
+        budget = budget or Budget.from_dict(record.budget)
+        await anyio.to_thread.run_sync(lambda: self.store.set_status(record.id, "running", budget=budget.as_dict()))
+        tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(record.usage), prices=self.prices)
+        svc = self._services(record.id, tracker, default_model, role_models, settings, on_event)
+        await svc.record(RunResumed(run_id=record.id, previous_status=record.status))
+        return await self._execute(compiled, None, svc)
+
+    @asynccontextmanager
+    async def stream(self, graph: Any, input: Any, **options: Any) -> AsyncIterator[MemoryObjectReceiveStream[Event]]:
+        """Run in the background and iterate its events; the last one is `RunFinished`.
+
+            async with runner.stream("react", "What is 2+2?", model=...) as events:
+                async for event in events: ...
+        """
+        send, receive = anyio.create_memory_object_stream[Event](max_buffer_size=1000)
+
+        async def forward(event: Event) -> None:
+            await send.send(event)
+
+        async def drive() -> None:
+            async with send:
+                await self.run(graph, input, on_event=forward, **options)
+
+        async with anyio.create_task_group() as tg, receive:
+            tg.start_soon(drive)
+            yield receive
+            tg.cancel_scope.cancel()
+
+    def _services(self, run_id: str, tracker: BudgetTracker, model: Model | None, models: dict[str, Model],
+                  settings: SamplingSettings, on_event: EventHandler | None) -> RunServices:
+        store = self.store
+
+        async def emit(event: Event, usage: dict[str, Any] | None = None) -> None:
+            await anyio.to_thread.run_sync(lambda: store.append_event(event, usage=usage))
+            await _notify(on_event, event)
+
+        return RunServices(run_id=run_id, tracker=tracker, emit=emit, on_event=on_event, model=model,
+                           models=models, settings=settings, db_path=self.db_path, stores=self.stores,
+                           logger=log.bind(run_id=run_id))
+
+    async def _execute(self, compiled: Any, graph_input: Any, svc: RunServices) -> RunResult:
+        tracker = svc.tracker
+        steps_cap = tracker.budget.max_steps
+        config = {"configurable": {"thread_id": svc.run_id},
+                  "recursion_limit": 10_000 if steps_cap is None else 4 * steps_cap + 50}
+        status, budget_name, error = "succeeded", None, None
+        try:
+            with anyio.CancelScope() as wall:
+                remaining = tracker.remaining_wall_s()
+                if remaining is not None:
+                    wall.deadline = anyio.current_time() + remaining
+                try:
+                    await compiled.ainvoke(graph_input, config, context=svc)
+                except BudgetExhausted as exc:
+                    status, budget_name = "budget_exhausted", exc.budget
+                except Exception as exc:
+                    status, error = "failed", _error_of(exc)
+            if wall.cancelled_caught:
+                svc.cancelled.set()
+                status, budget_name, error = "budget_exhausted", "time", None
+        except anyio.get_cancelled_exc_class():
+            svc.cancelled.set()
+            with anyio.CancelScope(shield=True):
+                await self._finish(compiled, config, svc, "cancelled", None, None)
+            raise
+        return await self._finish(compiled, config, svc, status, budget_name, error)
+
+    async def _finish(self, compiled: Any, config: dict[str, Any], svc: RunServices, status: str,
+                      budget_name: str | None, error: dict[str, str] | None) -> RunResult:
+        values: dict[str, Any] = {}
+        try:
+            snapshot = await compiled.aget_state(config)
+            values = dict(snapshot.values or {})
+        except Exception as exc:  # the result must still be recorded
+            log.warning("could not read final state", run_id=svc.run_id, error=str(exc))
+        output = values.get("output") if status == "succeeded" else None
+        if status == "succeeded" and "output" not in values:
+            status, error = "failed", {"type": "GraphError", "message": "the graph ended without an 'output'"}
+        if error is not None:
+            await svc.record(RunErrored(run_id=svc.run_id, error_type=error["type"], message=error["message"]))
+        svc.tracker.sync_wall()
+        usage = svc.tracker.usage.as_dict()
+        result = RunResult(run_id=svc.run_id, status=status, output=output, partial=values.get("partial"),
+                           usage=usage, budget=budget_name, error=error)
+        final = RunFinished(run_id=svc.run_id, status=status, output=output, usage=usage, budget=budget_name,
+                            error=error)
+        await anyio.to_thread.run_sync(lambda: self.store.finish_run(
+            svc.run_id, status=status, output=output, partial=result.partial, usage=usage,
+            budget_exhausted=budget_name, error=error, event=final))
+        await _notify(svc.on_event, final)  # listeners see the final event once it is durable
+        return result
+
+    # -- reading ----------------------------------------------------------------------------------------------
+    def result_of(self, run_id: str) -> RunResult:
+        return RunResult.from_record(self.store.get_run(run_id))
+
+
+async def _notify(handler: EventHandler | None, event: Event) -> None:
+    if handler is not None:
+        result = handler(event)
+        if inspect.isawaitable(result):
+            await result
+
+
+def _describe_models(default: Model | None, roles: dict[str, Model]) -> str | None:
+    parts = [default.spec] if default is not None else []
+    parts += [f"{role}={m.spec}" for role, m in sorted(roles.items())]
+    return " ".join(parts) or None
+
+
+def _error_of(exc: BaseException) -> dict[str, str]:
+    if isinstance(exc, AgentflowError):
+        return {"type": type(exc).__name__, "message": str(exc)}
+    return {"type": type(exc).__name__, "message": str(exc) or repr(exc)}
+
+
+async def run(graph: Any, input: Any, *, db: str | Path | None = None, **options: Any) -> RunResult:
+    """Run `graph` once with a fresh `Runner` on `db` (see `Runner.run` for the options)."""
+    async with Runner(db) as runner:
+        return await runner.run(graph, input, **options)
+
+
+def run_sync(graph: Any, input: Any, *, db: str | Path | None = None, **options: Any) -> RunResult:
+    """Blocking `run`, for scripts and notebooks without an event loop."""
+    return anyio.run(lambda: run(graph, input, db=db, **options))
+
