@@ -20,6 +20,7 @@ __all__ = [
     "RunStarted",
     "StepStarted",
     "ToolCalled",
+    "full_messages",
 ]
 
 
@@ -56,10 +57,15 @@ class StepStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelCalled(Event):
+    """One model call. To keep long runs linear in size, `messages` holds only the messages after the first
+    `messages_from` ones, which equal the start of the previous call's messages (same agent);
+    `full_messages` rebuilds the complete list from a trace."""
+
     kind: ClassVar[str] = "model_decision"
     step: int
     model: str
     messages: list[dict[str, Any]]
+    messages_from: int
     raw_text: str
     decision: dict[str, Any]
     input_tokens: int
@@ -67,6 +73,18 @@ class ModelCalled(Event):
     cost_usd: float
     latency_s: float
     settings: dict[str, Any] = field(default_factory=dict)
+
+
+def full_messages(model_events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The complete messages of each model call, given the data of a run's `model_decision` events in order."""
+    last: dict[str, list[dict[str, Any]]] = {}
+    out = []
+    for data in model_events:
+        agent = data.get("agent", "")
+        full = last.get(agent, [])[: data.get("messages_from", 0)] + list(data["messages"])
+        last[agent] = full
+        out.append(full)
+    return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,6 +27,7 @@ from agentflow.models.spec import load_model
 from agentflow.result import RunResult
 from agentflow.store.db import resolve_db_path
 from agentflow.store.runs import RunStore
+from agentflow.store.writer import TraceWriter
 
 __all__ = ["Runner", "new_run_id", "run", "run_sync"]
 
@@ -63,12 +64,20 @@ class Runner:
         self._saver = await self._stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(self.db_path)))
         await self._saver.conn.execute("PRAGMA busy_timeout = 30000")
         await self._saver.setup()
+        self.writer = TraceWriter(self._saver.conn, self._saver.lock)
+        self._tasks = anyio.create_task_group()
+        await self._tasks.__aenter__()
+        self._tasks.start_soon(self.writer.run)
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         assert self._stack is not None
-        with anyio.CancelScope(shield=True):
-            await self._stack.aclose()
+        self._tasks.cancel_scope.cancel()  # the writer drains its queue on the way out
+        try:
+            await self._tasks.__aexit__(None, None, None)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._stack.aclose()
 
     # -- graphs -----------------------------------------------------------------------------------------------
     def _compile(self, graph: Any) -> tuple[Any, str]:
@@ -114,12 +123,13 @@ class Runner:
         role_models = {role: load_model(m) for role, m in (models or {}).items()}
         run_id = run_id or new_run_id()
         model_spec = _describe_models(default_model, role_models)
-        await anyio.to_thread.run_sync(lambda: self.store.create_run(
-            run_id=run_id, graph=graph_ref, input=input, model=model_spec, settings=settings.as_dict(),
-            seed=settings.seed, budget=budget.as_dict()))
+        started = RunStarted(run_id=run_id, graph=graph_ref, input=input, model=model_spec)
+        await self.writer.create_run(run_id=run_id, graph=graph_ref, input=input, model=model_spec,
+                                     settings=settings.as_dict(), seed=settings.seed, budget=budget.as_dict(),
+                                     events=[started])
         tracker = BudgetTracker(budget=budget, prices=self.prices)
         svc = self._services(run_id, tracker, default_model, role_models, settings, on_event)
-        await svc.record(RunStarted(run_id=run_id, graph=graph_ref, input=input, model=model_spec))
+        await _notify(on_event, started)
         return await self._execute(compiled, {"input": input}, svc)
 
     async def resume(
@@ -150,10 +160,11 @@ class Runner:
         settings = SamplingSettings(**{k: v for k, v in record.settings.items()
                                        if k in ("temperature", "top_p", "max_tokens", "seed")})
         budget = budget or Budget.from_dict(record.budget)
-        await anyio.to_thread.run_sync(lambda: self.store.set_status(record.id, "running", budget=budget.as_dict()))
+        resumed = RunResumed(run_id=record.id, previous_status=record.status)
+        await self.writer.resume_run(record.id, budget=budget.as_dict(), events=[resumed])
         tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(record.usage), prices=self.prices)
         svc = self._services(record.id, tracker, default_model, role_models, settings, on_event)
-        await svc.record(RunResumed(run_id=record.id, previous_status=record.status))
+        await _notify(on_event, resumed)
         return await self._execute(compiled, None, svc)
 
     @asynccontextmanager
@@ -179,13 +190,7 @@ class Runner:
 
     def _services(self, run_id: str, tracker: BudgetTracker, model: Model | None, models: dict[str, Model],
                   settings: SamplingSettings, on_event: EventHandler | None) -> RunServices:
-        store = self.store
-
-        async def emit(event: Event, usage: dict[str, Any] | None = None) -> None:
-            await anyio.to_thread.run_sync(lambda: store.append_event(event, usage=usage))
-            await _notify(on_event, event)
-
-        return RunServices(run_id=run_id, tracker=tracker, emit=emit, on_event=on_event, model=model,
+        return RunServices(run_id=run_id, tracker=tracker, sink=self.writer, on_event=on_event, model=model,
                            models=models, settings=settings, db_path=self.db_path, stores=self.stores,
                            logger=log.bind(run_id=run_id))
 
@@ -235,9 +240,9 @@ class Runner:
                            usage=usage, budget=budget_name, error=error)
         final = RunFinished(run_id=svc.run_id, status=status, output=output, usage=usage, budget=budget_name,
                             error=error)
-        await anyio.to_thread.run_sync(lambda: self.store.finish_run(
-            svc.run_id, status=status, output=output, partial=result.partial, usage=usage,
-            budget_exhausted=budget_name, error=error, event=final))
+        await self.writer.finish_run(svc.run_id, status=status, output=output, partial=result.partial, usage=usage,
+                                     budget_exhausted=budget_name, error=error,
+                                     events=[final])
         await _notify(svc.on_event, final)  # listeners see the final event once it is durable
         return result
 

@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 import agentflow
+import agentflow.events
 from agentflow import Budget, Runner, react_graph, tool
 from agentflow.store import RunStore
 from agentflow.testing import FunctionModel, ScriptedModel
@@ -184,6 +185,9 @@ async def test_run_record_and_trace_in_sqlite(db_path: Path) -> None:
     decision = events[2].data
     assert decision["raw_text"] and decision["decision"]["tool_calls"][0]["name"] == "add"
     assert decision["messages"][0]["role"] == "system" and decision["messages"][1]["content"].startswith("{")
+    second = events[5].data  # only the messages added since the first call, on top of its prefix
+    assert second["messages_from"] == 2 and [m["role"] for m in second["messages"]] == ["assistant", "tool"]
+    assert [len(m) for m in agentflow.events.full_messages([decision, second])] == [2, 4]
     assert decision["latency_s"] >= 0 and decision["input_tokens"] > 0
     tool_event = events[3].data
     assert tool_event["arguments"] == {"a": 1, "b": 2} and tool_event["result"] == 3

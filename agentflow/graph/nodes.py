@@ -32,6 +32,15 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
+def _common_prefix(before: list[Message], now: list[Message]) -> int:
+    n = 0
+    for a, b in zip(before, now, strict=False):
+        if a is not b and a != b:
+            break
+        n += 1
+    return n
+
+
 def _input_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
@@ -67,9 +76,11 @@ class ModelNode:
         latency = time.perf_counter() - started
         cost = svc.tracker.record_model_call(model.spec, response.usage.input_tokens, response.usage.output_tokens)
         decision = response.decision
+        shared = _common_prefix(svc.sent_messages.get(self.role, []), messages)
+        svc.sent_messages[self.role] = messages
         await svc.record(ModelCalled(
-            run_id=svc.run_id, agent=self.role, step=step, model=model.spec, messages=[dict(m) for m in messages],
-            raw_text=response.raw_text, decision=decision.model_dump(mode="json"),
+            run_id=svc.run_id, agent=self.role, step=step, model=model.spec,
+            messages=[dict(m) for m in messages[shared:]], messages_from=shared, raw_text=response.raw_text, decision=decision.model_dump(mode="json"),
             input_tokens=response.usage.input_tokens, output_tokens=response.usage.output_tokens,
             cost_usd=cost, latency_s=latency, settings=svc.settings.as_dict(),
         ))
@@ -107,8 +118,7 @@ class ToolNode:
 
         async def run_one(call: ToolCall) -> None:
             context = RunContext(run_id=svc.run_id, step=step, call_id=call.id, db_path=svc.db_path,
-                                 stores=svc.stores, cancelled=svc.cancelled,
-                                 logger=svc.logger.bind(run_id=svc.run_id, step=step, call_id=call.id, tool=call.name))
+                                 stores=svc.stores, cancelled=svc.cancelled, base_logger=svc.logger)
             outcome = await execute_call(call, self.tools, context, max_observation_chars=self.max_observation_chars)
             outcomes[call.id] = outcome
             await svc.record(ToolCalled(

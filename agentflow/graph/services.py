@@ -6,10 +6,11 @@ they get fresh defaults: no trace, no shared budget, the model the node was buil
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import structlog
@@ -19,18 +20,18 @@ from agentflow.events import Event
 from agentflow.exceptions import ConfigError
 from agentflow.models.base import Model, SamplingSettings
 
-__all__ = ["RunServices", "services"]
+__all__ = ["EventSink", "RunServices", "services"]
 
 
-async def _no_emit(event: Event, usage: dict[str, Any] | None = None) -> None:
-    return None
+class EventSink(Protocol):
+    async def append(self, events: Sequence[Event], usage: dict[str, Any], *, wait: bool = False) -> None: ...
 
 
 @dataclass(slots=True, kw_only=True)
 class RunServices:
     run_id: str = "adhoc"
     tracker: BudgetTracker = field(default_factory=BudgetTracker)
-    emit: Callable[[Event, dict[str, Any] | None], Awaitable[None]] = _no_emit
+    sink: EventSink | None = None
     on_event: Callable[[Event], Any] | None = None
     model: Model | None = None
     models: Mapping[str, Model] = field(default_factory=dict)
@@ -39,6 +40,7 @@ class RunServices:
     stores: dict[str, Any] = field(default_factory=dict)
     cancelled: anyio.Event = field(default_factory=anyio.Event)
     logger: Any = field(default_factory=lambda: structlog.get_logger("agentflow"))
+    sent_messages: dict[str, list[Any]] = field(default_factory=dict)  # per role: messages of its last call
 
     def model_for(self, role: str, default: Model | None = None) -> Model:
         """The model for `role`: a per-role override, else the node's own, else the run's default."""
@@ -47,10 +49,16 @@ class RunServices:
             raise ConfigError(f"no model for role '{role}': pass one to the node or to the run (--model SPEC)")
         return model
 
-    async def record(self, event: Event) -> None:
-        """Emit `event` with the usage so far (the trace stores both in one transaction)."""
-        self.tracker.sync_wall()
-        await self.emit(event, self.tracker.usage.as_dict())
+    async def record(self, event: Event, *, durable: bool = False) -> None:
+        """Trace `event` (with the usage so far) and tell listeners. `durable=True` returns only once the
+        event is on disk; otherwise the trace writer batches it with others."""
+        if self.sink is not None:
+            self.tracker.sync_wall()
+            await self.sink.append([event], self.tracker.usage.as_dict(), wait=durable)
+        if self.on_event is not None:
+            result = self.on_event(event)
+            if inspect.isawaitable(result):
+                await result
 
 
 def services() -> RunServices:

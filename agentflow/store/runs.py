@@ -1,7 +1,6 @@
-"""`RunStore`: run records and their ordered event traces in the run database.
+"""`RunStore`: reading run records and their ordered event traces (the CLI, tests, services).
 
-Synchronous and thread-safe (one connection, one lock); the runner calls it from a worker thread so the event
-loop never blocks on disk. Each write is one `BEGIN IMMEDIATE` transaction.
+Synchronous and thread-safe (one connection, one lock). The runner writes through `TraceWriter`.
 """
 
 from __future__ import annotations
@@ -9,26 +8,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agentflow.events import Event
 from agentflow.exceptions import StoreError, UnknownRunError
 from agentflow.store.db import connect
 
 __all__ = ["RunRecord", "RunStore", "TraceEvent"]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _loads(text: str | None) -> Any:
@@ -88,26 +75,9 @@ class RunStore:
         self.path = path
         self.db = connect(path)
         self._lock = threading.Lock()
-        self._seq: dict[str, int] = {}
 
     def close(self) -> None:
         self.db.conn.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self.db.conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield conn
-                conn.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
-                conn.execute("ROLLBACK") if conn.in_transaction else None
-                raise StoreError(f"writing to {self.path} failed: {exc}") from None
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._lock:
@@ -119,37 +89,6 @@ class RunStore:
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     # -- runs -------------------------------------------------------------------------------------------------
-    def create_run(self, *, run_id: str, graph: str, input: Any, model: str | None, settings: dict[str, Any],
-                   seed: int | None, budget: dict[str, Any], parent_id: str | None = None) -> None:
-        now = _now()
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO runs (id, graph, input, status, usage, budget, model, settings, seed, parent_id, "
-                "created_at, started_at) VALUES (?, ?, ?, 'running', '{}', ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, graph, _dumps(input), _dumps(budget), model, _dumps(settings), seed, parent_id, now, now),
-            )
-        self._seq[run_id] = 0
-
-    def set_status(self, run_id: str, status: str, *, budget: dict[str, Any] | None = None) -> None:
-        with self._write() as conn:
-            if budget is None:
-                conn.execute("UPDATE runs SET status = ?, finished_at = NULL WHERE id = ?", (status, run_id))
-            else:
-                conn.execute("UPDATE runs SET status = ?, finished_at = NULL, budget = ? WHERE id = ?",
-                             (status, _dumps(budget), run_id))
-
-    def finish_run(self, run_id: str, *, status: str, output: Any, partial: Any, usage: dict[str, Any],
-                   budget_exhausted: str | None, error: dict[str, str] | None, event: Event | None = None) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE runs SET status = ?, output = ?, partial = ?, usage = ?, cost_usd = ?, budget_exhausted = ?,"
-                " error = ?, finished_at = ?, wall_s = ? WHERE id = ?",
-                (status, _dumps(output), _dumps(partial), _dumps(usage), usage.get("cost_usd", 0.0),
-                 budget_exhausted, _dumps(error) if error else None, _now(), usage.get("wall_s", 0.0), run_id),
-            )
-            if event is not None:
-                self._insert_event(conn, event)
-
     def get_run(self, run_id: str) -> RunRecord:
         rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
         if not rows:
@@ -167,26 +106,6 @@ class RunStore:
         return [RunRecord.from_row(r) for r in rows]
 
     # -- events -----------------------------------------------------------------------------------------------
-    def _insert_event(self, conn: sqlite3.Connection, event: Event, usage: dict[str, Any] | None = None) -> None:
-        run_id = event.run_id
-        if run_id not in self._seq:
-            row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?", (run_id,)).fetchone()
-            self._seq[run_id] = row[0]
-        self._seq[run_id] += 1
-        data = event.data()
-        conn.execute(
-            "INSERT INTO events (run_id, seq, kind, step, agent, ts, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, self._seq[run_id], event.kind, data.get("step"), event.agent, _now(), _dumps(data)),
-        )
-        if usage is not None:
-            conn.execute("UPDATE runs SET usage = ?, cost_usd = ?, wall_s = ? WHERE id = ?",
-                         (_dumps(usage), usage.get("cost_usd", 0.0), usage.get("wall_s", 0.0), run_id))
-
-    def append_event(self, event: Event, *, usage: dict[str, Any] | None = None) -> None:
-        """Append `event` to its run's trace (and the run's usage so far, in the same transaction)."""
-        with self._write() as conn:
-            self._insert_event(conn, event, usage)
-
     def events(self, run_id: str) -> list[TraceEvent]:
         rows = self._read("SELECT * FROM events WHERE run_id = ? ORDER BY seq", (run_id,))
         return [TraceEvent(run_id=r["run_id"], seq=r["seq"], kind=r["kind"], step=r["step"], agent=r["agent"] or "",

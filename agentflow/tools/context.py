@@ -28,8 +28,17 @@ class RunContext:
     call_id: str = ""
     db_path: Path | None = None
     stores: dict[str, Any] = field(default_factory=dict)
-    logger: Any = field(default_factory=lambda: structlog.get_logger("agentflow.tool"))
     cancelled: anyio.Event | None = None
+    base_logger: Any = None
+    _logger: Any = None
+
+    @property
+    def logger(self) -> Any:
+        """A structlog logger bound to run, step and call (built on first use)."""
+        if self._logger is None:
+            base = self.base_logger or structlog.get_logger("agentflow.tool")
+            self._logger = base.bind(run_id=self.run_id, step=self.step, call_id=self.call_id)
+        return self._logger
 
     def is_cancelled(self) -> bool:
         return self.cancelled is not None and self.cancelled.is_set()

@@ -48,8 +48,13 @@ def truncate(text: str, limit: int) -> str:
     """Cap `text` at `limit` characters with a visible marker saying how much was cut."""
     if len(text) <= limit:
         return text
-    marker = f"... [truncated: {len(text) - limit} of {len(text)} characters omitted]"
-    return text[: max(0, limit - len(marker))] + marker
+    omitted = len(text) - limit
+    while True:  # the marker's own length changes how much is omitted; settles in a step or two
+        marker = f"... [truncated: {omitted} of {len(text)} characters omitted]"
+        kept = max(0, limit - len(marker))
+        if len(text) - kept == omitted:
+            return text[:kept] + marker
+        omitted = len(text) - kept
 
 
 def _json_default(value: Any) -> Any:
@@ -139,15 +144,19 @@ async def execute_call(
 
     attempts = 0
     try:
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(tool.retries + 1),
-            wait=wait_exponential(multiplier=0.1, max=5),
-            retry=retry_if_exception(retryable),
-            reraise=True,
-        ):
-            with attempt:
-                attempts += 1
-                result = await _attempt(tool, kwargs)
+        if tool.retries == 0:  # the common case: no retry machinery
+            attempts = 1
+            result = await _attempt(tool, kwargs)
+        else:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(tool.retries + 1),
+                wait=wait_exponential(multiplier=0.1, max=5),
+                retry=retry_if_exception(retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    attempts += 1
+                    result = await _attempt(tool, kwargs)
     except _Timeout as exc:
         return outcome(f"tool '{tool.name}' {exc}", error_type="timeout", attempts=attempts)
     except Exception as exc:

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import agentflow
+from agentflow.testing import ScriptedModel
+
 from agentflow.exceptions import StoreError
 from agentflow.store import SCHEMA_VERSION, RunStore, resolve_db_path
 
@@ -40,13 +43,16 @@ def test_garbage_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_truncated_database_is_a_clear_error(tmp_path: Path) -> None:
     """A database cut short is refused rather than silently recreated."""
     path = tmp_path / "t.db"
-    store = RunStore(path)
-    store.create_run(run_id="r1", graph="g", input="x", model=None, settings={}, seed=None, budget={})
-    store.close()
+    for n in range(5):
+        agentflow.run_sync(agentflow.react_graph([]), "x" * 2000, model=ScriptedModel([{"final_answer": str(n)}]),
+                           db=path)
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2 + 7])
-    with pytest.raises(StoreError):
-        RunStore(path).get_run("r1")
+    with pytest.raises(StoreError, match="t.db"):
+        store = RunStore(path)
+        for record in store.list_runs():
+            store.events(record.id)
 
 
 def test_foreign_database_refused(tmp_path: Path) -> None:

@@ -1,0 +1,206 @@
+"""The in-process transformers backend, on a tiny random-weight model (tests/tiny_model.py).
+
+A random model is the hardest case for constrained decoding: only the grammar keeps its output well formed.
+`max_tokens` is set high enough (2048) that the decision schema can always be completed, so any invalid
+output here is a real failure, not a truncation.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from jsonschema import Draft202012Validator
+
+from agentflow.exceptions import ConfigError, ModelError, ModelSpecError
+from agentflow.messages import system_message, user_message
+from agentflow.models.base import ModelRequest, SamplingSettings, ToolSpec
+from agentflow.models.decision_schema import decision_schema
+from agentflow.models.prompt import render_chat, to_text
+from agentflow.models.transformers import TransformersModel
+
+pytestmark = pytest.mark.anyio
+
+CALCULATOR = ToolSpec(
+    name="calculator",
+    description="Evaluate an arithmetic expression.",
+    parameters={
+        "type": "object",
+        "properties": {"expression": {"type": "string", "maxLength": 20}},
+        "required": ["expression"],
+        "additionalProperties": False,
+    },
+)
+ROOMY = 2048  # enough tokens for any decision under the schemas below, even one byte-token per byte
+
+
+def request(*, seed: int | None = 0, temperature: float = 1.0, max_tokens: int = ROOMY, step: int = 0,
+            tools: list[ToolSpec] | None = None, final_schema: dict[str, Any] | None = None) -> ModelRequest:
+    return ModelRequest(
+        messages=[system_message("You are a careful calculator."), user_message("What is 12 * 7 + 3?")],
+        tools=[CALCULATOR] if tools is None else tools,
+        final_schema=final_schema,
+        settings=SamplingSettings(temperature=temperature, max_tokens=max_tokens, seed=seed),
+        step=step,
+    )
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_dir: Path) -> TransformersModel:
+    return TransformersModel(tiny_model_dir)
+
+
+async def test_tool_calls_decode_under_the_decision_schema(model: TransformersModel) -> None:
+    """Sampled decisions validate against the decision schema; the tool calls among them against the tool's."""
+    schema = decision_schema([CALCULATOR])
+    decision_validator = Draft202012Validator(schema)
+    arguments_validator = Draft202012Validator(CALCULATOR.parameters)
+    tool_decisions = 0
+    for seed in range(6):
+        response = await model.decide(request(seed=seed, step=2))
+        decision_validator.validate(json.loads(response.raw_text))
+        if response.decision.tool_calls:
+            tool_decisions += 1
+        for index, call in enumerate(response.decision.tool_calls):
+            assert call.name == "calculator"
+            assert call.id == f"call_2_{index}"
+            arguments_validator.validate(call.arguments)
+    assert tool_decisions >= 1, "no seed chose the tool branch; the tool-argument check never ran"
+
+
+async def test_greedy_decoding_follows_a_final_schema(model: TransformersModel) -> None:
+    """temperature 0 decodes greedily; the final answer follows `final_schema`."""
+    final_schema = {"type": "integer"}
+    response = await model.decide(request(temperature=0.0, seed=None, tools=[], final_schema=final_schema))
+    Draft202012Validator(decision_schema([], final_schema)).validate(json.loads(response.raw_text))
+    assert response.decision.is_final and isinstance(response.decision.final_answer, int)
+    again = await model.decide(request(temperature=0.0, seed=None, tools=[], final_schema=final_schema))
+    assert again.raw_text == response.raw_text
+
+
+async def test_usage_counts_prompt_and_generated_tokens(model: TransformersModel, tiny_model_dir: Path) -> None:
+    """input_tokens is the prompt's token count; output_tokens counts what was generated."""
+    from transformers import AutoTokenizer
+
+    req = request(seed=2)
+    response = await model.decide(req)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    prompt = to_text(render_chat(req), tokenizer)
+    assert response.usage.input_tokens == len(tokenizer(prompt)["input_ids"]) > 0
+    assert 0 < response.usage.output_tokens <= ROOMY
+    assert response.model_name == tiny_model_dir.name
+
+
+async def test_same_seed_same_text_and_each_step_its_own_seed(model: TransformersModel) -> None:
+    """A seed reproduces a decision exactly; step n of seed s samples like step 0 of seed s + n."""
+    first = await model.decide(request(seed=7))
+    second = await model.decide(request(seed=7))
+    assert first.raw_text == second.raw_text
+    step_one = await model.decide(request(seed=7, step=1))
+    assert step_one.raw_text != first.raw_text
+    assert step_one.raw_text == (await model.decide(request(seed=8))).raw_text
+
+
+async def test_concurrent_decides_run_one_at_a_time(model: TransformersModel) -> None:
+    """Concurrent calls on one instance serialise; seeding stays per call, so all agree."""
+    texts: list[str] = []
+
+    async def one() -> None:
+        texts.append((await model.decide(request(seed=2))).raw_text)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(one)
+    assert len(texts) == 3 and len(set(texts)) == 1
+
+
+async def test_cancelling_a_decide_stops_its_generation(model: TransformersModel) -> None:
+    """A cancelled call stops generating at its next token: the next call does not wait for it to finish.
+
+    The long request forces 3000 characters (about 4 s of generation here); the next one takes milliseconds.
+    """
+    long = request(temperature=0.0, seed=None, tools=[], max_tokens=3000,
+                   final_schema={"type": "string", "minLength": 3000})
+    with anyio.move_on_after(0.3):
+        await model.decide(long)
+    with anyio.fail_after(2.0):
+        response = await model.decide(request(seed=2))
+    assert response.usage.output_tokens > 0
+
+
+async def test_output_cut_off_by_max_tokens_is_a_model_error(model: TransformersModel) -> None:
+    with pytest.raises(ModelError, match="max_tokens=3"):
+        await model.decide(request(max_tokens=3))
+
+
+async def test_a_schema_the_engine_cannot_compile_is_a_model_error(model: TransformersModel) -> None:
+    lookbehind = ToolSpec(name="grep", description="Search.", parameters={
+        "type": "object", "properties": {"q": {"type": "string", "pattern": "(?<=x)a"}}, "required": ["q"]})
+    with pytest.raises(ModelError, match="cannot compile the decision schema"):
+        await model.decide(request(tools=[lookbehind]))
+
+
+@pytest.mark.parametrize("engine", ["outlines_core", "xgrammar"])
+async def test_other_engines_can_be_chosen(tiny_model_dir: Path, engine: str) -> None:
+    """outlines_core decodes valid decisions too; xgrammar may emit raw control characters, which is a
+    ModelError naming the engine, never an invalid decision."""
+    other = TransformersModel(tiny_model_dir, engine=engine)
+    validator = Draft202012Validator(decision_schema([CALCULATOR]))
+    try:
+        response = await other.decide(request(seed=3))
+    except ModelError as exc:
+        assert engine == "xgrammar" and "not valid JSON" in str(exc)
+    else:
+        validator.validate(json.loads(response.raw_text))
+
+
+def test_spec_and_lazy_loading(tiny_model_dir: Path) -> None:
+    model = TransformersModel(str(tiny_model_dir))
+    assert model.spec == f"transformers:{tiny_model_dir}"
+    assert model.engine == "llguidance" and model.device == "cpu"
+    assert not model.loaded
+    model.load()
+    model.load()
+    assert model.loaded
+
+
+def test_bad_paths_are_model_spec_errors(tmp_path: Path) -> None:
+    with pytest.raises(ModelSpecError, match="does not exist"):
+        TransformersModel(tmp_path / "missing")
+    a_file = tmp_path / "model.safetensors"
+    a_file.write_bytes(b"")
+    with pytest.raises(ModelSpecError, match="not a directory"):
+        TransformersModel(a_file)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelSpecError, match=r"no config\.json"):
+        TransformersModel(empty)
+    (empty / "config.json").write_text("{}")
+    with pytest.raises(ModelSpecError, match="no model weights"):
+        TransformersModel(empty)
+
+
+def test_unloadable_directory_is_a_model_spec_error_without_a_deep_traceback(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "no-such-architecture"}))
+    (tmp_path / "model.safetensors").write_bytes(b"not weights")
+    model = TransformersModel(tmp_path)
+    with pytest.raises(ModelSpecError, match="cannot load") as info:
+        model.load()
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_unknown_engine_is_a_config_error(tiny_model_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown grammar engine"):
+        TransformersModel(tiny_model_dir, engine="regex-magic")
+
+
+def test_importing_the_backend_imports_no_heavy_modules() -> None:
+    code = ("import sys, agentflow.models.transformers; "
+            "print(sorted(m for m in ('torch', 'transformers', 'outlines', 'llguidance') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
