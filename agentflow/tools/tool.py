@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -79,6 +80,11 @@ def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
     return _schema_cache[model]
 
 
+def _is_optional_context(annotation: Any) -> bool:
+    args = typing.get_args(annotation)
+    return bool(args) and RunContext in args and all(a is RunContext or a is type(None) for a in args)
+
+
 def _first_paragraph(doc: str | None) -> str:
     if not doc:
         return ""
@@ -118,17 +124,20 @@ def _build(
         annotation = hints.get(pname)
         if annotation is None:
             raise ToolDefinitionError(f"tool '{tool_name}': parameter '{pname}' needs a type annotation")
-        if annotation is RunContext:
+        if annotation is RunContext or _is_optional_context(annotation):
             context_param = pname
             continue
         fields[pname] = (annotation, ... if param.default is param.empty else param.default)
     try:
-        args_model = create_model(  # type: ignore[call-overload]
-            f"{tool_name}_args",
-            __config__=ConfigDict(extra="forbid"),
-            __doc__=None,
-            **fields,
-        )
+        with warnings.catch_warnings():
+            # an argument named like a BaseModel attribute (`json`, `schema`, ...) is fine for a tool
+            warnings.filterwarnings("ignore", message=".*shadows an attribute", category=UserWarning)
+            args_model = create_model(  # type: ignore[call-overload]
+                f"{tool_name}_args",
+                __config__=ConfigDict(extra="forbid"),
+                __doc__=None,
+                **fields,
+            )
         _schema_of(args_model)
     except ToolDefinitionError:
         raise

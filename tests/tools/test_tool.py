@@ -287,3 +287,16 @@ def test_argument_type_without_schema() -> None:
 
     with pytest.raises(ToolDefinitionError, match="tool 'use': arguments cannot be described as JSON schema"):
         tool(use)
+
+
+def test_argument_named_like_a_model_attribute_and_optional_context() -> None:
+    """A parameter called `json` works (no shadowing warning), and `RunContext | None` is injected too."""
+    from agentflow import RunContext
+
+    @tool
+    def fetch(json: str, schema: int = 1, ctx: RunContext | None = None) -> str:
+        """Fetch."""
+        return f"{json}{schema}{ctx is not None}"
+
+    assert set(fetch.parameters["properties"]) == {"json", "schema"}
+    assert fetch.context_param == "ctx"
