@@ -45,8 +45,12 @@ class RunStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunResumed(Event):
+    """A run continues: after a cancel, a budget stop, a failure, decisions on a pause, or a crash
+    (`previous_status` "running": its process died while executing it)."""
+
     kind: ClassVar[str] = "run_resumed"
     previous_status: str
+    crashed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +104,7 @@ class ToolCalled(Event):
     result: Any
     attempts: int
     latency_s: float
+    by_human: bool = False  # a human rejected the call or answered in the tool's place
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

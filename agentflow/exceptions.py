@@ -7,6 +7,7 @@
     │   ├── GraphLoadError             a graph path / name that cannot be loaded or has no factory
     │   ├── ToolDefinitionError        a function that cannot become a tool (bad signature, duplicate name)
     │   ├── UnknownRunError            a run id that is not in the database
+    │   ├── RunBusyError               a run another live process is executing (or deciding on)
     │   └── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
     └── RunError                       something went wrong while a run was executing
         ├── BudgetExhausted            a budget ran out (the run ends `budget_exhausted`, exit 3)
@@ -28,6 +29,7 @@ __all__ = [
     "GraphLoadError",
     "ModelError",
     "ModelSpecError",
+    "RunBusyError",
     "RunError",
     "StoreError",
     "ToolDefinitionError",
@@ -63,6 +65,10 @@ class ToolDefinitionError(UserError):
 
 class UnknownRunError(UserError):
     """No run with this id exists in the database."""
+
+
+class RunBusyError(UserError):
+    """Another live process is executing this run; only one may at a time."""
 
 
 class StoreError(UserError):

@@ -34,6 +34,7 @@ class Message(TypedDict):
     tool_call_id: NotRequired[str]
     name: NotRequired[str]
     is_error: NotRequired[bool]
+    reasoning: NotRequired[str]
 
 
 class ToolCall(BaseModel):
@@ -90,6 +91,7 @@ def assistant_message(decision: Decision, text: str) -> Message:
     msg: Message = {"role": "assistant", "content": text}
     if decision.tool_calls:
         msg["tool_calls"] = [c.model_dump() for c in decision.tool_calls]
+        msg["reasoning"] = decision.reasoning
     return msg
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,8 +20,9 @@ _USER_ERRORS = {"UserError", "ConfigError", "ModelSpecError", "GraphLoadError", 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunResult:
-    """`status` is one of succeeded, failed, budget_exhausted, cancelled. `budget` names the budget that ran
-    out; `partial` is the best partial result when the run did not succeed."""
+    """`status` is one of succeeded, failed, budget_exhausted, cancelled, awaiting_approval. `budget` names the
+    budget that ran out; `partial` is the best partial result when the run did not succeed; `pending` lists
+    the calls a paused run waits on (id, tool, arguments, the model's reasoning)."""
 
     run_id: str
     status: str
@@ -30,6 +31,7 @@ class RunResult:
     partial: Any = None
     budget: str | None = None
     error: dict[str, str] | None = None
+    pending: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -52,9 +54,12 @@ class RunResult:
             "budget": self.budget,
             "error": self.error,
             "partial": self.partial,
+            "pending": [{k: c[k] for k in ("call_id", "tool", "arguments", "reasoning", "unknown_outcome", "decision")
+                         if k in c} for c in self.pending],
         }
 
     @classmethod
     def from_record(cls, record: RunRecord) -> RunResult:
         return cls(run_id=record.id, status=record.status, output=record.output, usage=record.usage,
-                   partial=record.partial, budget=record.budget_exhausted, error=record.error)
+                   partial=record.partial, budget=record.budget_exhausted, error=record.error,
+                   pending=record.pending or [] if record.status == "awaiting_approval" else [])

@@ -7,9 +7,10 @@ cancellation, a crash or an exhausted budget. Every event goes to the trace (SQL
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,17 @@ import anyio
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream
 
+from agentflow.approval import Decision, InvalidDecisionError, PendingCall, validate_decision
 from agentflow.budget import DEFAULT_BUDGET, Budget, BudgetTracker, RunUsage
 from agentflow.events import Event, RunErrored, RunFinished, RunResumed, RunStarted
 from agentflow.exceptions import AgentflowError, BudgetExhausted, UserError
+from agentflow.graph.journal import ToolJournal
 from agentflow.graph.services import RunServices
 from agentflow.models.base import Model, SamplingSettings
 from agentflow.models.spec import load_model
 from agentflow.result import RunResult
 from agentflow.store.db import resolve_db_path
-from agentflow.store.runs import RunStore
+from agentflow.store.runs import RunRecord, RunStore
 from agentflow.store.writer import TraceWriter
 
 __all__ = ["Runner", "new_run_id", "run", "run_sync"]
@@ -128,7 +131,8 @@ class Runner:
                                      settings=settings.as_dict(), seed=settings.seed, budget=budget.as_dict(),
                                      events=[started])
         tracker = BudgetTracker(budget=budget, prices=self.prices)
-        svc = self._services(run_id, tracker, default_model, role_models, settings, on_event)
+        svc = self._services(run_id, tracker, default_model, role_models, settings, on_event,
+                             ToolJournal(run_id=run_id, store=self.writer))
         await _notify(on_event, started)
         return await self._execute(compiled, {"input": input}, svc)
 
@@ -142,30 +146,76 @@ class Runner:
         budget: Budget | None = None,
         on_event: EventHandler | None = None,
     ) -> RunResult:
-        """Continue a run from its last checkpoint (after a cancel, crash or exhausted budget).
+        """Continue a run from its last checkpoint: after a cancel, a crash, a failure or an exhausted budget.
 
         The graph, model, settings and budget recorded with the run are reused unless given here; usage and
-        wall time already spent keep counting against the budget.
+        wall time already spent keep counting. A run waiting for decisions continues through `decide`.
+        Raises `RunBusyError` if another live process is executing the run.
         """
         record = await anyio.to_thread.run_sync(self.store.get_run, run_id)
         if record.status == "succeeded":
             raise UserError(f"run {record.id} already succeeded; nothing to resume")
+        command = None
+        if record.status == "awaiting_approval":
+            pending = [PendingCall.from_dict(p) for p in record.pending or []]
+            undecided = [p.call_id for p in pending if p.decision is None]
+            if undecided:
+                raise UserError(f"run {record.id} is waiting for decisions on {', '.join(undecided)}; "
+                                "use approve / reject / answer")
+            command = _resume_command(pending)
+        return await self._continue(record, command, graph=graph, model=model, models=models, budget=budget,
+                                    on_event=on_event)
+
+    async def decide(self, run_id: str, decisions: Sequence[Decision], *, graph: Any = None,
+                     model: str | Model | None = None, models: Mapping[str, str | Model] | None = None,
+                     on_event: EventHandler | None = None) -> RunResult:
+        """Record decisions on a paused run's calls; once every pending call has one, continue the run here.
+
+        A decision without `call_id` applies to every call still undecided. An invalid edit raises
+        `InvalidDecisionError` and the run stays paused.
+        """
+        record = await anyio.to_thread.run_sync(self.store.get_run, run_id)
+        if record.status != "awaiting_approval" or not record.pending:
+            raise UserError(f"run {record.id} is {record.status}, not waiting for decisions")
+        pending = [PendingCall.from_dict(p) for p in record.pending]
+        by_id = {p.call_id: p for p in pending}
+        decided: dict[str, dict[str, Any]] = {}
+        for decision in decisions:
+            if decision.call_id is not None and decision.call_id not in by_id:
+                raise InvalidDecisionError(f"run {record.id} has no pending call '{decision.call_id}' "
+                                           f"(pending: {', '.join(by_id)})")
+            targets = [by_id[decision.call_id]] if decision.call_id else [p for p in pending if p.decision is None]
+            for call in targets:
+                decided[call.call_id] = validate_decision(call, decision)
+        updated = [dataclasses.replace(p, decision=decided.get(p.call_id, p.decision)) for p in pending]
+        await self.writer.update_pending(record.id, record.pending, [p.as_dict() for p in updated])
+        if any(p.decision is None for p in updated):
+            return dataclasses.replace(RunResult.from_record(record), pending=[p.as_dict() for p in updated])
+        record = dataclasses.replace(record, pending=[p.as_dict() for p in updated])
+        return await self._continue(record, _resume_command(updated), graph=graph, model=model, models=models,
+                                    budget=None, on_event=on_event)
+
+    async def _continue(self, record: RunRecord, command: Any, *, graph: Any, model: str | Model | None,
+                        models: Mapping[str, str | Model] | None, budget: Budget | None,
+                        on_event: EventHandler | None) -> RunResult:
         if graph is None and record.graph.startswith("python:"):
-            raise UserError(f"run {record.id} ran an in-memory graph ({record.graph}); pass graph= to resume it")
+            raise UserError(f"run {record.id} ran an in-memory graph ({record.graph}); pass graph= to continue it")
         compiled, _ = self._compile(graph if graph is not None else record.graph)
         if model is None and record.model and not models:
-            model = record.model if not record.model.startswith(("function", "python:")) else None
+            model = record.model if not record.model.startswith(("function", "python:", "scripted ")) else None
         default_model = load_model(model) if model is not None else None
         role_models = {role: load_model(m) for role, m in (models or {}).items()}
         settings = SamplingSettings(**{k: v for k, v in record.settings.items()
                                        if k in ("temperature", "top_p", "max_tokens", "seed")})
         budget = budget or Budget.from_dict(record.budget)
-        resumed = RunResumed(run_id=record.id, previous_status=record.status)
-        await self.writer.resume_run(record.id, budget=budget.as_dict(), events=[resumed])
+        crashed = record.status == "running"  # claim() refuses if its owner is alive: it died mid-run
+        resumed = RunResumed(run_id=record.id, previous_status=record.status, crashed=crashed)
+        await self.writer.claim(record.id, budget=budget.as_dict(), events=[resumed], pending=record.pending)
         tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(record.usage), prices=self.prices)
-        svc = self._services(record.id, tracker, default_model, role_models, settings, on_event)
+        journal = ToolJournal(run_id=record.id, store=self.writer, entries=await self.writer.load_journal(record.id))
+        svc = self._services(record.id, tracker, default_model, role_models, settings, on_event, journal)
         await _notify(on_event, resumed)
-        return await self._execute(compiled, None, svc)
+        return await self._execute(compiled, command, svc)
 
     @asynccontextmanager
     async def stream(self, graph: Any, input: Any, **options: Any) -> AsyncIterator[MemoryObjectReceiveStream[Event]]:
@@ -189,8 +239,9 @@ class Runner:
             tg.cancel_scope.cancel()
 
     def _services(self, run_id: str, tracker: BudgetTracker, model: Model | None, models: dict[str, Model],
-                  settings: SamplingSettings, on_event: EventHandler | None) -> RunServices:
-        return RunServices(run_id=run_id, tracker=tracker, sink=self.writer, on_event=on_event, model=model,
+                  settings: SamplingSettings, on_event: EventHandler | None, journal: ToolJournal) -> RunServices:
+        return RunServices(run_id=run_id, tracker=tracker, sink=self.writer, journal=journal, on_event=on_event,
+                           model=model,
                            models=models, settings=settings, db_path=self.db_path, stores=self.stores,
                            logger=log.bind(run_id=run_id))
 
@@ -224,11 +275,15 @@ class Runner:
     async def _finish(self, compiled: Any, config: dict[str, Any], svc: RunServices, status: str,
                       budget_name: str | None, error: dict[str, str] | None) -> RunResult:
         values: dict[str, Any] = {}
+        pending: list[dict[str, Any]] = []
         try:
             snapshot = await compiled.aget_state(config)
             values = dict(snapshot.values or {})
+            pending = _pending_calls(snapshot)
         except Exception as exc:  # the result must still be recorded
             log.warning("could not read final state", run_id=svc.run_id, error=str(exc))
+        if status == "succeeded" and pending:
+            status = "awaiting_approval"
         output = values.get("output") if status == "succeeded" else None
         if status == "succeeded" and "output" not in values:
             status, error = "failed", {"type": "GraphError", "message": "the graph ended without an 'output'"}
@@ -236,12 +291,13 @@ class Runner:
             await svc.record(RunErrored(run_id=svc.run_id, error_type=error["type"], message=error["message"]))
         svc.tracker.sync_wall()
         usage = svc.tracker.usage.as_dict()
+        pending = pending if status == "awaiting_approval" else []
         result = RunResult(run_id=svc.run_id, status=status, output=output, partial=values.get("partial"),
-                           usage=usage, budget=budget_name, error=error)
+                           usage=usage, budget=budget_name, error=error, pending=pending)
         final = RunFinished(run_id=svc.run_id, status=status, output=output, usage=usage, budget=budget_name,
                             error=error)
         await self.writer.finish_run(svc.run_id, status=status, output=output, partial=result.partial, usage=usage,
-                                     budget_exhausted=budget_name, error=error,
+                                     budget_exhausted=budget_name, error=error, pending=pending,
                                      events=[final])
         await _notify(svc.on_event, final)  # listeners see the final event once it is durable
         return result
@@ -249,6 +305,26 @@ class Runner:
     # -- reading ----------------------------------------------------------------------------------------------
     def result_of(self, run_id: str) -> RunResult:
         return RunResult.from_record(self.store.get_run(run_id))
+
+
+def _pending_calls(snapshot: Any) -> list[dict[str, Any]]:
+    """The calls a paused run waits on, from every approval interrupt (parallel branches included)."""
+    pending = []
+    for item in snapshot.interrupts or ():
+        value = item.value
+        if isinstance(value, dict) and value.get("kind") == "approval":
+            pending += [{**call, "interrupt_id": item.id, "decision": None} for call in value["calls"]]
+    return pending
+
+
+def _resume_command(pending: Sequence[PendingCall]) -> Any:
+    """The LangGraph resume value: per interrupt, the decisions keyed by call id."""
+    from langgraph.types import Command
+
+    by_interrupt: dict[str, dict[str, Any]] = {}
+    for call in pending:
+        by_interrupt.setdefault(call.interrupt_id, {})[call.call_id] = call.decision
+    return Command(resume=by_interrupt)
 
 
 async def _notify(handler: EventHandler | None, event: Event) -> None:

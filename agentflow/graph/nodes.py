@@ -1,7 +1,6 @@
-"""The building blocks of agentflow graphs, usable in any LangGraph `StateGraph` over `AgentState`.
+"""The model node and routing, usable in any LangGraph `StateGraph` over `AgentState` (see also `ToolNode`).
 
 - `ModelNode`: one model decision (a step). Checks the budget first, records the call in the trace.
-- `ToolNode`: runs the calls of the last decision concurrently, each checked against the budget.
 - `route_after_model`: to the tool node when the last decision called tools, else to the end.
 """
 
@@ -12,19 +11,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import anyio
 from langgraph.graph import END
 
-from agentflow.events import ModelCalled, StepStarted, ToolCalled
+from agentflow.events import ModelCalled, StepStarted
 from agentflow.graph.services import services
 from agentflow.graph.state import AgentState
-from agentflow.messages import Message, ToolCall, assistant_message, system_message, tool_message, user_message
+from agentflow.messages import Message, assistant_message, system_message, user_message
 from agentflow.models.base import Model, ModelRequest
-from agentflow.tools.context import RunContext
-from agentflow.tools.execute import DEFAULT_MAX_OBSERVATION_CHARS, ToolOutcome, execute_call
 from agentflow.tools.tool import Tool
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "ModelNode", "ToolNode", "route_after_model"]
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "ModelNode", "route_after_model"]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a careful assistant. Use the tools to get facts and do arithmetic; never guess what a tool can "
@@ -92,50 +88,6 @@ class ModelNode:
         elif decision.reasoning:
             update["partial"] = decision.reasoning
         return update
-
-
-class ToolNode:
-    """Run every call of the last decision concurrently; observations come back in call order."""
-
-    def __init__(self, tools: Sequence[Tool], *, max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS,
-                 role: str = "agent") -> None:
-        self.tools = {t.name: t for t in tools}
-        self.max_observation_chars = max_observation_chars
-        self.role = role
-
-    async def __call__(self, state: AgentState) -> dict[str, Any]:
-        svc = services()
-        messages = state.get("messages") or []
-        last = messages[-1] if messages else None
-        raw_calls = (last or {}).get("tool_calls") or []
-        calls = [ToolCall.model_validate(c) for c in raw_calls]
-        if not calls:
-            return {}
-        for _ in calls:  # all or nothing: a decision's calls start only if all fit the budget
-            svc.tracker.check_before_tool()
-        step = svc.tracker.usage.steps
-        outcomes: dict[str, ToolOutcome] = {}
-
-        async def run_one(call: ToolCall) -> None:
-            context = RunContext(run_id=svc.run_id, step=step, call_id=call.id, db_path=svc.db_path,
-                                 stores=svc.stores, cancelled=svc.cancelled, base_logger=svc.logger)
-            outcome = await execute_call(call, self.tools, context, max_observation_chars=self.max_observation_chars)
-            outcomes[call.id] = outcome
-            await svc.record(ToolCalled(
-                run_id=svc.run_id, agent=self.role, step=step, call_id=call.id, tool=call.name,
-                arguments=call.arguments, content=outcome.content, is_error=outcome.is_error,
-                error_type=outcome.error_type, result=outcome.result, attempts=outcome.attempts,
-                latency_s=outcome.latency_s,
-            ))
-
-        async with anyio.create_task_group() as tg:
-            for call in calls:
-                tg.start_soon(run_one, call)
-        ordered = [outcomes[c.id] for c in calls]
-        return {
-            "messages": [tool_message(o.call, o.content, is_error=o.is_error) for o in ordered],
-            "partial": ordered[-1].content if len(ordered) == 1 else [o.content for o in ordered],
-        }
 
 
 def route_after_model(state: AgentState) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langgraph.graph import START, StateGraph
 
-from agentflow.graph.nodes import DEFAULT_SYSTEM_PROMPT, ModelNode, ToolNode, route_after_model
+from agentflow.approval import ApprovalPolicy
+from agentflow.graph.nodes import DEFAULT_SYSTEM_PROMPT, ModelNode, route_after_model
+from agentflow.graph.tool_node import ToolNode
 from agentflow.graph.state import AgentState
 from agentflow.models.base import Model
 from agentflow.tools.tool import Tool
@@ -22,15 +24,17 @@ def react_graph(
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     final_schema: dict[str, Any] | None = None,
     role: str = "agent",
+    approval: ApprovalPolicy | Mapping[str, ApprovalPolicy] | None = None,
 ) -> StateGraph:
     """A ReAct `StateGraph` (not compiled: the runner compiles it with the SQLite checkpointer).
 
-    `model=None` uses the run's model (`--model`); pass one to pin it.
+    `model=None` uses the run's model (`--model`); pass one to pin it. `approval` overrides the tools' approval
+    policies (one for all, or by tool name).
     """
     builder = StateGraph(AgentState)
     builder.add_node("model", ModelNode(tools, model=model, system_prompt=system_prompt,
                                         final_schema=final_schema, role=role))
-    builder.add_node("tools", ToolNode(tools, role=role))
+    builder.add_node("tools", ToolNode(tools, role=role, approval=approval))
     builder.add_edge(START, "model")
     builder.add_conditional_edges("model", route_after_model, {"tools": "tools", "__end__": "__end__"})
     builder.add_edge("tools", "model")

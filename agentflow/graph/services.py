@@ -18,6 +18,7 @@ import structlog
 from agentflow.budget import BudgetTracker
 from agentflow.events import Event
 from agentflow.exceptions import ConfigError
+from agentflow.graph.journal import ToolJournal
 from agentflow.models.base import Model, SamplingSettings
 
 __all__ = ["EventSink", "RunServices", "services"]
@@ -32,6 +33,7 @@ class RunServices:
     run_id: str = "adhoc"
     tracker: BudgetTracker = field(default_factory=BudgetTracker)
     sink: EventSink | None = None
+    journal: ToolJournal = field(default_factory=lambda: ToolJournal(run_id="adhoc"))
     on_event: Callable[[Event], Any] | None = None
     model: Model | None = None
     models: Mapping[str, Model] = field(default_factory=dict)
@@ -55,6 +57,10 @@ class RunServices:
         if self.sink is not None:
             self.tracker.sync_wall()
             await self.sink.append([event], self.tracker.usage.as_dict(), wait=durable)
+        await self.notify(event)
+
+    async def notify(self, event: Event) -> None:
+        """Tell listeners only (the event was traced some other way)."""
         if self.on_event is not None:
             result = self.on_event(event)
             if inspect.isawaitable(result):

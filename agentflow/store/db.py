@@ -17,8 +17,8 @@ from agentflow.exceptions import StoreError
 
 __all__ = ["SCHEMA_VERSION", "connect", "default_db_path", "resolve_db_path"]
 
-SCHEMA_VERSION = 1
-_OWN_TABLES = {"agentflow_meta", "runs", "events"}
+SCHEMA_VERSION = 2
+_OWN_TABLES = {"agentflow_meta", "runs", "events", "tool_journal"}
 _KNOWN_PREFIXES = ("notes", "checkpoints", "writes", "sqlite_")  # tools' and LangGraph's tables share the file
 
 
@@ -46,6 +46,17 @@ _MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE IF NOT EXISTS events (
             run_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, step INTEGER, agent TEXT,
             ts TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (run_id, seq))""",
+    ],
+    2: [
+        # who is executing a run now ("host:pid:token"), the calls awaiting a human, where a fork came from
+        "ALTER TABLE runs ADD COLUMN owner TEXT",
+        "ALTER TABLE runs ADD COLUMN pending TEXT",
+        "ALTER TABLE runs ADD COLUMN forked_from TEXT",
+        # every tool execution: 'started' is on disk before the tool runs, 'finished' with its outcome after
+        """CREATE TABLE IF NOT EXISTS tool_journal (
+            run_id TEXT NOT NULL, task TEXT NOT NULL, call_id TEXT NOT NULL, tool TEXT NOT NULL,
+            arguments TEXT NOT NULL, status TEXT NOT NULL, outcome TEXT, started_at TEXT NOT NULL,
+            finished_at TEXT, PRIMARY KEY (run_id, task, call_id))""",
     ],
 }
 

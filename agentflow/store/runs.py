@@ -43,6 +43,9 @@ class RunRecord:
     started_at: str | None
     finished_at: str | None
     wall_s: float
+    owner: str | None = None
+    pending: list[dict[str, Any]] | None = None
+    forked_from: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunRecord:
@@ -53,7 +56,8 @@ class RunRecord:
             budget_exhausted=row["budget_exhausted"], error=_loads(row["error"]), model=row["model"],
             settings=_loads(row["settings"]) or {}, seed=row["seed"], parent_id=row["parent_id"],
             created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"],
-            wall_s=row["wall_s"] or 0.0,
+            wall_s=row["wall_s"] or 0.0, owner=row.get("owner"), pending=_loads(row.get("pending")),
+            forked_from=row.get("forked_from"),
         )
 
 
@@ -106,6 +110,14 @@ class RunStore:
         return [RunRecord.from_row(r) for r in rows]
 
     # -- events -----------------------------------------------------------------------------------------------
+    def journal(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's tool executions: call, status (started / finished), outcome."""
+        rows = self._read("SELECT * FROM tool_journal WHERE run_id = ? ORDER BY started_at", (run_id,))
+        for row in rows:
+            row["arguments"] = _loads(row["arguments"])
+            row["outcome"] = _loads(row["outcome"])
+        return rows
+
     def events(self, run_id: str) -> list[TraceEvent]:
         rows = self._read("SELECT * FROM events WHERE run_id = ? ORDER BY seq", (run_id,))
         return [TraceEvent(run_id=r["run_id"], seq=r["seq"], kind=r["kind"], step=r["step"], agent=r["agent"] or "",

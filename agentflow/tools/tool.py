@@ -43,6 +43,7 @@ class Tool:
     retries: int = 0
     retry_on: tuple[type[BaseException], ...] = ()
     max_observation_chars: int | None = None
+    approval: Any = "never"
     is_async: bool = field(default=False)
 
     @property
@@ -104,6 +105,7 @@ def _build(
     retries: int,
     retry_on: tuple[type[BaseException], ...],
     max_observation_chars: int | None,
+    approval: Any = "never",
 ) -> Tool:
     if not callable(func):
         raise ToolDefinitionError(f"@tool needs a function, got {type(func).__name__}")
@@ -159,6 +161,7 @@ def _build(
         retries=retries,
         retry_on=tuple(retry_on),
         max_observation_chars=max_observation_chars,
+        approval=approval,
         is_async=inspect.iscoroutinefunction(func),
     )
 
@@ -179,6 +182,7 @@ def tool(
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] = (),
     max_observation_chars: int | None = None,
+    approval: Any = "never",
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -195,16 +199,18 @@ def tool(
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] = (),
     max_observation_chars: int | None = None,
+    approval: Any = "never",
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a sync or async function into a `Tool`.
 
     The name is the function's, the description the docstring's first paragraph, the arguments a pydantic
     model built from the type hints (`Annotated[int, Field(le=50)]` works). A parameter typed `RunContext` is
     injected at call time and hidden from the model. `read_only=True` implies not destructive and idempotent.
+    `approval` ("never", "always", "destructive" or a predicate on the arguments) makes calls wait for a human.
     """
     options = dict(name=name, description=description, read_only=read_only, destructive=destructive,
                    idempotent=idempotent, timeout_s=timeout_s, retries=retries, retry_on=retry_on,
-                   max_observation_chars=max_observation_chars)
+                   max_observation_chars=max_observation_chars, approval=approval)
     if func is not None:
         return _build(func, **options)  # type: ignore[arg-type]
     return lambda f: _build(f, **options)  # type: ignore[arg-type]

@@ -109,9 +109,9 @@ def test_sigterm_cancels_and_resume_finishes(tmp_path: Path, db_path: Path) -> N
     graph.write_text(f"""
 import agentflow
 
-@agentflow.tool(timeout_s=None)
+@agentflow.tool(timeout_s=None, idempotent=True)
 def wait_gate() -> str:
-    '''Blocks until the test writes to the gate (first run only).'''
+    '''Blocks until the test writes to the gate; idempotent, so the resumed run calls it again.'''
     with open({str(fifo)!r}) as f:
         return f.read().strip()
 

@@ -1,0 +1,26 @@
+"""Guaranteed-schema decoding: compile a JSON Schema into a bounded grammar, refuse what cannot be enforced,
+and decode under it so that every output validates whenever `max_tokens` >= the reported minimum.
+
+    from agentflow.decoding import check_schema, compile_schema, GuidedDecoder, check_output
+"""
+
+from agentflow.decoding.compile import CompiledSchema, Limits, compile_schema
+from agentflow.decoding.errors import (
+    DecodingInvariantError, MaxTokensTooSmallError, UnsupportedSchemaError, UnsupportedTokenizerError,
+)
+from agentflow.decoding.support import ENGINE, SupportReport, check_schema, compile_cached, compile_decision
+from agentflow.decoding.validate import Validity, check_output, missing_format_checkers
+
+__all__ = [
+    "ENGINE", "CompiledSchema", "DecodingInvariantError", "GuidedDecoder", "Limits", "MaxTokensTooSmallError",
+    "Sample", "SupportReport", "UnsupportedSchemaError", "UnsupportedTokenizerError", "Validity", "check_output",
+    "check_schema", "compile_cached", "compile_decision", "compile_schema", "missing_format_checkers",
+]
+
+
+def __getattr__(name: str):  # the driver imports torch / llguidance: load it lazily
+    if name in ("GuidedDecoder", "Sample"):
+        from agentflow.decoding import driver
+
+        return getattr(driver, name)
+    raise AttributeError(name)

@@ -1,0 +1,107 @@
+"""A small builder for llguidance Lark grammars, and `Lang`: what the compiler knows about a sub-language."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ALL_TYPES", "Grammar", "Lang", "json_text", "lark_literal"]
+
+#: JSON types as the compiler tracks them. "integer" = integer-valued numbers, "number" = other numbers.
+ALL_TYPES = frozenset({"null", "boolean", "integer", "number", "string", "array", "object"})
+
+
+def json_text(value: Any) -> str:
+    """Compact, ASCII-only JSON text of `value` (what the grammar emits for a literal)."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
+def lark_literal(text: str) -> str:
+    """`text` as a Lark string literal."""
+    return json.dumps(text, ensure_ascii=True)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "integer" if value.is_integer() else "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+@dataclass(frozen=True, slots=True)
+class Lang:
+    """A compiled sub-language: its grammar symbol and facts used for bounds and disjointness proofs.
+
+    `max_bytes` bounds the length of every string in the language. `types` are the JSON types it can
+    produce. `values` lists its members when it is finite and small. For languages of objects only,
+    `keys_always` maps each key present in every member to its finite set of values (or None), and
+    `keys_maybe` holds every key that can occur (``"*"``: any key
+    except those in `keys_never`).
+    """
+
+    sym: str
+    max_bytes: int
+    types: frozenset[str]
+    values: tuple[Any, ...] | None = None
+    keys_always: dict[str, tuple[Any, ...] | None] = field(default_factory=dict)
+    keys_maybe: frozenset[str] = frozenset()
+    keys_never: frozenset[str] = frozenset()
+    strings_never: frozenset[str] = frozenset()  # JSON texts of strings it never produces
+
+    @staticmethod
+    def value_types(values: tuple[Any, ...]) -> frozenset[str]:
+        return frozenset(_json_type(v) for v in values)
+
+
+class Grammar:
+    """Accumulates Lark rules and lexemes; identical bodies share one name (cheap memoisation)."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._by_body: dict[str, str] = {}
+        self._count = 0
+
+    def _name(self, prefix: str) -> str:
+        self._count += 1
+        return f"{prefix}{self._count}"
+
+    def rule(self, alternatives: list[str]) -> str:
+        """A rule `r: alt1 | alt2 ...` (each alternative a space-separated sequence; "" is empty)."""
+        body = " | ".join(a if a else '""' for a in alternatives)
+        key = "r:" + body
+        if key not in self._by_body:
+            name = self._name("r")
+            self._by_body[key] = name
+            self._lines.append(f"{name}: {body}")
+        return self._by_body[key]
+
+    def token(self, regex: str, *intersect: str) -> str:
+        """A lexeme matching `regex` and every regex in `intersect` (a leading ``~`` negates one)."""
+        body = " & ".join(f"~/{r[1:]}/" if r.startswith("~") else f"/{r}/" for r in (regex, *intersect))
+        key = "t:" + body
+        if key not in self._by_body:
+            name = self._name("T")
+            self._by_body[key] = name
+            self._lines.append(f"{name}: {body}")
+        return self._by_body[key]
+
+    def literal(self, text: str) -> str:
+        """A lexeme matching exactly `text`."""
+        return lark_literal(text)
+
+    def render(self, start: str) -> str:
+        return "\n".join([f"start: {start}", *self._lines]) + "\n"
+
+    @property
+    def size(self) -> int:
+        return len(self._lines)

@@ -1,0 +1,89 @@
+"""Public entry points: `check_schema` (the `schema check` report) and a cached `compile_cached`.
+
+    report = check_schema(schema)
+    report.supported, report.keyword, report.pointer, report.min_max_tokens, report.caps
+    compiled = compile_cached(schema)          # same CompiledSchema for equal (schema, limits)
+    compiled = compile_decision(tools)         # the decision envelope over `tools`, cached
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from threading import Lock
+from typing import Any
+
+from agentflow.decoding.compile import CompiledSchema, Limits, compile_schema
+from agentflow.decoding.errors import UnsupportedSchemaError
+
+__all__ = ["ENGINE", "SupportReport", "check_schema", "compile_cached", "compile_decision"]
+
+#: The mask engine the compiled grammars target (Lark syntax with regex intersection/negation).
+ENGINE = "llguidance"
+
+
+@dataclass(frozen=True, slots=True)
+class SupportReport:
+    """Whether a schema can be decoded with the guarantee, and at what minimum `max_tokens`."""
+
+    supported: bool
+    keyword: str | None = None
+    pointer: str | None = None
+    reason: str | None = None
+    min_max_tokens: int | None = None
+    max_bytes: int | None = None
+    draft: str | None = None
+    engine: str = ENGINE
+    caps: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_schema(schema: Any, limits: Limits | None = None) -> SupportReport:
+    """Compile `schema` and report support, the minimum `max_tokens` and the caps applied (never raises for an
+    unsupported schema; the report names the keyword and JSON Pointer)."""
+    try:
+        compiled = compile_cached(schema, limits)
+    except UnsupportedSchemaError as exc:
+        return SupportReport(False, exc.keyword, exc.pointer, exc.reason)
+    return SupportReport(True, min_max_tokens=compiled.min_max_tokens, max_bytes=compiled.max_bytes,
+                         draft=compiled.draft, caps=list(compiled.caps))
+
+
+_CACHE: OrderedDict[str, CompiledSchema | UnsupportedSchemaError] = OrderedDict()
+_LOCK = Lock()
+_CACHE_SIZE = 512
+
+
+def compile_cached(schema: Any, limits: Limits | None = None) -> CompiledSchema:
+    """`compile_schema` memoised on (canonical schema JSON, limits, engine); re-raises cached refusals."""
+    limits = limits or Limits()
+    key = json.dumps([schema, limits.key(), ENGINE], sort_keys=True)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+    if hit is None:
+        try:
+            hit = compile_schema(schema, limits)
+        except UnsupportedSchemaError as exc:
+            hit = exc
+        with _LOCK:
+            _CACHE[key] = hit
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    if isinstance(hit, UnsupportedSchemaError):
+        raise UnsupportedSchemaError(hit.keyword, hit.pointer, hit.reason)
+    return hit
+
+
+def compile_decision(
+    tools: Sequence[Any], final_schema: dict[str, Any] | None = None, limits: Limits | None = None, **kwargs: Any,
+) -> CompiledSchema:
+    """Compile the decision envelope (`agentflow.models.decision_schema.decision_schema`) over `tools`."""
+    from agentflow.models.decision_schema import decision_schema
+
+    return compile_cached(decision_schema(tools, final_schema, **kwargs), limits)

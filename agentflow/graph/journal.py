@@ -1,0 +1,80 @@
+"""`ToolJournal`: what a run's tool calls did, so no finished call ever runs twice.
+
+Keyed by (LangGraph task, call id): a task is one execution of a node at one checkpoint, and keeps its id
+when LangGraph re-runs the node after a pause or a crash. A non-idempotent call is marked `started` on disk
+before it runs and `finished` (with its outcome) after; an idempotent call only gets its `finished` entry,
+flushed before the node returns. On resume the runner loads the run's entries once; a fresh run starts empty,
+so the normal path never reads the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agentflow.events import Event
+from agentflow.messages import ToolCall
+from agentflow.tools.execute import ToolOutcome
+
+__all__ = ["JournalStore", "ToolJournal", "outcome_from_dict", "outcome_to_dict"]
+
+
+class JournalStore(Protocol):
+    async def journal_start(self, run_id: str, task: str, call_id: str, tool: str,
+                            arguments: dict[str, Any]) -> None: ...
+
+    async def journal_finish(self, run_id: str, task: str, call_id: str, outcome: dict[str, Any],
+                             events: list[Event] = ...) -> None: ...
+
+    async def journal_finish_later(self, run_id: str, task: str, call_id: str, tool: str,
+                                   arguments: dict[str, Any], outcome: dict[str, Any],
+                                   events: list[Event] = ...) -> None: ...
+
+    async def flush(self) -> None: ...
+
+
+def outcome_to_dict(outcome: ToolOutcome) -> dict[str, Any]:
+    return {"content": outcome.content, "is_error": outcome.is_error, "error_type": outcome.error_type,
+            "result": outcome.result, "attempts": outcome.attempts, "latency_s": outcome.latency_s}
+
+
+def outcome_from_dict(call: ToolCall, data: dict[str, Any]) -> ToolOutcome:
+    return ToolOutcome(call=call, **{k: data.get(k) for k in ("content", "is_error", "error_type", "result")},
+                       attempts=data.get("attempts") or 0, latency_s=data.get("latency_s") or 0.0)
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolJournal:
+    run_id: str
+    store: JournalStore | None = None
+    entries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    _unflushed: bool = False
+
+    def get(self, task: str, call_id: str) -> dict[str, Any] | None:
+        """`{"status": "started" | "finished", "outcome": {...} | None}` or None."""
+        return self.entries.get((task, call_id))
+
+    async def start(self, task: str, call: ToolCall) -> None:
+        """Durably mark a non-idempotent call as started, before it runs."""
+        self.entries[(task, call.id)] = {"status": "started", "outcome": None}
+        if self.store is not None:
+            await self.store.journal_start(self.run_id, task, call.id, call.name, call.arguments)
+
+    async def finish(self, task: str, call: ToolCall, outcome: ToolOutcome, event: Event, *,
+                     durable: bool) -> None:
+        """Record the outcome (with its trace event). `durable=False` defers the disk write to `flush`."""
+        data = outcome_to_dict(outcome)
+        self.entries[(task, call.id)] = {"status": "finished", "outcome": data}
+        if self.store is None:
+            return
+        if durable:
+            await self.store.journal_finish(self.run_id, task, call.id, data, [event])
+        else:
+            await self.store.journal_finish_later(self.run_id, task, call.id, call.name, call.arguments, data,
+                                                  [event])
+            self._unflushed = True
+
+    async def flush(self) -> None:
+        if self._unflushed and self.store is not None:
+            self._unflushed = False
+            await self.store.flush()
