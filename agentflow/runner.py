@@ -26,7 +26,8 @@ from agentflow.exceptions import AgentflowError, BudgetExhausted, UserError
 from agentflow.graph.journal import ToolJournal
 from agentflow.graph.services import RunServices
 from agentflow.models.base import Model, SamplingSettings
-from agentflow.models.spec import load_model
+from agentflow.forks import Checkpoint, apply_edits, history
+from agentflow.models.spec import BACKENDS, load_model
 from agentflow.result import RunResult
 from agentflow.store.db import resolve_db_path
 from agentflow.store.runs import RunRecord, RunStore
@@ -198,15 +199,9 @@ class Runner:
     async def _continue(self, record: RunRecord, command: Any, *, graph: Any, model: str | Model | None,
                         models: Mapping[str, str | Model] | None, budget: Budget | None,
                         on_event: EventHandler | None) -> RunResult:
-        if graph is None and record.graph.startswith("python:"):
-            raise UserError(f"run {record.id} ran an in-memory graph ({record.graph}); pass graph= to continue it")
-        compiled, _ = self._compile(graph if graph is not None else record.graph)
-        if model is None and record.model and not models:
-            model = record.model if not record.model.startswith(("function", "python:", "scripted ")) else None
-        default_model = load_model(model) if model is not None else None
-        role_models = {role: load_model(m) for role, m in (models or {}).items()}
-        settings = SamplingSettings(**{k: v for k, v in record.settings.items()
-                                       if k in ("temperature", "top_p", "max_tokens", "seed")})
+        compiled, _ = self._compile(self._graph_of(record, graph))
+        default_model, role_models = self._models(record, model, models)
+        settings = _settings_of(record)
         budget = budget or Budget.from_dict(record.budget)
         crashed = record.status == "running"  # claim() refuses if its owner is alive: it died mid-run
         resumed = RunResumed(run_id=record.id, previous_status=record.status, crashed=crashed)
@@ -302,6 +297,61 @@ class Runner:
         await _notify(svc.on_event, final)  # listeners see the final event once it is durable
         return result
 
+    # -- history and forks -------------------------------------------------------------------------------------
+    async def history(self, run_id: str, *, graph: Any = None) -> list[Checkpoint]:
+        """The run's checkpoints, oldest first (numbered from 0)."""
+        record = await anyio.to_thread.run_sync(self.store.get_run, run_id)
+        compiled, _ = self._compile(self._graph_of(record, graph))
+        return await history(compiled, record.id)
+
+    async def fork(self, parent: str, *, at: int, edits: dict[str, Any] | None = None, graph: Any = None,
+                   model: str | Model | None = None, models: Mapping[str, str | Model] | None = None,
+                   budget: Budget | None = None, on_event: EventHandler | None = None,
+                   run_id: str | None = None) -> RunResult:
+        """Start a new run from checkpoint `at` of `parent`, with `edits` applied to its state, and run it."""
+        record = await anyio.to_thread.run_sync(self.store.get_run, parent)
+        compiled, graph_ref = self._compile(self._graph_of(record, graph))
+        checkpoints = await history(compiled, record.id)
+        if not 0 <= at < len(checkpoints):
+            raise UserError(f"run {record.id} has checkpoints 0..{len(checkpoints) - 1}; there is no {at}")
+        point = checkpoints[at]
+        values = apply_edits(point.values, edits)
+        fresh = point.after in (None, "__start__")  # before any node ran: a new run on the (edited) input
+        new_id = run_id or new_run_id()
+        default_model, role_models = self._models(record, model, models)
+        settings = _settings_of(record)
+        budget = budget or Budget.from_dict(record.budget)
+        model_spec = _describe_models(default_model, role_models) or record.model
+        started = RunStarted(run_id=new_id, graph=graph_ref, input=values.get("input", record.input),
+                             model=model_spec)
+        await self.writer.create_run(run_id=new_id, graph=graph_ref, input=started.input, model=model_spec,
+                                     settings=settings.as_dict(), seed=settings.seed, budget=budget.as_dict(),
+                                     parent_id=record.id, forked_from=f"{record.id}@{at}", events=[started])
+        if not fresh:
+            await compiled.aupdate_state({"configurable": {"thread_id": new_id}}, values, as_node=point.after)
+        tracker = BudgetTracker(budget=budget, prices=self.prices)
+        svc = self._services(new_id, tracker, default_model, role_models, settings, on_event,
+                             ToolJournal(run_id=new_id, store=self.writer))
+        await _notify(on_event, started)
+        return await self._execute(compiled, {"input": started.input} if fresh else None, svc)
+
+    def _graph_of(self, record: RunRecord, graph: Any) -> Any:
+        if graph is None and record.graph.startswith("python:"):
+            raise UserError(f"run {record.id} ran an in-memory graph ({record.graph}); pass its graph")
+        return graph if graph is not None else record.graph
+
+    def _models(self, record: RunRecord, model: str | Model | None,
+                models: Mapping[str, str | Model] | None) -> tuple[Model | None, dict[str, Model]]:
+        """The models a continued run uses: those given, else the spec recorded with the run."""
+        if model is None and record.model and not models:
+            recorded = record.model.split()
+            default = next((m for m in recorded if "=" not in m.split(":", 1)[0]), None)
+            roles = dict(m.split("=", 1) for m in recorded if "=" in m.split(":", 1)[0])
+            return (load_model(default) if default and _reloadable(default) else None,
+                    {r: load_model(m) for r, m in roles.items() if _reloadable(m)})
+        return (load_model(model) if model is not None else None,
+                {role: load_model(m) for role, m in (models or {}).items()})
+
     # -- reading ----------------------------------------------------------------------------------------------
     def result_of(self, run_id: str) -> RunResult:
         return RunResult.from_record(self.store.get_run(run_id))
@@ -332,6 +382,16 @@ async def _notify(handler: EventHandler | None, event: Event) -> None:
         result = handler(event)
         if inspect.isawaitable(result):
             await result
+
+
+def _reloadable(spec: str) -> bool:
+    """Whether a recorded model spec can be loaded again (in-memory fakes cannot)."""
+    return ":" in spec and spec.split(":", 1)[0] in BACKENDS
+
+
+def _settings_of(record: RunRecord) -> SamplingSettings:
+    return SamplingSettings(**{k: v for k, v in record.settings.items()
+                               if k in ("temperature", "top_p", "max_tokens", "seed")})
 
 
 def _describe_models(default: Model | None, roles: dict[str, Model]) -> str | None:

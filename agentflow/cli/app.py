@@ -79,6 +79,11 @@ def _emit_result(result: Any, as_json: bool, console: Any) -> None:
         console.print(f"[red]{result.error['type']}: {result.error['message']}[/]", markup=True)
     elif result.partial is not None:
         console.print(f"[yellow]partial result:[/] {result.partial}", markup=True, highlight=False)
+    if result.status == "awaiting_approval":
+        from agentflow.cli.render import pending_table
+
+        console.print(pending_table([{**c, "run_id": result.run_id} for c in result.pending]))
+        console.print(f"waiting for decisions: agentflow approve|reject|answer {result.run_id} ...", highlight=False)
     console.print(f"run id: {result.run_id}", highlight=False)
 
 
@@ -114,19 +119,39 @@ def _budget(max_steps: int | None, max_tokens: int | None, max_cost: float | Non
                                                    max_tool_calls=max_tool_calls)
 
 
-def _execute(as_json: bool, verbose: int, quiet: bool, body: Any) -> None:
-    """Shared driver of `run` and `resume`: logging, the live view, errors -> exit codes, the result."""
+def _execute(db: Path | None, as_json: bool, verbose: int, quiet: bool, run_id_of: Any, start: Any) -> None:
+    """Shared driver of run / resume / approve / reject / answer / fork: logging, the live view, signals,
+    inline approval prompts in a terminal, errors -> exit codes, the result."""
     import anyio
     from rich.console import Console
 
     from agentflow.cli.render import LiveView
     from agentflow.exceptions import UserError
+    from agentflow.runner import Runner
 
     _setup_logging(verbose, quiet)
     console = Console(stderr=True, highlight=False)
     view = None if quiet else LiveView(console, verbose=verbose > 0)
+    interactive = not as_json and sys.stdin.isatty() and sys.stderr.isatty()
+
+    async def main() -> Any:
+        async with Runner(db) as runner:
+            run_id = run_id_of(runner)
+            result = await _with_signals(runner, run_id, lambda: start(runner, run_id, view))
+            while result.status == "awaiting_approval" and interactive:
+                from agentflow.cli.prompts import ask_decisions
+
+                decisions = await anyio.to_thread.run_sync(ask_decisions, console, result.pending)
+                try:
+                    result = await _with_signals(runner, run_id, lambda: runner.decide(run_id, decisions,
+                                                                                         on_event=view))
+                except UserError as exc:  # an invalid edit: the run stays paused, ask again
+                    console.print(f"[red]{exc}[/]")
+                    result = runner.result_of(run_id)
+            return result
+
     try:
-        result = anyio.run(body, view)
+        result = anyio.run(main)
     except UserError as exc:
         raise _fail(str(exc)) from None
     _emit_result(result, as_json, console)
@@ -167,19 +192,17 @@ def run(
     text = _read_input(input)
     default_model, role_models = _split_models(model)
 
-    async def body(view: Any) -> Any:
+    def start(runner: Any, run_id: str, view: Any) -> Any:
         from agentflow.models.base import SamplingSettings
-        from agentflow.runner import Runner, new_run_id
 
         budget = _budget(max_steps, max_tokens, max_cost, max_time, max_tool_calls)
         settings = SamplingSettings(temperature=temperature, max_tokens=max_new_tokens, seed=seed)
-        async with Runner(db) as runner:
-            run_id = new_run_id()
-            return await _with_signals(runner, run_id, lambda: runner.run(
-                graph, text, model=default_model, models=role_models, budget=budget, settings=settings,
-                run_id=run_id, on_event=view))
+        return runner.run(graph, text, model=default_model, models=role_models, budget=budget, settings=settings,
+                          run_id=run_id, on_event=view)
 
-    _execute(as_json, verbose, quiet, body)
+    from agentflow.runner import new_run_id
+
+    _execute(db, as_json, verbose, quiet, lambda runner: new_run_id(), start)
 
 
 @app.command()
@@ -199,18 +222,96 @@ def resume(
     """Continue a cancelled, crashed, failed or budget-stopped run from its last checkpoint."""
     default_model, role_models = _split_models(model)
 
-    async def body(view: Any) -> Any:
+    def start(runner: Any, rid: str, view: Any) -> Any:
         from agentflow.budget import Budget
-        from agentflow.runner import Runner
 
-        async with Runner(db) as runner:
-            record = runner.store.get_run(run_id)
-            budget = _budget(max_steps, max_tokens, max_cost, max_time, max_tool_calls,
-                             base=Budget.from_dict(record.budget))
-            return await _with_signals(runner, record.id, lambda: runner.resume(
-                record.id, model=default_model, models=role_models, budget=budget, on_event=view))
+        budget = _budget(max_steps, max_tokens, max_cost, max_time, max_tool_calls,
+                         base=Budget.from_dict(runner.store.get_run(rid).budget))
+        return runner.resume(rid, model=default_model, models=role_models, budget=budget, on_event=view)
 
-    _execute(as_json, verbose, quiet, body)
+    _execute(db, as_json, verbose, quiet, lambda runner: runner.store.get_run(run_id).id, start)
+
+
+def _decide(run_id: str, decisions: list[Any], db: Path | None, as_json: bool, verbose: int, quiet: bool) -> None:
+    _execute(db, as_json, verbose, quiet, lambda runner: runner.store.get_run(run_id).id,
+             lambda runner, rid, view: runner.decide(rid, decisions, on_event=view))
+
+
+def _json_arg(value: str, what: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise _fail(f"{what} is not valid JSON: {exc.msg} at char {exc.pos}") from None
+
+
+@app.command()
+def approve(
+    run_id: Annotated[str, typer.Argument(help="The paused run.")],
+    call: Annotated[str | None, typer.Option("--call", help="The call to approve (default: all pending).")] = None,
+    edit: Annotated[str | None, typer.Option("--edit", help="JSON arguments replacing the call's.")] = None,
+    db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
+) -> None:
+    """Approve pending tool calls (optionally with edited arguments); the run continues once all are decided."""
+    from agentflow.approval import Decision
+
+    arguments = _json_arg(edit, "--edit") if edit is not None else None
+    _decide(run_id, [Decision(action="approve", call_id=call, arguments=arguments)], db, as_json, verbose, quiet)
+
+
+@app.command()
+def reject(
+    run_id: Annotated[str, typer.Argument(help="The paused run.")],
+    message: Annotated[str, typer.Option("--message", "-m", help="What the model is told instead of a result.")],
+    call: Annotated[str | None, typer.Option("--call", help="The call to reject (default: all pending).")] = None,
+    db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
+) -> None:
+    """Reject pending tool calls; the model sees the message as the observation."""
+    from agentflow.approval import Decision
+
+    _decide(run_id, [Decision(action="reject", call_id=call, message=message)], db, as_json, verbose, quiet)
+
+
+@app.command()
+def answer(
+    run_id: Annotated[str, typer.Argument(help="The paused run.")],
+    call: Annotated[str, typer.Option("--call", help="The call to answer.")],
+    result: Annotated[str, typer.Option("--result", help="JSON result standing in for the tool's.")],
+    db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
+) -> None:
+    """Answer a pending call with a result in the tool's place (the tool does not run)."""
+    from agentflow.approval import Decision
+
+    value = _json_arg(result, "--result")
+    _decide(run_id, [Decision(action="answer", call_id=call, result=value)], db, as_json, verbose, quiet)
+
+
+@app.command()
+def pending(
+    run_id: Annotated[str | None, typer.Argument(help="One run (default: every paused run).")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the tool calls paused runs are waiting on."""
+    from agentflow.exceptions import UserError
+
+    store = _open_store(db)
+    try:
+        records = [store.get_run(run_id)] if run_id else store.list_runs(limit=1000, status="awaiting_approval")
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    calls = [{**c, "run_id": r.id} for r in records if r.status == "awaiting_approval" for c in (r.pending or [])]
+    if as_json:
+        keys = ("run_id", "call_id", "tool", "arguments", "reasoning", "unknown_outcome", "decision")
+        sys.stdout.write(json.dumps([{k: c.get(k) for k in keys} for c in calls], ensure_ascii=False) + "\n")
+        return
+    from rich.console import Console
+
+    from agentflow.cli.render import pending_table
+
+    if not calls:
+        typer.echo("no pending calls" + (f" (run {records[0].id} is {records[0].status})" if run_id else ""))
+        return
+    Console().print(pending_table(calls))
 
 
 def _open_store(db: Path | None) -> Any:
@@ -297,6 +398,63 @@ def runs_show(
         }.get(e.kind, lambda: "")()
         console.print(f"{e.seq:>4} {e.ts[11:23]} step {e.step if e.step is not None else '-':>3} {e.kind:<15} {detail}",
                       markup=False)
+
+
+@runs_app.command("history")
+def runs_history(
+    run_id: Annotated[str, typer.Argument(help="The run.")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    values: Annotated[bool, typer.Option("--values", help="Include each checkpoint's state (with --json).")] = False,
+) -> None:
+    """List a run's checkpoints: number, step, the node that wrote it, the node(s) due next."""
+    import anyio
+
+    from agentflow.exceptions import UserError
+    from agentflow.runner import Runner
+
+    async def main() -> Any:
+        async with Runner(db) as runner:
+            return await runner.history(run_id)
+
+    _open_store(db)
+    try:
+        checkpoints = anyio.run(main)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps([c.as_dict(with_values=values) for c in checkpoints], ensure_ascii=False,
+                                    default=str) + "\n")
+        return
+    for c in checkpoints:
+        typer.echo(f"{c.number:>3}  step {c.step:>3}  after {c.after or '-':<10} next {','.join(c.next) or '(end)'}"
+                   f"  {c.created_at[:23]}")
+
+
+@runs_app.command("fork")
+def runs_fork(
+    run_id: Annotated[str, typer.Argument(help="The run to fork.")],
+    at: Annotated[int, typer.Option("--at", min=0, help="Checkpoint number (see `runs history`).")],
+    set_: Annotated[str | None, typer.Option("--set", help="JSON state edits: {key: value} or {\"/json/pointer\": value}.")] = None,
+    model: ModelOpt = None,
+    db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
+) -> None:
+    """Start a new run from checkpoint N of RUN_ID, with edited state, and run it."""
+    edits = _json_arg(set_, "--set") if set_ is not None else None
+    default_model, role_models = _split_models(model)
+    holder: dict[str, Any] = {}
+
+    def run_id_of(runner: Any) -> str:
+        from agentflow.runner import new_run_id
+
+        holder["parent"] = runner.store.get_run(run_id).id
+        return new_run_id()
+
+    def start(runner: Any, new_id: str, view: Any) -> Any:
+        return runner.fork(holder["parent"], at=at, edits=edits, model=default_model, models=role_models,
+                           on_event=view, run_id=new_id)
+
+    _execute(db, as_json, verbose, quiet, run_id_of, start)
 
 
 @app.command()

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["LiveView", "runs_table", "short"]
+__all__ = ["LiveView", "pending_table", "runs_table", "short"]
 
 
 def short(value: Any, limit: int = 120) -> str:
@@ -37,7 +37,8 @@ class LiveView:
         if kind == "run_started":
             c.print(f"[dim]run {event.run_id} · graph {escape(event.graph)} · model {escape(str(event.model))}[/]")
         elif kind == "run_resumed":
-            c.print(f"[dim]resuming run {event.run_id} (was {event.previous_status})[/]")
+            was = "crashed" if event.crashed else event.previous_status
+            c.print(f"[dim]resuming run {event.run_id} (was {was})[/]")
         elif kind == "step_started":
             c.print(f"[bold cyan]step {event.step}[/]")
         elif kind == "model_decision":
@@ -52,11 +53,13 @@ class LiveView:
                 c.print(f"  [dim]{event.input_tokens}+{event.output_tokens} tokens, {event.latency_s * 1000:.0f} ms[/]")
         elif kind == "tool_result":
             style = "red" if event.is_error else "blue"
+            prefix += "[magenta](human)[/] " if event.by_human else ""
             c.print(f"  {prefix}[{style}]← {escape(event.tool)}: {escape(short(event.content, 200))}[/]")
         elif kind == "error":
             c.print(f"[red]error: {escape(event.error_type)}: {escape(event.message)}[/]")
         elif kind == "final":
-            color = {"succeeded": "green", "budget_exhausted": "yellow"}.get(event.status, "red")
+            color = {"succeeded": "green", "budget_exhausted": "yellow", "awaiting_approval": "yellow"}.get(
+                event.status, "red")
             extra = f" (budget '{event.budget}')" if event.budget else ""
             u = event.usage
             c.print(f"[{color}]{event.status}{extra}[/] · run {event.run_id} · {u.get('steps', 0)} steps, "
@@ -76,4 +79,18 @@ def runs_table(records: list[Any]) -> Table:
         shown = r.output if r.status == "succeeded" else (r.error or {}).get("message") or r.budget_exhausted or ""
         table.add_row(r.id, r.status, escape(graph), r.created_at[:19].replace("T", " "),
                       str(r.usage.get("steps", 0)), str(tokens), escape(short(shown, 60)))
+    return table
+
+
+def pending_table(calls: list[dict[str, Any]]) -> Table:
+    table = Table(show_edge=False, title="pending tool calls")
+    table.add_column("run", no_wrap=True)
+    table.add_column("call", no_wrap=True)
+    for column in ("tool", "arguments", "reasoning", "decision"):
+        table.add_column(column)
+    for c in calls:
+        note = " (outcome unknown: interrupted)" if c.get("unknown_outcome") else ""
+        decision = (c.get("decision") or {}).get("action", "-")
+        table.add_row(c.get("run_id", ""), c["call_id"], escape(c["tool"]) + note, escape(short(c["arguments"], 80)),
+                      escape(short(c.get("reasoning") or "", 60)), decision)
     return table

@@ -3,8 +3,8 @@
 Keyed by (LangGraph task, call id): a task is one execution of a node at one checkpoint, and keeps its id
 when LangGraph re-runs the node after a pause or a crash. A non-idempotent call is marked `started` on disk
 before it runs and `finished` (with its outcome) after; an idempotent call only gets its `finished` entry,
-flushed before the node returns. On resume the runner loads the run's entries once; a fresh run starts empty,
-so the normal path never reads the disk.
+queued with the trace. On resume the runner loads the run's entries once; a fresh run starts empty,
+so the normal path never reads the disk and waits for it only around non-idempotent calls.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ class JournalStore(Protocol):
                                    arguments: dict[str, Any], outcome: dict[str, Any],
                                    events: list[Event] = ...) -> None: ...
 
-    async def flush(self) -> None: ...
-
 
 def outcome_to_dict(outcome: ToolOutcome) -> dict[str, Any]:
     return {"content": outcome.content, "is_error": outcome.is_error, "error_type": outcome.error_type,
@@ -48,7 +46,6 @@ class ToolJournal:
     run_id: str
     store: JournalStore | None = None
     entries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    _unflushed: bool = False
 
     def get(self, task: str, call_id: str) -> dict[str, Any] | None:
         """`{"status": "started" | "finished", "outcome": {...} | None}` or None."""
@@ -62,7 +59,7 @@ class ToolJournal:
 
     async def finish(self, task: str, call: ToolCall, outcome: ToolOutcome, event: Event, *,
                      durable: bool) -> None:
-        """Record the outcome (with its trace event). `durable=False` defers the disk write to `flush`."""
+        """Record the outcome (with its trace event); `durable=False` queues the write with the trace."""
         data = outcome_to_dict(outcome)
         self.entries[(task, call.id)] = {"status": "finished", "outcome": data}
         if self.store is None:
@@ -72,9 +69,3 @@ class ToolJournal:
         else:
             await self.store.journal_finish_later(self.run_id, task, call.id, call.name, call.arguments, data,
                                                   [event])
-            self._unflushed = True
-
-    async def flush(self) -> None:
-        if self._unflushed and self.store is not None:
-            self._unflushed = False
-            await self.store.flush()

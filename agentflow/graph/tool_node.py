@@ -114,10 +114,11 @@ class ToolNode:
         for _ in to_run:  # all or nothing: a decision's calls start only if all fit the budget
             svc.tracker.check_before_tool()
         if to_run:
+            # Non-idempotent calls are journaled durably one by one (`started` before, `finished` after);
+            # idempotent ones are queued: losing one to a crash only re-runs an idempotent call.
             async with anyio.create_task_group() as tg:
                 for call in to_run:
                     tg.start_soon(self._run_one, svc, task, call, outcomes)
-            await svc.journal.flush()  # finished calls are on disk before LangGraph checkpoints this node
         ordered = [outcomes[c.id] for c in calls]
         return {
             "messages": [tool_message(o.call, o.content, is_error=o.is_error) for o in ordered],
