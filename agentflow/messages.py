@@ -35,6 +35,7 @@ class Message(TypedDict):
     name: NotRequired[str]
     is_error: NotRequired[bool]
     reasoning: NotRequired[str]
+    decision_id: NotRequired[str]
 
 
 class ToolCall(BaseModel):

@@ -16,7 +16,7 @@ _CHOICES = "[a]pprove, [e]dit, [r]eject, a[n]swer"
 
 
 def _read(console: Console, prompt: str) -> str:
-    console.print(prompt, end="")
+    console.print(prompt, end="", markup=False)
     return input().strip()
 
 

@@ -1,7 +1,9 @@
 """`ToolJournal`: what a run's tool calls did, so no finished call ever runs twice.
 
-Keyed by (LangGraph task, call id): a task is one execution of a node at one checkpoint, and keeps its id
-when LangGraph re-runs the node after a pause or a crash. A non-idempotent call is marked `started` on disk
+Model decisions are journaled too, keyed by the model node's LangGraph task (one execution of a node at one
+checkpoint; it keeps its id when LangGraph re-runs the node after a pause or a crash): a model node re-run
+after a crash reuses its decision. Tool calls are keyed by (that decision's task, call id), so they keep
+their identity even when the checkpoint after the decision was lost. A non-idempotent call is marked `started` on disk
 before it runs and `finished` (with its outcome) after; an idempotent call only gets its `finished` entry,
 queued with the trace. On resume the runner loads the run's entries once; a fresh run starts empty,
 so the normal path never reads the disk and waits for it only around non-idempotent calls.
@@ -16,7 +18,9 @@ from agentflow.events import Event
 from agentflow.messages import ToolCall
 from agentflow.tools.execute import ToolOutcome
 
-__all__ = ["JournalStore", "ToolJournal", "outcome_from_dict", "outcome_to_dict"]
+__all__ = ["DECISION", "JournalStore", "ToolJournal", "outcome_from_dict", "outcome_to_dict"]
+
+DECISION = "decision"  # the journal's call id for a model node's decision
 
 
 class JournalStore(Protocol):
@@ -56,6 +60,14 @@ class ToolJournal:
         self.entries[(task, call.id)] = {"status": "started", "outcome": None}
         if self.store is not None:
             await self.store.journal_start(self.run_id, task, call.id, call.name, call.arguments)
+
+    async def record_decision(self, task: str, decision: dict[str, Any], raw: str) -> None:
+        """Queue a model task's decision: on disk before any side effect it leads to (a non-idempotent call's
+        durable `started` write flushes the queue first), so a resumed run replays it instead of asking again."""
+        data = {"decision": decision, "raw": raw}
+        self.entries[(task, DECISION)] = {"status": "finished", "outcome": data}
+        if self.store is not None:
+            await self.store.journal_finish_later(self.run_id, task, DECISION, "__model__", {}, data, [])
 
     async def finish(self, task: str, call: ToolCall, outcome: ToolOutcome, event: Event, *,
                      durable: bool) -> None:

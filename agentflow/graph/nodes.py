@@ -14,9 +14,10 @@ from typing import Any
 from langgraph.graph import END
 
 from agentflow.events import ModelCalled, StepStarted
-from agentflow.graph.services import services
+from agentflow.graph.journal import DECISION
+from agentflow.graph.services import current_task, services
 from agentflow.graph.state import AgentState
-from agentflow.messages import Message, assistant_message, system_message, user_message
+from agentflow.messages import Decision, Message, assistant_message, system_message, user_message
 from agentflow.models.base import Model, ModelRequest
 from agentflow.tools.tool import Tool
 
@@ -67,20 +68,33 @@ class ModelNode:
         messages = [system_message(self.system_prompt), *history, *new]
         request = ModelRequest(messages=messages, tools=self._specs, final_schema=self.final_schema,
                                settings=svc.settings, step=step)
-        started = time.perf_counter()
-        response = await model.decide(request)
-        latency = time.perf_counter() - started
-        cost = svc.tracker.record_model_call(model.spec, response.usage.input_tokens, response.usage.output_tokens)
-        decision = response.decision
-        shared = _common_prefix(svc.sent_messages.get(self.role, []), messages)
-        svc.sent_messages[self.role] = messages
-        await svc.record(ModelCalled(
-            run_id=svc.run_id, agent=self.role, step=step, model=model.spec,
-            messages=[dict(m) for m in messages[shared:]], messages_from=shared, raw_text=response.raw_text, decision=decision.model_dump(mode="json"),
-            input_tokens=response.usage.input_tokens, output_tokens=response.usage.output_tokens,
-            cost_usd=cost, latency_s=latency, settings=svc.settings.as_dict(),
-        ))
-        new.append(assistant_message(decision, response.raw_text))
+        task = current_task()
+        recorded = svc.journal.get(task, DECISION)
+        if recorded is not None:
+            # this model task already decided before a crash: reuse the decision, so its tool calls keep their
+            # identity (and a call that ran is not run again)
+            decision, raw_text = Decision.model_validate(recorded["outcome"]["decision"]), recorded["outcome"]["raw"]
+        else:
+            started = time.perf_counter()
+            response = await model.decide(request)
+            latency = time.perf_counter() - started
+            cost = svc.tracker.record_model_call(model.spec, response.usage.input_tokens,
+                                                 response.usage.output_tokens)
+            decision, raw_text = response.decision, response.raw_text
+            shared = _common_prefix(svc.sent_messages.get(self.role, []), messages)
+            svc.sent_messages[self.role] = messages
+            event = ModelCalled(
+                run_id=svc.run_id, agent=self.role, step=step, model=model.spec,
+                messages=[dict(m) for m in messages[shared:]], messages_from=shared, raw_text=raw_text,
+                decision=decision.model_dump(mode="json"), input_tokens=response.usage.input_tokens,
+                output_tokens=response.usage.output_tokens, cost_usd=cost, latency_s=latency,
+                settings=svc.settings.as_dict(),
+            )
+            await svc.journal.record_decision(task, decision.model_dump(mode="json"), raw_text)
+            await svc.record(event)
+        message = assistant_message(decision, raw_text)
+        message["decision_id"] = task
+        new.append(message)
         update: dict[str, Any] = {"messages": new}
         if decision.is_final:
             update["output"] = decision.final_answer

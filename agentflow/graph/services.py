@@ -21,7 +21,7 @@ from agentflow.exceptions import ConfigError
 from agentflow.graph.journal import ToolJournal
 from agentflow.models.base import Model, SamplingSettings
 
-__all__ = ["EventSink", "RunServices", "services"]
+__all__ = ["EventSink", "RunServices", "current_task", "services"]
 
 
 class EventSink(Protocol):
@@ -81,3 +81,14 @@ def services() -> RunServices:
         return context
     # Not run by agentflow: no budgets or trace (LangGraph's recursion_limit still bounds loops).
     return RunServices()
+
+
+def current_task() -> str:
+    """The LangGraph task executing now (its checkpoint namespace): stable when LangGraph re-runs the node
+    from the same checkpoint, after a pause or a crash."""
+    try:
+        from langgraph.config import get_config
+
+        return str(get_config()["configurable"].get("checkpoint_ns") or "")
+    except (RuntimeError, LookupError):
+        return ""

@@ -16,13 +16,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
-from langgraph.config import get_config
 from langgraph.types import interrupt
 
 from agentflow.approval import ApprovalPolicy, needs_approval
 from agentflow.events import ToolCalled
 from agentflow.graph.journal import outcome_from_dict
-from agentflow.graph.services import RunServices, services
+from agentflow.graph.services import RunServices, current_task, services
 from agentflow.graph.state import AgentState
 from agentflow.messages import ToolCall, tool_message
 from agentflow.tools.context import RunContext
@@ -33,13 +32,6 @@ __all__ = ["UNKNOWN_OUTCOME", "ToolNode"]
 
 UNKNOWN_OUTCOME = ("outcome unknown: this call was interrupted while it ran (the process stopped) and tool "
                    "'{tool}' is not idempotent, so it was not run again; it may or may not have taken effect")
-
-
-def _task() -> str:
-    try:
-        return str(get_config()["configurable"].get("checkpoint_ns") or "")
-    except RuntimeError:
-        return ""
 
 
 class ToolNode:
@@ -67,7 +59,8 @@ class ToolNode:
         calls = [ToolCall.model_validate(c) for c in last.get("tool_calls") or []]
         if not calls:
             return {}
-        task = _task()
+        # keyed by the decision (the model task that made it), which survives a crash: see ModelNode
+        task = last.get("decision_id") or current_task()
         outcomes: dict[str, ToolOutcome] = {}
         to_run: list[ToolCall] = []
         asks: list[dict[str, Any]] = []

@@ -1,0 +1,251 @@
+"""Crash safety with real processes: SIGKILL before, during and after tool calls and during an approval
+pause; concurrent resume; two processes on one database. Side effects are counted in files."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+GRAPH = '''
+import os
+import agentflow
+
+def _count(name):
+    with open(os.path.join(os.environ["AF_COUNT_DIR"], name), "a") as f:
+        f.write("x\\n")
+
+def _maybe_block(name):
+    if os.environ.get("AF_BLOCK_IN") == name:
+        with open(os.environ["AF_GATE"]) as gate:
+            gate.read()
+
+@agentflow.tool(timeout_s=None)
+def pay(amount: int) -> str:
+    """Pay (a side effect; not idempotent)."""
+    _count("pay")
+    _maybe_block("pay")
+    return f"paid {amount}"
+
+@agentflow.tool(timeout_s=None, idempotent=True)
+def sync(value: int) -> str:
+    """Sync (idempotent)."""
+    _count("sync")
+    _maybe_block("sync")
+    return f"synced {value}"
+
+@agentflow.tool(timeout_s=None, approval="always")
+def deploy(version: str) -> str:
+    """Deploy (needs approval)."""
+    _count("deploy")
+    return f"deployed {version}"
+
+def make_graph():
+    return agentflow.react_graph([pay, sync, deploy])
+'''
+
+
+class Harness:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.graph = tmp / "crash_graph.py"
+        self.graph.write_text(GRAPH)
+        self.counts = tmp / "counts"
+        self.counts.mkdir()
+        self.gate = tmp / "gate"
+        os.mkfifo(self.gate)
+        self.db = tmp / "runs.db"
+
+    def env(self, block: str | None = None) -> dict[str, str]:
+        env = {**os.environ, "AGENTFLOW_DB": str(self.db), "AF_COUNT_DIR": str(self.counts), "AF_GATE": str(self.gate)}
+        env.pop("AF_BLOCK_IN", None)
+        if block:
+            env["AF_BLOCK_IN"] = block
+        return env
+
+    def script(self, *decisions: dict[str, Any]) -> str:
+        path = self.tmp / f"script{len(list(self.tmp.glob('script*')))}.json"
+        path.write_text(json.dumps(list(decisions)))
+        return f"scripted:{path}"
+
+    def count(self, name: str) -> int:
+        path = self.counts / name
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
+    def start(self, *args: str, block: str | None = None) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "agentflow", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env(block))
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "agentflow", *args], capture_output=True, text=True,
+                              env=self.env(), timeout=120)
+
+    def kill_inside_tool(self, proc: subprocess.Popen[str]) -> None:
+        """Wait until the process is blocked inside the tool (it opened the gate), then SIGKILL it."""
+        with open(self.gate, "w"):
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL
+
+    def run_id(self) -> str:
+        runs = json.loads(self.cli("runs", "list", "--json").stdout)
+        return runs[0]["run_id"]
+
+    def trace(self, run_id: str) -> list[dict[str, Any]]:
+        return json.loads(self.cli("runs", "show", run_id, "--json").stdout)["events"]
+
+
+def call(name: str, **arguments: Any) -> dict[str, Any]:
+    return {"reasoning": name, "tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def final(answer: str) -> dict[str, Any]:
+    return {"reasoning": "done", "final_answer": answer}
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Harness:
+    return Harness(tmp_path)
+
+
+def test_kill_during_non_idempotent_call_never_runs_it_twice(h: Harness) -> None:
+    """SIGKILL mid-`pay`: resume does not pay again; the model is told the outcome is unknown."""
+    model = h.script(call("pay", amount=5), final("done"))
+    proc = h.start("run", str(h.graph), "-i", "pay 5", "--model", model, "--json", block="pay")
+    h.kill_inside_tool(proc)
+    run_id = h.run_id()
+    resumed = h.cli("resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["output"] == "done"
+    assert h.count("pay") == 1
+    events = h.trace(run_id)
+    resume = next(e for e in events if e["kind"] == "run_resumed")
+    assert resume["data"]["crashed"] is True and resume["data"]["previous_status"] == "running"
+    observation = next(e["data"] for e in events if e["kind"] == "tool_result")
+    assert observation["error_type"] == "unknown_outcome" and "not run again" in observation["content"]
+
+
+def test_kill_during_idempotent_call_reruns_it_with_same_answer(h: Harness) -> None:
+    """SIGKILL mid-`sync` (idempotent): resume runs it again and ends as an uninterrupted run would."""
+    model = h.script(call("sync", value=1), final("synced"))
+    proc = h.start("run", str(h.graph), "-i", "sync", "--model", model, block="sync")
+    h.kill_inside_tool(proc)
+    run_id = h.run_id()
+    resumed = h.cli("resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads(resumed.stdout)
+    uninterrupted = json.loads(h.cli("run", str(h.graph), "-i", "sync", "--model", model, "--json").stdout)
+    assert result["output"] == uninterrupted["output"] == "synced"
+    assert h.count("sync") == 3  # killed attempt + resumed attempt + the uninterrupted run
+    assert result["usage"]["wall_s"] > 0 and result["usage"]["steps"] >= 1
+
+
+def test_kill_between_calls_neither_repeats_nor_loses(h: Harness) -> None:
+    """SIGKILL after `pay(5)` finished and before `pay(6)` started: each pays exactly once in the end."""
+    model = h.script(call("pay", amount=5), call("sync", value=1), call("pay", amount=6), final("ok"))
+    proc = h.start("run", str(h.graph), "-i", "x", "--model", model, block="sync")
+    h.kill_inside_tool(proc)
+    assert h.count("pay") == 1
+    resumed = h.cli("resume", h.run_id(), "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert h.count("pay") == 2 and h.count("sync") == 2
+    journal_payments = [e["data"]["arguments"] for e in h.trace(h.run_id()) if e["kind"] == "tool_result"
+                        and e["data"]["tool"] == "pay"]
+    assert journal_payments == [{"amount": 5}, {"amount": 6}]
+
+
+def test_concurrent_resume_one_proceeds_other_refused(h: Harness) -> None:
+    """Two processes resuming the same crashed run: the second gets a clear error while the first works."""
+    model = h.script(call("sync", value=1), final("synced"))
+    h.kill_inside_tool(h.start("run", str(h.graph), "-i", "x", "--model", model, block="sync"))
+    run_id = h.run_id()
+    first = h.start("resume", run_id, "--json", block="sync")
+    with open(h.gate, "w") as gate:  # the first resume is now inside the tool, owning the run
+        second = h.cli("resume", run_id, "--json")
+        gate.write("go")
+    out, err = first.communicate(timeout=120)
+    assert second.returncode == 2 and "another process" in second.stderr
+    assert first.returncode == 0, err and json.loads(out)["output"] == "synced"
+
+
+def _read_until(fd: int, needle: bytes, limit: float = 120) -> bytes:
+    seen = b""
+    while needle not in seen:
+        ready, _, _ = select.select([fd], [], [], limit)
+        if not ready:
+            raise AssertionError(f"no {needle!r} in {seen[-500:]!r}")
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+def test_kill_during_interactive_approval_then_approve_elsewhere(h: Harness) -> None:
+    """SIGKILL while the terminal prompt waits: the pause is persisted; `approve` in another process deploys once."""
+    model = h.script(call("deploy", version="v2"), final("deployed v2"))
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "agentflow", "run", str(h.graph), "-i", "deploy", "--model",
+                             model], stdin=follower, stdout=follower, stderr=follower, env=h.env(), close_fds=True)
+    os.close(follower)
+    try:
+        output = _read_until(leader, b"[a]pprove")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        os.close(leader)
+    assert b"deploy" in output and h.count("deploy") == 0
+    run_id = h.run_id()
+    pending = json.loads(h.cli("pending", run_id, "--json").stdout)
+    assert [(p["tool"], p["arguments"]) for p in pending] == [("deploy", {"version": "v2"})]
+    approved = h.cli("approve", run_id, "--json")
+    assert approved.returncode == 0, approved.stderr
+    assert json.loads(approved.stdout)["output"] == "deployed v2" and h.count("deploy") == 1
+
+
+def test_non_interactive_pause_exits_4_and_decisions_continue(h: Harness) -> None:
+    """Without a terminal the run exits 4 with the pending calls; reject, then a final answer."""
+    model = h.script(call("deploy", version="v3"), final("not deployed"))
+    paused = h.cli("run", str(h.graph), "-i", "deploy", "--model", model, "--json")
+    assert paused.returncode == 4
+    result = json.loads(paused.stdout)
+    assert result["status"] == "awaiting_approval" and result["pending"][0]["tool"] == "deploy"
+    bad = h.cli("approve", result["run_id"], "--edit", '{"version": 3}')
+    assert bad.returncode == 2 and "argument 'version'" in bad.stderr
+    done = h.cli("reject", result["run_id"], "--message", "freeze week", "--json")
+    assert done.returncode == 0, done.stderr and h.count("deploy") == 0
+    observation = next(e["data"] for e in h.trace(result["run_id"]) if e["kind"] == "tool_result")
+    assert observation["content"] == "rejected by a human: freeze week" and observation["by_human"] is True
+
+
+def test_two_processes_share_one_database(h: Harness) -> None:
+    """A long run writing steadily while another process lists, inspects and decides: nothing is locked."""
+    paused = json.loads(h.cli("run", str(h.graph), "-i", "d", "--model",
+                              h.script(call("deploy", version="v1"), final("ok")), "--json").stdout)
+    busy = h.script(*[call("sync", value=i) for i in range(150)], final("finished"))
+    writer = h.start("run", str(h.graph), "-i", "loop", "--model", busy, "--max-steps", "200", "--max-tool-calls", "200", "--max-tokens", "10000000", "--json")
+    outputs = []
+    for _ in range(5):
+        outputs.append(h.cli("runs", "list", "--json"))
+        outputs.append(h.cli("pending", "--json"))
+    outputs.append(h.cli("approve", paused["run_id"], "--json"))
+    out, err = writer.communicate(timeout=300)
+    assert writer.returncode == 0, err
+    assert json.loads(out)["output"] == "finished"
+    for proc in outputs:
+        assert proc.returncode == 0, proc.stderr
+        assert "locked" not in proc.stderr
+    assert json.loads(outputs[-1].stdout)["output"] == "ok"
