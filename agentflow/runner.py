@@ -23,10 +23,10 @@ from agentflow.approval import Decision, InvalidDecisionError, PendingCall, vali
 from agentflow.budget import DEFAULT_BUDGET, Budget, BudgetTracker, RunUsage
 from agentflow.events import Event, RunErrored, RunFinished, RunResumed, RunStarted
 from agentflow.exceptions import AgentflowError, BudgetExhausted, UserError
+from agentflow.forks import Checkpoint, apply_edits, history
 from agentflow.graph.journal import ToolJournal
 from agentflow.graph.services import RunServices
 from agentflow.models.base import Model, SamplingSettings
-from agentflow.forks import Checkpoint, apply_edits, history
 from agentflow.models.spec import BACKENDS, load_model
 from agentflow.result import RunResult
 from agentflow.store.db import resolve_db_path

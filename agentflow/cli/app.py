@@ -143,8 +143,8 @@ def _execute(db: Path | None, as_json: bool, verbose: int, quiet: bool, run_id_o
 
                 decisions = await anyio.to_thread.run_sync(ask_decisions, console, result.pending)
                 try:
-                    result = await _with_signals(runner, run_id, lambda: runner.decide(run_id, decisions,
-                                                                                         on_event=view))
+                    result = await _with_signals(runner, run_id, lambda d=decisions: runner.decide(
+                        run_id, d, on_event=view))
                 except UserError as exc:  # an invalid edit: the run stays paused, ask again
                     console.print(f"[red]{exc}[/]")
                     result = runner.result_of(run_id)
@@ -373,7 +373,7 @@ def runs_show(
         return
     from rich.console import Console
 
-    from agentflow.cli.render import short
+    from agentflow.cli.render import event_detail, short
 
     console = Console(highlight=False)
     console.print(f"[bold]run {record.id}[/] · {record.status}"
@@ -387,16 +387,8 @@ def runs_show(
     if record.error:
         console.print(f"error: {record.error['type']}: {record.error['message']}", markup=False)
     for e in events:
-        d = e.data
-        detail = {
-            "model_decision": lambda: f"{d['input_tokens']}+{d['output_tokens']} tok "
-                                      f"{d['latency_s'] * 1000:.0f} ms {short(d['decision'], 150)}",
-            "tool_result": lambda: f"{d['tool']} {short(d['arguments'], 80)} -> {short(d['content'], 80)}"
-                                   f"{' [error]' if d['is_error'] else ''} {d['latency_s'] * 1000:.0f} ms",
-            "error": lambda: f"{d['error_type']}: {d['message']}",
-            "final": lambda: f"{d['status']} {short(d['output'], 100)}",
-        }.get(e.kind, lambda: "")()
-        console.print(f"{e.seq:>4} {e.ts[11:23]} step {e.step if e.step is not None else '-':>3} {e.kind:<15} {detail}",
+        step = e.step if e.step is not None else "-"
+        console.print(f"{e.seq:>4} {e.ts[11:23]} step {step:>3} {e.kind:<15} {event_detail(e.kind, e.data)}",
                       markup=False)
 
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["LiveView", "pending_table", "runs_table", "short"]
+__all__ = ["LiveView", "event_detail", "pending_table", "runs_table", "short"]
 
 
 def short(value: Any, limit: int = 120) -> str:
@@ -94,3 +94,20 @@ def pending_table(calls: list[dict[str, Any]]) -> Table:
         table.add_row(c.get("run_id", ""), c["call_id"], escape(c["tool"]) + note, escape(short(c["arguments"], 80)),
                       escape(short(c.get("reasoning") or "", 60)), decision)
     return table
+
+
+def event_detail(kind: str, d: dict[str, Any]) -> str:
+    """One line about a trace event, for `runs show`."""
+    if kind == "model_decision":
+        return f"{d['input_tokens']}+{d['output_tokens']} tok {d['latency_s'] * 1000:.0f} ms {short(d['decision'], 150)}"
+    if kind == "tool_result":
+        flag = " [error]" if d["is_error"] else ""
+        return (f"{d['tool']} {short(d['arguments'], 80)} -> {short(d['content'], 80)}{flag} "
+                f"{d['latency_s'] * 1000:.0f} ms")
+    if kind == "error":
+        return f"{d['error_type']}: {d['message']}"
+    if kind == "final":
+        return f"{d['status']} {short(d['output'], 100)}"
+    if kind == "run_resumed":
+        return "after a crash" if d.get("crashed") else f"was {d['previous_status']}"
+    return ""

@@ -6,7 +6,10 @@ and decode under it so that every output validates whenever `max_tokens` >= the 
 
 from agentflow.decoding.compile import CompiledSchema, Limits, compile_schema
 from agentflow.decoding.errors import (
-    DecodingInvariantError, MaxTokensTooSmallError, UnsupportedSchemaError, UnsupportedTokenizerError,
+    DecodingInvariantError,
+    MaxTokensTooSmallError,
+    UnsupportedSchemaError,
+    UnsupportedTokenizerError,
 )
 from agentflow.decoding.support import ENGINE, SupportReport, check_schema, compile_cached, compile_decision
 from agentflow.decoding.validate import Validity, check_output, missing_format_checkers

@@ -21,9 +21,9 @@ from typing import Any
 from agentflow.decoding.disjoint import forbid_candidates, provably_disjoint
 from agentflow.decoding.errors import UnsupportedSchemaError
 from agentflow.decoding.grammar import ALL_TYPES, Grammar, Lang, json_text
+from agentflow.decoding.objects import ObjectCompilerMixin
 from agentflow.decoding.prepass import check_keywords
 from agentflow.decoding.schema_ops import SchemaContext, implied_types, pointer_join, schema_types
-from agentflow.decoding.objects import ObjectCompilerMixin
 from agentflow.decoding.values import ValueCompilerMixin
 
 __all__ = ["CompiledSchema", "Limits", "compile_schema"]

@@ -18,7 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentflow.decoding.compile import CompiledSchema
-from agentflow.decoding.errors import DecodingInvariantError, MaxTokensTooSmallError, UnsupportedTokenizerError
+from agentflow.decoding.errors import (
+    DecodingInvariantError,
+    MaxTokensTooSmallError,
+    UnsupportedTokenizerError,
+)
 
 __all__ = ["GuidedDecoder", "Sample", "check_tokenizer"]
 

@@ -245,6 +245,6 @@ class SchemaContext:
 
 
 def _same(x: Any, y: Any) -> bool:
-    return json.dumps(x, sort_keys=True) == json.dumps(y, sort_keys=True) and type(x) is type(y) \
+    return (json.dumps(x, sort_keys=True) == json.dumps(y, sort_keys=True) and type(x) is type(y)) \
         or (isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool)
             and not isinstance(y, bool) and x == y)

@@ -14,7 +14,12 @@ from agentflow.decoding.errors import UnsupportedSchemaError
 from agentflow.decoding.grammar import Lang, json_text
 from agentflow.decoding.pattern import translate_pattern
 from agentflow.decoding.regexes import (
-    FORMATS, NUMERIC_FORMATS, char_class, lit_regex, number_regex, string_regex,
+    FORMATS,
+    NUMERIC_FORMATS,
+    char_class,
+    lit_regex,
+    number_regex,
+    string_regex,
 )
 from agentflow.decoding.schema_ops import pointer_join
 

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 import agentflow
-from agentflow.testing import ScriptedModel
-
 from agentflow.exceptions import StoreError
 from agentflow.store import SCHEMA_VERSION, RunStore, resolve_db_path
+from agentflow.testing import ScriptedModel
 
 
 def test_schema_version_recorded(tmp_path: Path) -> None:
@@ -49,7 +48,7 @@ def test_truncated_database_is_a_clear_error(tmp_path: Path) -> None:
     sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2 + 7])
-    with pytest.raises(StoreError, match="t.db"):
+    with pytest.raises(StoreError, match=r"t\.db"):
         store = RunStore(path)
         for record in store.list_runs():
             store.events(record.id)

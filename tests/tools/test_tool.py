@@ -291,7 +291,6 @@ def test_argument_type_without_schema() -> None:
 
 def test_argument_named_like_a_model_attribute_and_optional_context() -> None:
     """A parameter called `json` works (no shadowing warning), and `RunContext | None` is injected too."""
-    from agentflow import RunContext
 
     @tool
     def fetch(json: str, schema: int = 1, ctx: RunContext | None = None) -> str:
