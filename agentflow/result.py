@@ -15,7 +15,8 @@ EXIT_CODES = {"succeeded": 0, "failed": 1, "budget_exhausted": 3, "awaiting_appr
 
 
 _USER_ERRORS = {"UserError", "ConfigError", "ModelSpecError", "GraphLoadError", "ToolDefinitionError",
-                "UnknownRunError", "StoreError"}
+                "UnknownRunError", "StoreError", "RunBusyError", "UnsupportedSchemaError", "MaxTokensTooSmallError",
+                "UnsupportedTokenizerError", "InvalidDecisionError"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -183,7 +183,8 @@ def run(
     max_tool_calls: Annotated[int | None, typer.Option(min=0, help="Max tool calls (default 100).")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (local models).")] = None,
     temperature: Annotated[float, typer.Option(min=0, help="Sampling temperature.")] = 0.0,
-    max_new_tokens: Annotated[int, typer.Option(min=1, help="Max tokens per model decision.")] = 512,
+    max_new_tokens: Annotated[int | None, typer.Option(
+        min=1, help="Max tokens per model decision (default: the minimum that guarantees a complete decision).")] = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,

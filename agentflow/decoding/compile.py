@@ -43,7 +43,7 @@ class Limits:
     frac_digits: int = 4  # decimals of a non-integer number
     ref_depth: int = 3  # expansions of one `$ref` along a path (recursion depth)
     string_escapes: bool = True  # allow \" \\ \n \t in free strings
-    hard_cap: int = 1024  # no string/array is ever forced longer than this
+    hard_cap: int = 200  # no string/array is ever forced longer than this (llguidance lexer limits above ~250)
     max_enumeration: int = 64  # candidates tried for multipleOf
     max_grammar_rules: int = 50_000
 

@@ -24,7 +24,11 @@ from agentflow.decoding.errors import (
     UnsupportedTokenizerError,
 )
 
-__all__ = ["GuidedDecoder", "Sample", "check_tokenizer"]
+__all__ = ["DecodingCancelled", "GuidedDecoder", "Sample", "check_tokenizer", "parser_limits"]
+
+
+class DecodingCancelled(Exception):
+    """The caller asked the loop to stop (its `decide` was cancelled); nothing is returned."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,15 @@ class Sample:
     @property
     def mask_us_per_token(self) -> float:
         return 1e6 * self.mask_seconds / max(1, self.n_tokens)
+
+
+def parser_limits() -> Any:
+    """llguidance limits raised above its defaults: long bounded strings (minLength in the hundreds) inside
+    an envelope exceed the default lexer fuel ("too many expressions constructed")."""
+    import llguidance
+
+    return llguidance.LLParserLimits(initial_lexer_fuel=100_000_000, step_lexer_fuel=20_000_000,
+                                     max_lexer_states=2_000_000)
 
 
 def check_tokenizer(ll_tokenizer: Any) -> None:
@@ -83,7 +96,7 @@ class GuidedDecoder:
 
         base = self._matchers.get(compiled.lark)
         if base is None:
-            base = llguidance.LLMatcher(self.ll_tokenizer, compiled.lark, log_level=0)
+            base = llguidance.LLMatcher(self.ll_tokenizer, compiled.lark, log_level=0, limits=parser_limits())
             if base.is_error():
                 raise DecodingInvariantError(f"llguidance rejected the grammar: {base.get_error()[:500]}")
             self._matchers[compiled.lark] = base
@@ -99,7 +112,7 @@ class GuidedDecoder:
 
     def sample(
         self, compiled: CompiledSchema, *, max_tokens: int, temperature: float = 1.0, seed: int | None = None,
-        prompt_ids: list[int] | None = None,
+        prompt_ids: list[int] | None = None, should_stop: Any = None,
     ) -> Sample:
         """One constrained sample; raises `MaxTokensTooSmallError` before decoding if `max_tokens` is too small."""
         import torch
@@ -118,6 +131,8 @@ class GuidedDecoder:
         finished = False
         with torch.inference_mode():
             for _ in range(max_tokens):
+                if should_stop is not None and should_stop():
+                    raise DecodingCancelled("decoding was cancelled")
                 result = self.model(input_ids=input_ids, past_key_values=past, use_cache=True)
                 past = result.past_key_values
                 logits = result.logits[0, -1].float()

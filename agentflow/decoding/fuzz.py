@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentflow.decoding.compile import CompiledSchema
+from agentflow.decoding.driver import parser_limits
 from agentflow.decoding.errors import DecodingInvariantError
 
 __all__ = ["Walk", "random_walk"]
@@ -31,7 +32,8 @@ def random_walk(ll_tokenizer: Any, compiled: CompiledSchema, rng: random.Random,
     accepted within that bound."""
     import llguidance
 
-    m = matcher.deep_copy() if matcher is not None else llguidance.LLMatcher(ll_tokenizer, compiled.lark, log_level=0)
+    m = matcher.deep_copy() if matcher is not None else llguidance.LLMatcher(ll_tokenizer, compiled.lark, log_level=0,
+                                                                                  limits=parser_limits())
     if m.is_error():
         raise DecodingInvariantError(m.get_error()[:500])
     eos = ll_tokenizer.eos_token

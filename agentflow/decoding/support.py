@@ -83,7 +83,19 @@ def compile_cached(schema: Any, limits: Limits | None = None) -> CompiledSchema:
 def compile_decision(
     tools: Sequence[Any], final_schema: dict[str, Any] | None = None, limits: Limits | None = None, **kwargs: Any,
 ) -> CompiledSchema:
-    """Compile the decision envelope (`agentflow.models.decision_schema.decision_schema`) over `tools`."""
+    """Compile the decision envelope (`agentflow.models.decision_schema.decision_schema`) over `tools`.
+
+    Each tool's schema (and the final-answer schema) is checked on its own first: the envelope is an
+    `anyOf`, and a tool whose schema cannot be enforced must be refused by name, not silently left out.
+    """
     from agentflow.models.decision_schema import decision_schema
 
+    parts = [(f"tool '{t.name}'", t.parameters) for t in tools]
+    if final_schema is not None:
+        parts.append(("the final-answer schema", final_schema))
+    for where, schema in parts:
+        try:
+            compile_cached(schema, limits)
+        except UnsupportedSchemaError as exc:
+            raise UnsupportedSchemaError(exc.keyword, exc.pointer, f"{where}: {exc.reason}") from None
     return compile_cached(decision_schema(tools, final_schema, **kwargs), limits)

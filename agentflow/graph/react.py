@@ -9,8 +9,8 @@ from langgraph.graph import START, StateGraph
 
 from agentflow.approval import ApprovalPolicy
 from agentflow.graph.nodes import DEFAULT_SYSTEM_PROMPT, ModelNode, route_after_model
-from agentflow.graph.tool_node import ToolNode
 from agentflow.graph.state import AgentState
+from agentflow.graph.tool_node import ToolNode
 from agentflow.models.base import Model
 from agentflow.tools.tool import Tool
 

@@ -26,11 +26,12 @@ class ToolSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SamplingSettings:
-    """Decoding settings recorded with each run. `seed` makes local backends reproducible."""
+    """Decoding settings recorded with each run. `seed` makes local backends reproducible. `max_tokens=None`
+    lets a guaranteed backend use the minimum it reports for the decision (so a decision always completes)."""
 
     temperature: float = 0.0
     top_p: float = 1.0
-    max_tokens: int = 512
+    max_tokens: int | None = None
     seed: int | None = None
 
     def as_dict(self) -> dict[str, Any]:

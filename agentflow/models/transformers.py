@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_ENGINE", "ENGINES", "TransformersModel"]
 
-ENGINES = ("llguidance", "outlines_core", "xgrammar")
-DEFAULT_ENGINE = "llguidance"
+ENGINES = ("guided", "llguidance", "outlines_core", "xgrammar")
+DEFAULT_ENGINE = "guided"  # agentflow's own bounded grammar (agentflow.decoding): the guaranteed path
+UNGUARDED_MAX_TOKENS = 1024  # the library engines' default when max_tokens is not given
 
 _CACHED_GRAMMARS = 64  # compiled decision schemas kept per model instance (least recently used dropped)
 _MODEL_FILES = ("config.json",)
@@ -85,6 +86,7 @@ class TransformersModel:
         self._xgr_backend: Any = None
         self._outlines_core_backend: Any = None
         self._eos_ids: list[int] = []
+        self._guided: Any = None
         self._processors: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
     # ----------------------------------------------------------------------------------------- properties
@@ -186,10 +188,31 @@ class TransformersModel:
         with self._generate_lock:
             return self._generate_locked(request, stop)
 
+    def _generate_guided(self, request: ModelRequest, stop: threading.Event) -> _Generation:
+        """The guaranteed path: the decision compiled to agentflow's bounded grammar, sampled in our own loop."""
+        from agentflow.decoding import GuidedDecoder, compile_decision
+
+        compiled = compile_decision(request.tools, request.final_schema)  # cached; refuses what it can't enforce
+        if self._guided is None:
+            self._guided = GuidedDecoder(self._hf_model, self._tokenizer)
+        tokenizer = self._tokenizer
+        prompt = to_text(render_chat(request), tokenizer)
+        has_template = bool(getattr(tokenizer, "chat_template", None))
+        prompt_ids = tokenizer(prompt, add_special_tokens=not has_template)["input_ids"]
+        settings = request.settings
+        max_tokens = settings.max_tokens if settings.max_tokens is not None else compiled.min_max_tokens
+        seed = settings.seed + request.step if settings.seed is not None else None
+        sample = self._guided.sample(compiled, max_tokens=max_tokens, temperature=settings.temperature,
+                                     seed=seed, prompt_ids=prompt_ids, should_stop=stop.is_set)
+        return _Generation(text=sample.text, input_tokens=len(prompt_ids), output_tokens=sample.n_tokens,
+                           truncated=False)
+
     def _generate_locked(self, request: ModelRequest, stop: threading.Event) -> _Generation:
         import torch
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
+        if self._engine == "guided":
+            return self._generate_guided(request, stop)
         tokenizer, model = self._tokenizer, self._hf_model
         processor = self._processor(decision_schema(request.tools, request.final_schema))
 
@@ -201,8 +224,9 @@ class TransformersModel:
 
         settings = request.settings
         sample = settings.temperature > 0
+        max_new_tokens = settings.max_tokens if settings.max_tokens is not None else UNGUARDED_MAX_TOKENS
         config = GenerationConfig(
-            max_new_tokens=settings.max_tokens,
+            max_new_tokens=max_new_tokens,
             do_sample=sample,
             temperature=settings.temperature if sample else 1.0,
             top_p=settings.top_p if sample else 1.0,
@@ -238,7 +262,7 @@ class TransformersModel:
             text=text,
             input_tokens=int(input_ids.shape[1]),
             output_tokens=len(new_ids),  # every token the model produced, the closing eos included
-            truncated=not ended and len(new_ids) >= settings.max_tokens,
+            truncated=not ended and len(new_ids) >= max_new_tokens,
         )
 
     # -------------------------------------------------------------------------------------------- engines

@@ -28,7 +28,9 @@ def dev_schemas() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tiny_model import build_tiny_model  # tests/tiny_model.py (tests/ is on sys.path via tests/conftest.py)
+    from tiny_model import (
+        build_tiny_model,  # tests/tiny_model.py (tests/ is on sys.path via tests/conftest.py)
+    )
 
     return build_tiny_model(tmp_path_factory.mktemp("decoding_tiny"), vocab_size=768)
 

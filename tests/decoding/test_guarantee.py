@@ -10,19 +10,24 @@ import enum
 import random
 import time
 import uuid
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import pytest
-from decoding_cases import SUPPORTED
 from pydantic import BaseModel
 
 from agentflow.decoding import (
-    MaxTokensTooSmallError, UnsupportedSchemaError, check_output, compile_decision, compile_schema,
+    MaxTokensTooSmallError,
+    UnsupportedSchemaError,
+    check_output,
+    compile_decision,
+    compile_schema,
 )
 from agentflow.decoding.fuzz import random_walk
 from agentflow.decoding.pydantic_schema import model_schema
 from agentflow.models.base import ToolSpec
 from agentflow.models.decision_schema import parse_decision
+
+from decoding_cases import SUPPORTED
 
 SAMPLES_PER_SCHEMA = 3
 
@@ -103,7 +108,7 @@ class Color(enum.Enum):
 
 class Address(BaseModel):
     street: str
-    zip_code: Optional[str] = None
+    zip_code: str | None = None
 
 
 class Order(BaseModel):
@@ -116,7 +121,7 @@ class Order(BaseModel):
     when: datetime.datetime
     day: datetime.date
     price: decimal.Decimal
-    note: Optional[str] = None
+    note: str | None = None
     tags: set[str] = set()
     pair: tuple[int, bool] = (0, False)
 

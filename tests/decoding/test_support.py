@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from decoding_cases import SUPPORTED, UNSUPPORTED
 
 from agentflow.decoding import (
-    UnsupportedSchemaError, check_schema, compile_cached, compile_decision, compile_schema, missing_format_checkers,
+    UnsupportedSchemaError,
+    check_schema,
+    compile_cached,
+    compile_decision,
+    compile_schema,
+    missing_format_checkers,
 )
 from agentflow.exceptions import UserError
 from agentflow.models.base import ToolSpec
+
+from decoding_cases import SUPPORTED, UNSUPPORTED
 
 
 def test_format_checkers_installed() -> None:

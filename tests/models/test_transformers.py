@@ -17,6 +17,7 @@ import anyio
 import pytest
 from jsonschema import Draft202012Validator
 
+from agentflow.decoding import MaxTokensTooSmallError, UnsupportedSchemaError
 from agentflow.exceptions import ConfigError, ModelError, ModelSpecError
 from agentflow.messages import system_message, user_message
 from agentflow.models.base import ModelRequest, SamplingSettings, ToolSpec
@@ -122,10 +123,10 @@ async def test_concurrent_decides_run_one_at_a_time(model: TransformersModel) ->
 async def test_cancelling_a_decide_stops_its_generation(model: TransformersModel) -> None:
     """A cancelled call stops generating at its next token: the next call does not wait for it to finish.
 
-    The long request forces 3000 characters (about 4 s of generation here); the next one takes milliseconds.
+    The long request forces 200 characters (seconds of generation here); the next one takes milliseconds.
     """
-    long = request(temperature=0.0, seed=None, tools=[], max_tokens=3000,
-                   final_schema={"type": "string", "minLength": 3000})
+    long = request(temperature=0.0, seed=None, tools=[], max_tokens=None,
+                   final_schema={"type": "string", "minLength": 200})
     with anyio.move_on_after(0.3):
         await model.decide(long)
     with anyio.fail_after(2.0):
@@ -133,16 +134,34 @@ async def test_cancelling_a_decide_stops_its_generation(model: TransformersModel
     assert response.usage.output_tokens > 0
 
 
-async def test_output_cut_off_by_max_tokens_is_a_model_error(model: TransformersModel) -> None:
+async def test_output_cut_off_by_max_tokens_is_a_model_error(tiny_model_dir: Path) -> None:
+    """A library engine cut off by max_tokens raises a ModelError naming the limit."""
     with pytest.raises(ModelError, match="max_tokens=3"):
+        await TransformersModel(tiny_model_dir, engine="llguidance").decide(request(max_tokens=3))
+
+
+async def test_guided_refuses_max_tokens_below_the_minimum(model: TransformersModel) -> None:
+    """The guaranteed engine refuses a max_tokens below the decision's minimum before decoding."""
+    with pytest.raises(MaxTokensTooSmallError):
         await model.decide(request(max_tokens=3))
 
 
-async def test_a_schema_the_engine_cannot_compile_is_a_model_error(model: TransformersModel) -> None:
+async def test_a_schema_the_engine_cannot_compile_is_a_model_error(tiny_model_dir: Path) -> None:
+    """A schema a library engine cannot compile is a ModelError naming the engine."""
     lookbehind = ToolSpec(name="grep", description="Search.", parameters={
         "type": "object", "properties": {"q": {"type": "string", "pattern": "(?<=x)a"}}, "required": ["q"]})
     with pytest.raises(ModelError, match="cannot compile the decision schema"):
+        await TransformersModel(tiny_model_dir, engine="llguidance").decide(request(tools=[lookbehind]))
+
+
+async def test_guided_refuses_an_unsupported_schema_with_keyword_and_pointer(model: TransformersModel) -> None:
+    """The guaranteed engine refuses a schema it cannot enforce, naming the keyword and where it is."""
+    lookbehind = ToolSpec(name="grep", description="Search.", parameters={
+        "type": "object", "properties": {"q": {"type": "string", "pattern": "(?<=x)a"}}, "required": ["q"]})
+    with pytest.raises(UnsupportedSchemaError) as info:
         await model.decide(request(tools=[lookbehind]))
+    assert info.value.keyword == "pattern" and info.value.pointer == "/properties/q"
+    assert "tool 'grep'" in str(info.value)
 
 
 @pytest.mark.parametrize("engine", ["outlines_core", "xgrammar"])
@@ -162,7 +181,7 @@ async def test_other_engines_can_be_chosen(tiny_model_dir: Path, engine: str) ->
 def test_spec_and_lazy_loading(tiny_model_dir: Path) -> None:
     model = TransformersModel(str(tiny_model_dir))
     assert model.spec == f"transformers:{tiny_model_dir}"
-    assert model.engine == "llguidance" and model.device == "cpu"
+    assert model.engine == "guided" and model.device == "cpu"
     assert not model.loaded
     model.load()
     model.load()
@@ -204,3 +223,11 @@ def test_importing_the_backend_imports_no_heavy_modules() -> None:
             "print(sorted(m for m in ('torch', 'transformers', 'outlines', 'llguidance') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+async def test_long_bounded_strings_decode_within_the_lexer_limits(model: TransformersModel) -> None:
+    """A final answer of at least 200 characters inside the decision envelope decodes to a valid decision
+    (llguidance's default lexer fuel is too small for it; agentflow raises the limits)."""
+    schema = {"type": "string", "minLength": 200}
+    response = await model.decide(request(tools=[], final_schema=schema, seed=5, max_tokens=None))
+    assert isinstance(response.decision.final_answer, str) and len(response.decision.final_answer) >= 200
