@@ -39,6 +39,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Also limits torch to one thread: the test machines are small and shared.
     """
     import torch
+
     from tiny_model import build_tiny_model
 
     torch.set_num_threads(1)

@@ -9,9 +9,10 @@ import pytest
 
 import agentflow
 from agentflow import Runner, react_graph, tool
-from agentflow.store import RunStore
 from agentflow.approval import Decision, InvalidDecisionError, needs_approval
+from agentflow.store import RunStore
 from agentflow.testing import FunctionModel, ScriptedModel
+
 from helpers import call, calls, final
 
 pytestmark = pytest.mark.anyio

@@ -10,6 +10,7 @@ import pytest
 import agentflow
 from agentflow import Runner, react_graph
 from agentflow.testing import FunctionModel
+
 from helpers import add, call, calls, final
 
 pytestmark = pytest.mark.anyio

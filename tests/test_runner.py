@@ -14,6 +14,7 @@ import agentflow.events
 from agentflow import Budget, Runner, react_graph, tool
 from agentflow.store import RunStore
 from agentflow.testing import FunctionModel, ScriptedModel
+
 from helpers import Gate, add, call, calls, final, lookup
 
 pytestmark = pytest.mark.anyio

@@ -12,6 +12,7 @@ import agentflow
 from agentflow import AgentState, Budget, react_graph
 from agentflow.store import RunStore
 from agentflow.testing import FunctionModel
+
 from helpers import add, call, calls, final
 
 pytestmark = pytest.mark.anyio
