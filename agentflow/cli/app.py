@@ -22,6 +22,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 runs_app = typer.Typer(no_args_is_help=True, help="Inspect recorded runs.")
 app.add_typer(runs_app, name="runs")
 
+
+def _add_schema_app() -> None:
+    from agentflow.cli.schema import schema_app
+
+    app.add_typer(schema_app, name="schema")
+
+
+_add_schema_app()
+
 DbOpt = Annotated[Path | None, typer.Option("--db", help="Run database (default: $AGENTFLOW_DB or "
                                              "~/.local/share/agentflow/agentflow.db).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]

@@ -188,13 +188,37 @@ class TransformersModel:
         with self._generate_lock:
             return self._generate_locked(request, stop)
 
-    def _generate_guided(self, request: ModelRequest, stop: threading.Event) -> _Generation:
-        """The guaranteed path: the decision compiled to agentflow's bounded grammar, sampled in our own loop."""
-        from agentflow.decoding import GuidedDecoder, compile_decision
+    def check_guarantee(self) -> None:
+        """Load the model and check its tokenizer keeps the decoding guarantee (`UnsupportedTokenizerError`)."""
+        self.load()
+        with self._generate_lock:
+            self._decoder()
 
-        compiled = compile_decision(request.tools, request.final_schema)  # cached; refuses what it can't enforce
+    def _decoder(self) -> Any:
+        from agentflow.decoding import GuidedDecoder
+
         if self._guided is None:
             self._guided = GuidedDecoder(self._hf_model, self._tokenizer)
+        return self._guided
+
+    def sample_schema(self, schema: dict[str, Any], *, max_tokens: int | None = None, temperature: float = 1.0,
+                      seed: int | None = None) -> str:
+        """One instance of `schema` itself (blocking), decoded under agentflow's guaranteed grammar."""
+        from agentflow.decoding import compile_cached
+
+        compiled = compile_cached(schema)
+        self.load()
+        with self._generate_lock:
+            sample = self._decoder().sample(compiled, max_tokens=max_tokens or compiled.min_max_tokens,
+                                            temperature=temperature, seed=seed)
+        return sample.text
+
+    def _generate_guided(self, request: ModelRequest, stop: threading.Event) -> _Generation:
+        """The guaranteed path: the decision compiled to agentflow's bounded grammar, sampled in our own loop."""
+        from agentflow.decoding import compile_decision
+
+        compiled = compile_decision(request.tools, request.final_schema)  # cached; refuses what it can't enforce
+        decoder = self._decoder()
         tokenizer = self._tokenizer
         prompt = to_text(render_chat(request), tokenizer)
         has_template = bool(getattr(tokenizer, "chat_template", None))
@@ -202,7 +226,7 @@ class TransformersModel:
         settings = request.settings
         max_tokens = settings.max_tokens if settings.max_tokens is not None else compiled.min_max_tokens
         seed = settings.seed + request.step if settings.seed is not None else None
-        sample = self._guided.sample(compiled, max_tokens=max_tokens, temperature=settings.temperature,
+        sample = decoder.sample(compiled, max_tokens=max_tokens, temperature=settings.temperature,
                                      seed=seed, prompt_ids=prompt_ids, should_stop=stop.is_set)
         return _Generation(text=sample.text, input_tokens=len(prompt_ids), output_tokens=sample.n_tokens,
                            truncated=False)

@@ -1,0 +1,105 @@
+"""`agentflow schema check | sample`: can agentflow guarantee outputs for a schema, and what does it produce."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["schema_app"]
+
+schema_app = typer.Typer(no_args_is_help=True, help="Check JSON schemas against the decoding guarantee.")
+
+
+def _load(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        typer.echo(f"error: {path}: no such file", err=True)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        typer.echo(f"error: {path} is not JSON: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+@schema_app.command("check")
+def check(
+    files: Annotated[list[Path], typer.Argument(help="JSON schema files.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Also check against this model's tokenizer.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file, one per line.")] = False,
+) -> None:
+    """Per file: supported (with the minimum max_tokens and the caps applied) or the keyword and JSON Pointer
+    that is not. Exit 1 if any file is unsupported, 2 if a file is not JSON."""
+    from agentflow.decoding import check_schema
+
+    schemas = [(path, _load(path)) for path in files]
+    tokenizer_error = _check_model(model) if model else None
+    unsupported = 0
+    for path, schema in schemas:
+        report = check_schema(schema)
+        row = {"file": str(path), **report.as_dict()}
+        if tokenizer_error:
+            row.update(supported=False, keyword=None, pointer=None, reason=tokenizer_error)
+        unsupported += not row["supported"]
+        if as_json:
+            sys.stdout.write(json.dumps(row) + "\n")
+        elif row["supported"]:
+            caps = f"; {len(report.caps)} caps (see --json)" if report.caps else ""
+            typer.echo(f"{path}: supported, min max_tokens {report.min_max_tokens}{caps}")
+        else:
+            where = f"keyword '{row['keyword']}' at {row['pointer'] or '/'}: " if row.get("keyword") else ""
+            typer.echo(f"{path}: unsupported: {where}{row['reason']}")
+    raise typer.Exit(1 if unsupported else 0)
+
+
+def _check_model(spec: str) -> str | None:
+    """None if the model's tokenizer keeps the guarantee, else why not."""
+    from agentflow.decoding import UnsupportedTokenizerError
+    from agentflow.exceptions import UserError
+    from agentflow.models.spec import load_model
+
+    try:
+        model = load_model(spec)
+        check = getattr(model, "check_guarantee", None)
+        if check is not None:
+            check()
+    except UnsupportedTokenizerError as exc:
+        return f"tokenizer of {spec}: {exc}"
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return None
+
+
+@schema_app.command("sample")
+def sample(
+    file: Annotated[Path, typer.Argument(help="A JSON schema file.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="transformers:PATH (a local model).")],
+    n: Annotated[int, typer.Option("--n", min=1, help="How many instances.")] = 1,
+    temperature: Annotated[float, typer.Option(min=0)] = 1.0,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="Default: the guaranteed minimum.")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Print N instances of the schema (not the decision envelope), one JSON per line; exit 1 if unsupported."""
+    from agentflow.decoding import UnsupportedSchemaError
+    from agentflow.exceptions import UserError
+    from agentflow.models.spec import load_model
+
+    schema = _load(file)
+    try:
+        backend = load_model(model)
+        sampler = getattr(backend, "sample_schema", None)
+        if sampler is None:
+            raise UserError(f"model {model} cannot sample a schema (use transformers:PATH)")
+        for i in range(n):
+            text = sampler(schema, max_tokens=max_tokens, temperature=temperature,
+                           seed=None if seed is None else seed + i)
+            sys.stdout.write(text + "\n")
+    except UnsupportedSchemaError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
