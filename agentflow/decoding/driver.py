@@ -104,11 +104,14 @@ class GuidedDecoder:
 
     def allowed(self, matcher: Any, buf: Any) -> Any:
         """Boolean tensor [vocab] of tokens the grammar allows next (fills `buf`, an int32 [1, words])."""
+        import numpy as np
+        import torch
+
         matcher.unsafe_compute_mask_ptr(buf.data_ptr(), buf.numel() * 4)
         if matcher.is_error():
             raise DecodingInvariantError(f"mask computation failed: {matcher.get_error()[:500]}")
-        bits = (buf.view(-1, 1) >> self._shifts) & 1
-        return bits.view(-1)[: self.vocab].bool()
+        bits = np.unpackbits(buf.numpy().view(np.uint8), bitorder="little")[: self.vocab]
+        return torch.from_numpy(bits.view(np.bool_))
 
     def sample(
         self, compiled: CompiledSchema, *, max_tokens: int, temperature: float = 1.0, seed: int | None = None,
@@ -139,9 +142,10 @@ class GuidedDecoder:
                 t0 = time.perf_counter()
                 allowed = self.allowed(matcher, buf).to(logits.device)
                 mask_s += time.perf_counter() - t0
-                masked = torch.full_like(logits, float("-inf"))  # ids beyond the tokenizer stay masked
                 n = min(self.vocab, logits.shape[0])
-                masked[:n] = torch.where(allowed[:n], logits[:n], masked[:n])
+                masked = logits  # in place: ids the grammar forbids, and ids beyond the tokenizer, get -inf
+                masked[:n].masked_fill_(~allowed[:n], float("-inf"))
+                masked[n:] = float("-inf")
                 if temperature <= 0:
                     tok = int(torch.argmax(masked))
                 else:

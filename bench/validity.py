@@ -1,4 +1,4 @@
-"""Prototype validity benchmark: agentflow's bounded-grammar decoder vs raw library defaults.
+"""Validity benchmark (transformers backend): agentflow's bounded-grammar decoder vs raw library defaults.
 
 Random-weights tiny Llama (tests/tiny_model.py), temperature 1.0, over the vendored dev schemas:
 - coverage: fraction of schemas the engine accepts (agentflow: supported; raw: compiles without error);
@@ -9,7 +9,7 @@ Raw libraries run through outlines 1.3 (`outlines.types.JsonSchema`, backends ou
 llguidance) with `max_new_tokens` = --raw-max-tokens (default 256). agentflow uses max_tokens = the
 reported minimum. Not part of CI. Example:
 
-    python bench/validity_proto.py --limit 40 --samples 2 --engines agentflow,llguidance,xgrammar,outlines_core
+    python bench/validity.py --limit 40 --samples 2 --engines agentflow,llguidance,xgrammar,outlines_core
 """
 
 from __future__ import annotations
