@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
 from langgraph.graph import END
 
 from agentflow.events import ModelCalled, StepStarted
@@ -27,6 +28,19 @@ DEFAULT_SYSTEM_PROMPT = (
     "You are a careful assistant. Use the tools to get facts and do arithmetic; never guess what a tool can "
     "tell you. When you have the answer, give it."
 )
+
+
+def _warn_unenforceable(tools: Sequence[Tool]) -> None:
+    """Support check at registration: a tool whose schema constrained decoding cannot enforce still works
+    with scripted and hosted models, so this warns; guaranteed backends refuse it when bound (typed error)."""
+    from agentflow.decoding import check_schema
+
+    for tool in tools:
+        report = check_schema(tool.parameters)
+        if not report.supported:
+            structlog.get_logger("agentflow").warning(
+                "tool schema cannot be enforced by constrained decoding", tool=tool.name, keyword=report.keyword,
+                pointer=report.pointer, reason=report.reason)
 
 
 def _common_prefix(before: list[Message], now: list[Message]) -> int:
@@ -54,6 +68,7 @@ class ModelNode:
         self.final_schema = final_schema
         self.role = role
         self._specs = [t.spec for t in self.tools]
+        _warn_unenforceable(self.tools)
 
     async def __call__(self, state: AgentState) -> dict[str, Any]:
         svc = services()
