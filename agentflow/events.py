@@ -77,6 +77,7 @@ class ModelCalled(Event):
     cost_usd: float
     latency_s: float
     settings: dict[str, Any] = field(default_factory=dict)
+    task: str = ""  # the LangGraph task that decided (the journal key of this decision)
 
 
 def full_messages(model_events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -105,6 +106,7 @@ class ToolCalled(Event):
     attempts: int
     latency_s: float
     by_human: bool = False  # a human rejected the call or answered in the tool's place
+    decision: str = ""  # the task of the decision this call belongs to (with call_id: the journal key)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -60,27 +60,24 @@ class Runner:
         self._compiled: dict[int, tuple[Any, Any]] = {}
 
     async def __aenter__(self) -> Runner:
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+        from agentflow.store.checkpointer import TracingSaver
 
         self.store = await anyio.to_thread.run_sync(RunStore, self.db_path)
         self._stack = AsyncExitStack()
         self._stack.callback(self.store.close)
-        self._saver = await self._stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(self.db_path)))
+        self._saver = await self._stack.enter_async_context(TracingSaver.from_conn_string(str(self.db_path)))
         await self._saver.conn.execute("PRAGMA busy_timeout = 30000")
         await self._saver.setup()
         self.writer = TraceWriter(self._saver.conn, self._saver.lock)
-        self._tasks = anyio.create_task_group()
-        await self._tasks.__aenter__()
-        self._tasks.start_soon(self.writer.run)
+        self._saver.writer = self.writer
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         assert self._stack is not None
-        self._tasks.cancel_scope.cancel()  # the writer drains its queue on the way out
-        try:
-            await self._tasks.__aexit__(None, None, None)
-        finally:
-            with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.writer.flush()
+            finally:
                 await self._stack.aclose()
 
     # -- graphs -----------------------------------------------------------------------------------------------
@@ -252,7 +249,9 @@ class Runner:
                 if remaining is not None:
                     wall.deadline = anyio.current_time() + remaining
                 try:
-                    await compiled.ainvoke(graph_input, config, context=svc)
+                    # "sync": each checkpoint is on disk before the next step starts, so a crash never loses the
+                    # step that led to a side effect (the journal's keys depend on it)
+                    await compiled.ainvoke(graph_input, config, context=svc, durability="sync")
                 except BudgetExhausted as exc:
                     status, budget_name = "budget_exhausted", exc.budget
                 except Exception as exc:

@@ -24,6 +24,10 @@ from langgraph.graph import END, START, StateGraph
 import agentflow
 from agentflow.testing import FunctionModel
 
+# agentflow runs with durability="sync" (each checkpoint on disk before the next step: crash safety); the
+# baseline uses the same unless --durability says otherwise
+DURABILITY = "sync"
+
 
 def add(a: int, b: int) -> int:
     return a + b
@@ -83,7 +87,7 @@ async def main(steps: int, runs: int) -> None:
             for i in range(runs + 1):
                 started = time.perf_counter()
                 await raw_compiled.ainvoke({"input": "x"}, {"configurable": {"thread_id": f"raw{i}"},
-                                                            "recursion_limit": 1000})
+                                                            "recursion_limit": 1000}, durability=DURABILITY)
                 raw_ms = (time.perf_counter() - started) / steps * 1000
                 started = time.perf_counter()
                 result = await runner.run(graph, "x", model=model, budget=budget)
@@ -93,7 +97,8 @@ async def main(steps: int, runs: int) -> None:
                     raw.append(raw_ms)
                     ours.append(ours_ms)
     raw_ms, ours_ms = statistics.median(raw), statistics.median(ours)
-    print(f"steps/run {steps}, runs {runs} (median ms per step, a step = model node + tool node)")
+    print(f"steps/run {steps}, runs {runs} (median ms per step, a step = model node + tool node); "
+          f"raw loop durability={DURABILITY}, agentflow durability=sync")
     print(f"raw langgraph loop : {raw_ms:7.3f} ms/step")
     print(f"agentflow react    : {ours_ms:7.3f} ms/step")
     print(f"ratio              : {ours_ms / raw_ms:7.3f}")
@@ -103,5 +108,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--durability", choices=["sync", "async", "exit"], default="sync",
+                        help="the raw loop's LangGraph durability (agentflow always uses sync)")
     args = parser.parse_args()
+    DURABILITY = args.durability
     anyio.run(main, args.steps, args.runs)

@@ -1,11 +1,12 @@
 """`ToolJournal`: what a run's tool calls did, so no finished call ever runs twice.
 
-Model decisions are journaled too, keyed by the model node's LangGraph task (one execution of a node at one
+Model decisions are journaled too (their `model_decision` trace events are the record), keyed by the model
+node's LangGraph task (one execution of a node at one
 checkpoint; it keeps its id when LangGraph re-runs the node after a pause or a crash): a model node re-run
 after a crash reuses its decision. Tool calls are keyed by (that decision's task, call id), so they keep
 their identity even when the checkpoint after the decision was lost. A non-idempotent call is marked `started` on disk
-before it runs and `finished` (with its outcome) after; an idempotent call only gets its `finished` entry,
-queued with the trace. On resume the runner loads the run's entries once; a fresh run starts empty,
+before it runs and `finished` (with its outcome) after; an idempotent call's record is its `tool_result`
+trace event, queued with the rest of the trace. On resume the runner loads the run's entries once; a fresh run starts empty,
 so the normal path never reads the disk and waits for it only around non-idempotent calls.
 """
 
@@ -30,9 +31,6 @@ class JournalStore(Protocol):
     async def journal_finish(self, run_id: str, task: str, call_id: str, outcome: dict[str, Any],
                              events: list[Event] = ...) -> None: ...
 
-    async def journal_finish_later(self, run_id: str, task: str, call_id: str, tool: str,
-                                   arguments: dict[str, Any], outcome: dict[str, Any],
-                                   events: list[Event] = ...) -> None: ...
 
 
 def outcome_to_dict(outcome: ToolOutcome) -> dict[str, Any]:
@@ -61,23 +59,16 @@ class ToolJournal:
         if self.store is not None:
             await self.store.journal_start(self.run_id, task, call.id, call.name, call.arguments)
 
-    async def record_decision(self, task: str, decision: dict[str, Any], raw: str) -> None:
-        """Queue a model task's decision: on disk before any side effect it leads to (a non-idempotent call's
-        durable `started` write flushes the queue first), so a resumed run replays it instead of asking again."""
-        data = {"decision": decision, "raw": raw}
-        self.entries[(task, DECISION)] = {"status": "finished", "outcome": data}
-        if self.store is not None:
-            await self.store.journal_finish_later(self.run_id, task, DECISION, "__model__", {}, data, [])
+    def remember_decision(self, task: str, decision: dict[str, Any], raw: str) -> None:
+        """Keep a model task's decision (its `model_decision` event is the durable record, on disk before any
+        side effect it leads to: a non-idempotent call's `started` write flushes the trace first)."""
+        self.entries[(task, DECISION)] = {"status": "finished", "outcome": {"decision": decision, "raw": raw}}
 
-    async def finish(self, task: str, call: ToolCall, outcome: ToolOutcome, event: Event, *,
-                     durable: bool) -> None:
-        """Record the outcome (with its trace event); `durable=False` queues the write with the trace."""
-        data = outcome_to_dict(outcome)
-        self.entries[(task, call.id)] = {"status": "finished", "outcome": data}
-        if self.store is None:
-            return
-        if durable:
-            await self.store.journal_finish(self.run_id, task, call.id, data, [event])
-        else:
-            await self.store.journal_finish_later(self.run_id, task, call.id, call.name, call.arguments, data,
-                                                  [event])
+    def remember(self, task: str, call: ToolCall, outcome: ToolOutcome) -> None:
+        self.entries[(task, call.id)] = {"status": "finished", "outcome": outcome_to_dict(outcome)}
+
+    async def finish(self, task: str, call: ToolCall, outcome: ToolOutcome, event: Event) -> None:
+        """Durably finish a non-idempotent call's journal row, with its trace event."""
+        self.remember(task, call, outcome)
+        if self.store is not None:
+            await self.store.journal_finish(self.run_id, task, call.id, outcome_to_dict(outcome), [event])

@@ -103,9 +103,9 @@ class ModelNode:
                 messages=[dict(m) for m in messages[shared:]], messages_from=shared, raw_text=raw_text,
                 decision=decision.model_dump(mode="json"), input_tokens=response.usage.input_tokens,
                 output_tokens=response.usage.output_tokens, cost_usd=cost, latency_s=latency,
-                settings=svc.settings.as_dict(),
+                settings=svc.settings.as_dict(), task=task,
             )
-            await svc.journal.record_decision(task, decision.model_dump(mode="json"), raw_text)
+            svc.journal.remember_decision(task, event.decision, raw_text)  # the event is its durable record
             await svc.record(event)
         message = assistant_message(decision, raw_text)
         message["decision_id"] = task

@@ -142,6 +142,11 @@ class ToolNode:
         event = ToolCalled(run_id=svc.run_id, agent=self.role, step=svc.tracker.usage.steps, call_id=call.id,
                            tool=call.name, arguments=call.arguments, content=outcome.content,
                            is_error=outcome.is_error, error_type=outcome.error_type, result=outcome.result,
-                           attempts=outcome.attempts, latency_s=outcome.latency_s, by_human=by_human)
-        await svc.journal.finish(task, call, outcome, event, durable=durable)
-        await svc.notify(event)
+                           attempts=outcome.attempts, latency_s=outcome.latency_s, by_human=by_human,
+                           decision=task)
+        svc.journal.remember(task, call, outcome)
+        if durable:  # a non-idempotent call: its journal row is finished in the same transaction as the event
+            await svc.journal.finish(task, call, outcome, event)
+            await svc.notify(event)
+        else:  # the trace event is the record (the runner rebuilds the journal from events on resume)
+            await svc.record(event)

@@ -14,18 +14,38 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import anyio
-
 from agentflow.events import Event
-from agentflow.exceptions import RunBusyError, StoreError, UnknownRunError
+from agentflow.exceptions import RunBusyError, UnknownRunError
 from agentflow.store.owner import owner_alive, process_owner
 
-__all__ = ["TraceWriter"]
+__all__ = ["TraceWriter", "run_in_transaction"]
 
 _INSERT_EVENT = (
     "INSERT INTO events (run_id, seq, kind, step, agent, ts, data) VALUES "
     "(?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id = ?), ?, ?, ?, ?, ?)"
 )
+
+
+def begin(conn: sqlite3.Connection) -> None:
+    """Open a write transaction taking SQLite's write lock up front (`BEGIN IMMEDIATE`), so a transaction never
+    starts as a reader and upgrades (the case busy timeouts cannot save). Statements queued for the next
+    checkpoint may already have opened one on this connection: then this joins it, and commits it too."""
+    if not conn.in_transaction:
+        conn.execute("BEGIN IMMEDIATE")
+
+
+def run_in_transaction(conn: sqlite3.Connection, statements: Sequence[tuple[str, tuple[Any, ...]]],
+                       *, commit: bool = True) -> None:
+    """Execute `statements` in one transaction (see `begin`); `commit=False` leaves it open for the caller."""
+    begin(conn)
+    try:
+        for sql, params in statements:
+            conn.execute(sql, params)
+        if commit:
+            conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _now() -> str:
@@ -39,83 +59,31 @@ def _dumps(value: Any) -> str:
 class TraceWriter:
     """Writes through an `aiosqlite` connection, holding `lock` for each transaction.
 
-    Start `run()` in a task group for queued writes; without it `append` writes synchronously.
+    Trace events are queued; `TracingSaver` commits the queue in the same transaction as LangGraph's next
+    checkpoint write, so the trace costs no transactions of its own and is on disk with the step it belongs
+    to. `flush()` writes the queue now (before a side effect, or when a run ends).
     """
 
     def __init__(self, conn: Any, lock: Any) -> None:
         self.conn = conn
         self.lock = lock
         self._queue: list[tuple[str, tuple[Any, ...]]] = []
-        self._queued = 0  # generation of the last queued batch
-        self._written = 0  # generation of the last batch on disk
-        self._waiters: list[tuple[int, anyio.Event]] = []
-        self._wakeup = anyio.Event()
-        self._running = False
-        self._error: BaseException | None = None
 
-    async def run(self) -> None:
-        """The background writer: drains the queue until cancelled (then drains it once more)."""
-        self._running = True
-        try:
-            while True:
-                await self._wakeup.wait()
-                self._wakeup = anyio.Event()
-                await self._drain()
-        finally:
-            self._running = False
-            with anyio.CancelScope(shield=True):
-                await self._drain()
-
-    async def _drain(self) -> None:
-        if not self._queue:
-            return
+    def take(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """The queued statements, removed from the queue (the checkpointer executes them in its transaction)."""
         statements, self._queue = self._queue, []
-        generation = self._queued
-        try:
-            await self._transaction(statements)
-        except Exception as exc:  # surfaced by the next flush or append; the queue's content is lost
-            self._error = exc
-        self._written = generation
-        still_waiting = []
-        for wanted, event in self._waiters:
-            if wanted <= generation:
-                event.set()
-            else:
-                still_waiting.append((wanted, event))
-        self._waiters = still_waiting
-
-    def _raise_if_failed(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise StoreError(f"writing the trace failed: {error}") from error
+        return statements
 
     async def flush(self) -> None:
-        """Return once everything queued so far is on disk."""
-        self._raise_if_failed()
-        if self._written >= self._queued:
-            return
-        if not self._running:
-            await self._drain()
-        else:
-            done = anyio.Event()
-            self._waiters.append((self._queued, done))
-            await done.wait()
-        self._raise_if_failed()
+        """Return once everything queued so far is on disk (rows the checkpointer took along included)."""
+        statements = self.take()
+        if statements or self.conn._conn.in_transaction:
+            await self._transaction(statements)
 
     async def _transaction(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
-        def run(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")  # take the write lock up front: never a read upgrading to a write
-            try:
-                for sql, params in statements:
-                    conn.execute(sql, params)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-
         async with self.lock:
             # one hop to aiosqlite's thread for the whole transaction, not one per statement
-            await self.conn._execute(run, self.conn._conn)
+            await self.conn._execute(run_in_transaction, self.conn._conn, statements)
 
     @staticmethod
     def _event_rows(events: Sequence[Event]) -> list[tuple[str, tuple[Any, ...]]]:
@@ -148,7 +116,7 @@ class TraceWriter:
         await self.flush()
 
         def run(conn: sqlite3.Connection) -> str:
-            conn.execute("BEGIN IMMEDIATE")
+            begin(conn)
             try:
                 row = conn.execute("SELECT status, owner FROM runs WHERE id = ?", (run_id,)).fetchone()
                 if row is None:
@@ -177,7 +145,7 @@ class TraceWriter:
         await self.flush()
 
         def run(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
+            begin(conn)
             try:
                 row = conn.execute("SELECT status, pending FROM runs WHERE id = ?", (run_id,)).fetchone()
                 if row is None or row[0] != "awaiting_approval" or json.loads(row[1] or "null") != expected:
@@ -200,35 +168,31 @@ class TraceWriter:
             "INSERT OR REPLACE INTO tool_journal (run_id, task, call_id, tool, arguments, status, started_at) "
             "VALUES (?, ?, ?, ?, ?, 'started', ?)", (run_id, task, call_id, tool, _dumps(arguments), _now()))])
 
-    async def journal_finish_later(self, run_id: str, task: str, call_id: str, tool: str,
-                                   arguments: dict[str, Any], outcome: dict[str, Any],
-                                   events: Sequence[Event] = ()) -> None:
-        """Queue a finished entry (for calls that had no `started` one); on disk at the next flush."""
-        self._raise_if_failed()
-        now = _now()
-        self._queue += [
-            ("INSERT OR REPLACE INTO tool_journal (run_id, task, call_id, tool, arguments, status, outcome, "
-             "started_at, finished_at) VALUES (?, ?, ?, ?, ?, 'finished', ?, ?, ?)",
-             (run_id, task, call_id, tool, _dumps(arguments), _dumps(outcome), now, now)),
-            *self._event_rows(events),
-        ]
-        self._queued += 1
-        self._wakeup.set()
-        if not self._running:
-            await self.flush()
-
     async def load_journal(self, run_id: str) -> dict[tuple[str, str], dict[str, Any]]:
         """All of a run's journal entries, keyed (task, call id)."""
         await self.flush()
 
-        def run(conn: sqlite3.Connection) -> list[Any]:
-            return conn.execute("SELECT task, call_id, status, outcome FROM tool_journal WHERE run_id = ?",
-                                (run_id,)).fetchall()
+        def run(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+            journal = conn.execute("SELECT task, call_id, status, outcome FROM tool_journal WHERE run_id = ?",
+                                   (run_id,)).fetchall()
+            events = conn.execute("SELECT kind, data FROM events WHERE run_id = ? AND kind IN "
+                                  "('model_decision', 'tool_result') ORDER BY seq", (run_id,)).fetchall()
+            return journal, events
 
         async with self.lock:
-            rows = await self.conn._execute(run, self.conn._conn)
-        return {(task, call_id): {"status": status, "outcome": json.loads(outcome) if outcome else None}
-                for task, call_id, status, outcome in rows}
+            journal, events = await self.conn._execute(run, self.conn._conn)
+        entries: dict[tuple[str, str], dict[str, Any]] = {}
+        for kind, text in events:  # decisions and idempotent calls: the trace is their record
+            data = json.loads(text)
+            if kind == "model_decision" and data.get("task"):
+                entries[(data["task"], "decision")] = {
+                    "status": "finished", "outcome": {"decision": data["decision"], "raw": data["raw_text"]}}
+            elif kind == "tool_result" and data.get("decision"):
+                entries[(data["decision"], data["call_id"])] = {"status": "finished", "outcome": {
+                    k: data.get(k) for k in ("content", "is_error", "error_type", "result", "attempts", "latency_s")}}
+        for task, call_id, status, outcome in journal:  # non-idempotent calls: explicit started / finished rows
+            entries[(task, call_id)] = {"status": status, "outcome": json.loads(outcome) if outcome else None}
+        return entries
 
     async def journal_finish(self, run_id: str, task: str, call_id: str, outcome: dict[str, Any],
                              events: Sequence[Event] = ()) -> None:
@@ -240,7 +204,6 @@ class TraceWriter:
 
     async def append(self, events: Sequence[Event], usage: dict[str, Any], *, wait: bool = False) -> None:
         """Queue `events` (all of one run) and that run's usage so far; `wait=True` returns once on disk."""
-        self._raise_if_failed()
         if not events:
             return
         self._queue += [
@@ -248,14 +211,11 @@ class TraceWriter:
             ("UPDATE runs SET usage = ?, cost_usd = ?, wall_s = ? WHERE id = ?",
              (_dumps(usage), usage.get("cost_usd", 0.0), usage.get("wall_s", 0.0), events[0].run_id)),
         ]
-        self._queued += 1
-        self._wakeup.set()
-        if wait or not self._running:
+        if wait:
             await self.flush()
 
     async def _write_now(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
-        await self.flush()  # keep the trace in order: queued events first
-        await self._transaction(statements)
+        await self._transaction([*self.take(), *statements])  # queued events first: the trace stays in order
 
     async def finish_run(self, run_id: str, *, status: str, output: Any, partial: Any, usage: dict[str, Any],
                          budget_exhausted: str | None, error: dict[str, str] | None,
