@@ -385,7 +385,7 @@ async def _notify(handler: EventHandler | None, event: Event) -> None:
 
 def _reloadable(spec: str) -> bool:
     """Whether a recorded model spec can be loaded again (in-memory fakes cannot)."""
-    return ":" in spec and spec.split(":", 1)[0] in BACKENDS
+    return spec == "demo" or (":" in spec and spec.split(":", 1)[0] in BACKENDS)
 
 
 def _settings_of(record: RunRecord) -> SamplingSettings:

@@ -17,7 +17,6 @@ import structlog
 
 from agentflow.budget import BudgetTracker
 from agentflow.events import Event
-from agentflow.exceptions import ConfigError
 from agentflow.graph.journal import ToolJournal
 from agentflow.models.base import Model, SamplingSettings
 
@@ -45,10 +44,13 @@ class RunServices:
     sent_messages: dict[str, list[Any]] = field(default_factory=dict)  # per role: messages of its last call
 
     def model_for(self, role: str, default: Model | None = None) -> Model:
-        """The model for `role`: a per-role override, else the node's own, else the run's default."""
+        """The model for `role`: a per-role override, else the node's own, else the run's default, else the
+        bundled demo model."""
         model = self.models.get(role) or default or self.model
-        if model is None:
-            raise ConfigError(f"no model for role '{role}': pass one to the node or to the run (--model SPEC)")
+        if model is None:  # nothing given anywhere: the bundled demo model
+            from agentflow.models.spec import load_model
+
+            model = self.model = load_model("demo")
         return model
 
     async def record(self, event: Event, *, durable: bool = False) -> None:

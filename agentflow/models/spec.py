@@ -1,5 +1,6 @@
 """The `--model SPEC` grammar.
 
+    demo                        the small tool-calling model that ships with agentflow (the default)
     scripted:FILE.json          replay decisions from a file (agentflow.testing.ScriptedModel)
     transformers:PATH           in-process outlines + transformers, decoding under the decision schema
     vllm:PATH                   reserved: vLLM offline engine
@@ -21,7 +22,9 @@ __all__ = ["BACKENDS", "ModelSpec", "load_model", "parse_model_spec"]
 
 BACKENDS = ("scripted", "transformers", "vllm", "vllm-server", "openai")
 _RESERVED = {"vllm", "vllm-server", "openai"}
-_USAGE = "expected one of: scripted:FILE.json, transformers:PATH, vllm:PATH, vllm-server:URL#MODEL, openai:MODEL@BASE_URL"
+DEMO = "demo"
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+_USAGE = "expected one of: demo, scripted:FILE.json, transformers:PATH, vllm:PATH, vllm-server:URL#MODEL, openai:MODEL@BASE_URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +33,15 @@ class ModelSpec:
     target: str
 
     def __str__(self) -> str:
-        return f"{self.backend}:{self.target}"
+        return DEMO if self.backend == DEMO else f"{self.backend}:{self.target}"
 
 
 def parse_model_spec(spec: str) -> ModelSpec:
     """Split and check a spec; raise `ModelSpecError` naming what is wrong."""
     if not isinstance(spec, str) or not spec.strip():
         raise ModelSpecError(f"empty model spec; {_USAGE}")
+    if spec.strip() == DEMO:
+        return ModelSpec(DEMO, str(DEMO_DIR))
     backend, sep, target = spec.strip().partition(":")
     if not sep:
         raise ModelSpecError(f"model spec {spec!r} has no backend prefix; {_USAGE}")
@@ -63,7 +68,13 @@ def load_model(spec: str | Model) -> Model:
     if parsed.backend == "scripted":
         from agentflow.testing import ScriptedModel
 
-        model: Model = ScriptedModel.from_file(Path(parsed.target))
+        return ScriptedModel.from_file(Path(parsed.target))  # cheap, and the file may change between runs
+    if parsed.backend == DEMO:
+        from agentflow.models.transformers import TransformersModel
+
+        if not (DEMO_DIR / "config.json").exists():
+            raise ModelSpecError(f"the bundled demo model is missing from {DEMO_DIR}; reinstall agentflow")
+        model: Model = TransformersModel(DEMO_DIR, spec=DEMO)
     else:
         from agentflow.models.transformers import TransformersModel
 

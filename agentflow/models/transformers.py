@@ -68,10 +68,12 @@ class TransformersModel:
     stops its generation at the next token.
     """
 
-    def __init__(self, path: str | Path, *, engine: str = DEFAULT_ENGINE, device: str = "cpu") -> None:
+    def __init__(self, path: str | Path, *, engine: str = DEFAULT_ENGINE, device: str = "cpu",
+                 spec: str | None = None) -> None:
         if engine not in ENGINES:
             raise ConfigError(f"unknown grammar engine {engine!r}; choose one of: {', '.join(ENGINES)}")
         self._path_arg = str(path)
+        self._spec = spec
         self._path = Path(path).expanduser()
         _check_model_dir(self._path)
         self._engine = engine
@@ -94,7 +96,7 @@ class TransformersModel:
     @property
     def spec(self) -> str:
         """The `--model` spec that rebuilds this backend."""
-        return f"transformers:{self._path_arg}"
+        return self._spec or f"transformers:{self._path_arg}"
 
     @property
     def name(self) -> str:

@@ -54,3 +54,10 @@ def test_scripted_file_loads_and_bad_files_are_clear(tmp_path: Path) -> None:
     wrong.write_text(json.dumps([{"reasoning": "neither"}]))
     with pytest.raises(ModelSpecError, match="decision #0"):
         load_model(f"scripted:{wrong}")
+
+
+def test_demo_spec_names_the_bundled_model() -> None:
+    """`demo` is a spec of its own, pointing into the installed package."""
+    parsed = parse_model_spec("demo")
+    assert parsed.backend == "demo" and str(parsed) == "demo"
+    assert parsed.target.endswith("agentflow/models/demo")
