@@ -44,3 +44,10 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     torch.set_num_threads(1)
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))
+
+
+# Work in progress of later issues, kept out of the main run until it lands: the vLLM backends' tests run in
+# the vLLM virtualenv (scripts/test_vllm.sh); the demo model's tests need the trained model files.
+collect_ignore = ["vllm"]
+if not (REPO / "agentflow" / "models" / "demo" / "config.json").exists():
+    collect_ignore.append("models/test_demo.py")
