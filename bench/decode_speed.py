@@ -28,13 +28,14 @@ def unconstrained(model: Any, prompt_ids: list[int], n_tokens: int, seed: int) -
     import torch
 
     gen = torch.Generator().manual_seed(seed)
+    from agentflow.decoding.driver import _cache_kwarg, _new_cache
+
     input_ids = torch.tensor([prompt_ids])
-    past = None
+    cache, cache_kwarg = _new_cache(model), _cache_kwarg(model)
     started = time.perf_counter()
     with torch.inference_mode():
         for _ in range(n_tokens):
-            out = model(input_ids=input_ids, past_key_values=past, use_cache=True)
-            past = out.past_key_values
+            out = model(input_ids=input_ids, use_cache=True, **{cache_kwarg: cache})
             probs = torch.softmax(out.logits[0, -1].float(), dim=-1)
             tok = int(torch.multinomial(probs, 1, generator=gen))
             input_ids = torch.tensor([[tok]])

@@ -89,6 +89,7 @@ class GuidedDecoder:
         self._words = (self.vocab + 31) // 32
         self._shifts = torch.arange(32, dtype=torch.int32)
         self._matchers: dict[str, Any] = {}
+        self._cache_kwarg = _cache_kwarg(model)
 
     def matcher(self, compiled: CompiledSchema) -> Any:
         """A fresh llguidance matcher for `compiled` (grammar construction cached per grammar text)."""
@@ -127,7 +128,7 @@ class GuidedDecoder:
         gen = torch.Generator().manual_seed(seed if seed is not None else random.getrandbits(63))
         buf = torch.full((1, self._words), -1, dtype=torch.int32)
         input_ids = torch.tensor([prompt_ids or [self.eos]])
-        past = None
+        cache = _new_cache(self.model)
         out: list[int] = []
         mask_s = 0.0
         n_tokens = 0
@@ -136,8 +137,7 @@ class GuidedDecoder:
             for _ in range(max_tokens):
                 if should_stop is not None and should_stop():
                     raise DecodingCancelled("decoding was cancelled")
-                result = self.model(input_ids=input_ids, past_key_values=past, use_cache=True)
-                past = result.past_key_values
+                result = self.model(input_ids=input_ids, use_cache=True, **{self._cache_kwarg: cache})
                 logits = result.logits[0, -1].float()
                 t0 = time.perf_counter()
                 allowed = self.allowed(matcher, buf).to(logits.device)
@@ -173,3 +173,24 @@ class GuidedDecoder:
         except UnicodeDecodeError as exc:
             raise DecodingInvariantError(f"output is not UTF-8: {exc}") from None
         return Sample(text, out, n_tokens, mask_s, time.perf_counter() - started)
+
+
+def _cache_kwarg(model: Any) -> str:
+    """The name of the KV-cache argument of `model.forward`: transformers 5.24 renamed `past_key_values` to
+    `cache` (the old name warns); both versions fill a `DynamicCache` passed in, in place."""
+    import inspect
+
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _new_cache(model: Any) -> Any:
+    from transformers import DynamicCache
+
+    try:
+        return DynamicCache(config=model.config)
+    except TypeError:  # older transformers: no config argument
+        return DynamicCache()
