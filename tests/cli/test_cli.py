@@ -70,7 +70,7 @@ def test_failed_run_exit_1(tmp_path: Path, db_path: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["run", "nope.py", "-i", "x", "--model", "scripted:x.json"], "graph file not found"),
     (["run", "react", "-i", "x", "--model", "llama:x"], "unknown model backend"),
-    (["run", "react", "-i", "x", "--model", "vllm:/m"], "not available"),
+    (["run", "react", "-i", "x", "--model", "vllm:/m"], "does not exist"),
     (["run", "react", "-i", "  ", "--model", "scripted:x.json"], "input is empty"),
     (["run", "react", "-i", "x", "--max-steps", "-1", "--model", "scripted:x.json"], "greater than or equal to 0"),
     (["runs", "show", "deadbeef"], "no run 'deadbeef'"),

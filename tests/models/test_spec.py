@@ -32,10 +32,21 @@ def test_bad_specs(spec: str, message: str) -> None:
         parse_model_spec(spec)
 
 
-def test_reserved_backends_say_not_available() -> None:
-    """Backends reserved for later issues are refused clearly, not with an import error."""
-    with pytest.raises(ModelSpecError, match="'vllm' backend is not available"):
-        load_model("vllm:/models/x")
+def test_every_backend_loads_or_names_the_problem(tmp_path: Path) -> None:
+    """vllm / vllm-server / openai specs build their backends (nothing is contacted or started until the first
+    decision); a missing model directory or a malformed URL is a ModelSpecError, not an import error."""
+    from agentflow.models.openai import OpenAIModel, VLLMServerModel
+
+    with pytest.raises(ModelSpecError, match="does not exist"):
+        load_model(f"vllm:{tmp_path / 'none'}")
+    server = load_model("vllm-server:http://127.0.0.1:9#tiny")
+    assert isinstance(server, VLLMServerModel) and server.spec == "vllm-server:http://127.0.0.1:9/v1#tiny"
+    hosted = load_model("openai:gpt-4o-mini@http://127.0.0.1:9/v1")
+    assert isinstance(hosted, OpenAIModel) and hosted.spec == "openai:gpt-4o-mini@http://127.0.0.1:9/v1"
+    with pytest.raises(ModelSpecError):
+        load_model("vllm-server:not-a-url")
+    with pytest.raises(ModelSpecError, match="unknown option 'speed=fast'"):
+        load_model(f"transformers:{tmp_path}?speed=fast")
 
 
 def test_scripted_file_loads_and_bad_files_are_clear(tmp_path: Path) -> None:
