@@ -16,6 +16,8 @@ from agentflow.exceptions import (
     GraphLoadError,
     ModelError,
     ModelSpecError,
+    PlanError,
+    RoutingError,
     RunError,
     StoreError,
     ToolDefinitionError,
@@ -29,7 +31,9 @@ _LAZY = {
     "agentflow.budget": ["DEFAULT_BUDGET", "Budget"],
     "agentflow.events": ["Event", "ModelCalled", "RunErrored", "RunFinished", "RunResumed", "RunStarted",
                          "StepStarted", "ToolCalled"],
-    "agentflow.graph": ["AgentState", "ModelNode", "ToolNode", "react_graph", "route_after_model"],
+    "agentflow.graph": ["Agent", "AgentState", "ApprovalGate", "BudgetGuard", "ModelNode", "ToolNode",
+                        "handoff_graph", "plan_execute_graph", "react_graph", "route_after_model",
+                        "supervisor_graph"],
     "agentflow.messages": ["Decision", "Message", "ToolCall", "Usage"],
     "agentflow.models": ["Model", "ModelRequest", "ModelResponse", "SamplingSettings", "ToolSpec", "load_model"],
     "agentflow.result": ["RunResult"],
@@ -66,7 +70,19 @@ if TYPE_CHECKING:
         StepStarted,
         ToolCalled,
     )
-    from agentflow.graph import AgentState, ModelNode, ToolNode, react_graph, route_after_model
+    from agentflow.graph import (
+        Agent,
+        AgentState,
+        ApprovalGate,
+        BudgetGuard,
+        ModelNode,
+        ToolNode,
+        handoff_graph,
+        plan_execute_graph,
+        react_graph,
+        route_after_model,
+        supervisor_graph,
+    )
     from agentflow.messages import Decision, Message, ToolCall, Usage
     from agentflow.models import Model, ModelRequest, ModelResponse, SamplingSettings, ToolSpec, load_model
     from agentflow.result import RunResult
@@ -77,7 +93,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BUDGET",
+    "Agent",
     "AgentState",
+    "ApprovalGate",
+    "BudgetGuard",
     "AgentflowError",
     "Budget",
     "BudgetExhausted",
@@ -93,6 +112,8 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "ModelSpecError",
+    "PlanError",
+    "RoutingError",
     "RunContext",
     "RunError",
     "RunErrored",
@@ -117,10 +138,13 @@ __all__ = [
     "UserError",
     "__version__",
     "load_model",
+    "handoff_graph",
     "new_run_id",
+    "plan_execute_graph",
     "react_graph",
     "route_after_model",
     "run",
     "run_sync",
+    "supervisor_graph",
     "tool",
 ]

@@ -140,13 +140,23 @@ class BudgetTracker:
         self.check_time()
         self.usage.tool_calls += 1
 
-    def record_model_call(self, model_spec: str, input_tokens: int, output_tokens: int) -> float:
-        """Count one step and its tokens; return its cost in USD."""
+    def start_step(self) -> int:
+        """Count one step (a model decision about to be made) and return its number. Counting before the
+        call gives concurrent branches distinct step numbers (and so distinct call ids)."""
+        self.usage.steps += 1
+        return self.usage.steps
+
+    def record_tokens(self, model_spec: str, input_tokens: int, output_tokens: int) -> float:
+        """Add one call's tokens and cost; return its cost in USD."""
         price_in, price_out = price_of(model_spec, self.prices)
         cost = (input_tokens * price_in + output_tokens * price_out) / 1_000_000
-        self.usage.steps += 1
         self.usage.input_tokens += input_tokens
         self.usage.output_tokens += output_tokens
         self.usage.cost_usd += cost
         self.sync_wall()
         return cost
+
+    def record_model_call(self, model_spec: str, input_tokens: int, output_tokens: int) -> float:
+        """Count one step and its tokens; return its cost in USD."""
+        self.start_step()
+        return self.record_tokens(model_spec, input_tokens, output_tokens)

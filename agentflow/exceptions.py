@@ -12,6 +12,8 @@
     └── RunError                       something went wrong while a run was executing
         ├── BudgetExhausted            a budget ran out (the run ends `budget_exhausted`, exit 3)
         ├── ModelError                 the model backend failed or produced no usable decision
+        ├── PlanError                  a planner kept producing unusable plans (cycle, unknown step, none)
+        ├── RoutingError               a supervisor kept routing to agents that do not exist
         └── ToolError                  raised by a tool to report a failure the model should see
 
 Tool failures never escape a run: invalid arguments, exceptions and timeouts become observations the model
@@ -29,6 +31,8 @@ __all__ = [
     "GraphLoadError",
     "ModelError",
     "ModelSpecError",
+    "PlanError",
+    "RoutingError",
     "RunBusyError",
     "RunError",
     "StoreError",
@@ -91,6 +95,16 @@ class BudgetExhausted(RunError):
 
 class ModelError(RunError):
     """The model backend failed, or its output could not be turned into a decision."""
+
+
+class PlanError(RunError):
+    """A plan cannot run: no steps, an unknown dependency, a cycle, a duplicate id. Each is sent back to the
+    planner with this message; after the graph's limit of attempts the run fails with it."""
+
+
+class RoutingError(RunError):
+    """A supervisor's routes could not be followed (an agent that does not exist, no task) several times in a
+    row; each bad route was sent back to it with the reason first."""
 
 
 class ToolError(RunError):

@@ -274,6 +274,8 @@ class Runner:
             snapshot = await compiled.aget_state(config)
             values = dict(snapshot.values or {})
             pending = _pending_calls(snapshot)
+            if status != "succeeded":
+                values["partial"] = _with_finished_tasks(values.get("partial"), snapshot)
         except Exception as exc:  # the result must still be recorded
             log.warning("could not read final state", run_id=svc.run_id, error=str(exc))
         if status == "succeeded" and pending:
@@ -354,6 +356,20 @@ class Runner:
     # -- reading ----------------------------------------------------------------------------------------------
     def result_of(self, run_id: str) -> RunResult:
         return RunResult.from_record(self.store.get_run(run_id))
+
+
+def _with_finished_tasks(partial: Any, snapshot: Any) -> Any:
+    """A stopped run's partial result, including what parallel branches finished in the step that stopped:
+    their writes are saved (and not redone on resume) but not yet merged into the state. Dict partials
+    (e.g. plan-and-execute's step results) are merged; other partials are left as the state has them."""
+    if partial is not None and not isinstance(partial, dict):
+        return partial
+    merged = dict(partial or {})
+    for task in snapshot.tasks or ():
+        result = task.result
+        if isinstance(result, dict) and isinstance(result.get("partial"), dict):
+            merged.update(result["partial"])
+    return merged if merged or partial is not None else None
 
 
 def _pending_calls(snapshot: Any) -> list[dict[str, Any]]:

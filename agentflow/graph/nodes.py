@@ -15,14 +15,15 @@ import structlog
 from langgraph.graph import END
 
 from agentflow.events import ModelCalled, StepStarted
+from agentflow.exceptions import ModelError
 from agentflow.graph.journal import DECISION
-from agentflow.graph.services import current_task, services
+from agentflow.graph.services import agent_label, current_task, services
 from agentflow.graph.state import AgentState
 from agentflow.messages import Decision, Message, assistant_message, system_message, user_message
 from agentflow.models.base import Model, ModelRequest
 from agentflow.tools.tool import Tool
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "ModelNode", "route_after_model"]
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "ModelNode", "input_text", "model_step", "route_after_model"]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a careful assistant. Use the tools to get facts and do arithmetic; never guess what a tool can "
@@ -52,8 +53,54 @@ def _common_prefix(before: list[Message], now: list[Message]) -> int:
     return n
 
 
-def _input_text(value: Any) -> str:
+def input_text(value: Any) -> str:
+    """A run input as the text of a user turn (JSON for structured input)."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+async def model_step(messages: list[Message], *, role: str, tools: Sequence[Tool] = (),
+                     final_schema: dict[str, Any] | None = None, model: Model | None = None) -> tuple[Decision, str, str]:
+    """One model decision (a step) inside a node: budget check, the model for `role`, trace events, and the
+    decision journal (a node re-run after a crash or a pause reuses its decision instead of deciding again).
+    Returns (decision, raw text, the decision's task id). At most one call per node execution."""
+    svc = services()
+    svc.tracker.check_before_model()
+    model = svc.model_for(role, model)
+    agent = agent_label(role)
+    task = current_task()
+    recorded = svc.journal.get(task, DECISION)
+    if recorded is not None:
+        # this model task already decided before a crash: reuse the decision, so its tool calls keep their
+        # identity (and a call that ran is not run again)
+        await svc.record(StepStarted(run_id=svc.run_id, agent=agent, step=svc.tracker.usage.steps + 1))
+        return Decision.model_validate(recorded["outcome"]["decision"]), recorded["outcome"]["raw"], task
+    step = svc.tracker.start_step()
+    await svc.record(StepStarted(run_id=svc.run_id, agent=agent, step=step))
+    request = ModelRequest(messages=messages, tools=[t.spec for t in tools], final_schema=final_schema,
+                           settings=svc.settings, step=step, role=role)
+    started = time.perf_counter()
+    try:
+        response = await model.decide(request)
+    except ModelError as exc:  # tokens spent on failed attempts (e.g. invalid outputs retried) still count
+        spent = getattr(exc, "usage", None)
+        if spent is not None:
+            svc.tracker.record_tokens(model.spec, spent.input_tokens, spent.output_tokens)
+        raise
+    latency = time.perf_counter() - started
+    cost = svc.tracker.record_tokens(model.spec, response.usage.input_tokens, response.usage.output_tokens)
+    decision, raw_text = response.decision, response.raw_text
+    shared = _common_prefix(svc.sent_messages.get(agent, []), messages)
+    svc.sent_messages[agent] = messages
+    event = ModelCalled(
+        run_id=svc.run_id, agent=agent, step=step, model=model.spec,
+        messages=[dict(m) for m in messages[shared:]], messages_from=shared, raw_text=raw_text,
+        decision=decision.model_dump(mode="json"), input_tokens=response.usage.input_tokens,
+        output_tokens=response.usage.output_tokens, cost_usd=cost, latency_s=latency,
+        settings=svc.settings.as_dict(), task=task,
+    )
+    svc.journal.remember_decision(task, event.decision, raw_text)  # the event is its durable record
+    await svc.record(event)
+    return decision, raw_text, task
 
 
 class ModelNode:
@@ -67,46 +114,16 @@ class ModelNode:
         self.system_prompt = system_prompt
         self.final_schema = final_schema
         self.role = role
-        self._specs = [t.spec for t in self.tools]
         _warn_unenforceable(self.tools)
 
     async def __call__(self, state: AgentState) -> dict[str, Any]:
-        svc = services()
-        svc.tracker.check_before_model()
-        model = svc.model_for(self.role, self.model)
-        step = svc.tracker.usage.steps + 1
-        await svc.record(StepStarted(run_id=svc.run_id, agent=self.role, step=step))
         history = list(state.get("messages") or [])
         new: list[Message] = []
         if not history:
-            new.append(user_message(_input_text(state.get("input", ""))))
+            new.append(user_message(input_text(state.get("input", ""))))
         messages = [system_message(self.system_prompt), *history, *new]
-        request = ModelRequest(messages=messages, tools=self._specs, final_schema=self.final_schema,
-                               settings=svc.settings, step=step)
-        task = current_task()
-        recorded = svc.journal.get(task, DECISION)
-        if recorded is not None:
-            # this model task already decided before a crash: reuse the decision, so its tool calls keep their
-            # identity (and a call that ran is not run again)
-            decision, raw_text = Decision.model_validate(recorded["outcome"]["decision"]), recorded["outcome"]["raw"]
-        else:
-            started = time.perf_counter()
-            response = await model.decide(request)
-            latency = time.perf_counter() - started
-            cost = svc.tracker.record_model_call(model.spec, response.usage.input_tokens,
-                                                 response.usage.output_tokens)
-            decision, raw_text = response.decision, response.raw_text
-            shared = _common_prefix(svc.sent_messages.get(self.role, []), messages)
-            svc.sent_messages[self.role] = messages
-            event = ModelCalled(
-                run_id=svc.run_id, agent=self.role, step=step, model=model.spec,
-                messages=[dict(m) for m in messages[shared:]], messages_from=shared, raw_text=raw_text,
-                decision=decision.model_dump(mode="json"), input_tokens=response.usage.input_tokens,
-                output_tokens=response.usage.output_tokens, cost_usd=cost, latency_s=latency,
-                settings=svc.settings.as_dict(), task=task,
-            )
-            svc.journal.remember_decision(task, event.decision, raw_text)  # the event is its durable record
-            await svc.record(event)
+        decision, raw_text, task = await model_step(messages, role=self.role, tools=self.tools,
+                                                    final_schema=self.final_schema, model=self.model)
         message = assistant_message(decision, raw_text)
         message["decision_id"] = task
         new.append(message)

@@ -6,8 +6,10 @@ they get fresh defaults: no trace, no shared budget, the model the node was buil
 
 from __future__ import annotations
 
+import contextvars
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +22,9 @@ from agentflow.events import Event
 from agentflow.graph.journal import ToolJournal
 from agentflow.models.base import Model, SamplingSettings
 
-__all__ = ["EventSink", "RunServices", "current_task", "services"]
+__all__ = ["EventSink", "RunServices", "agent_label", "agent_scope", "current_task", "services"]
+
+_AGENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("agentflow_agent", default=None)
 
 
 class EventSink(Protocol):
@@ -41,7 +45,7 @@ class RunServices:
     stores: dict[str, Any] = field(default_factory=dict)
     cancelled: anyio.Event = field(default_factory=anyio.Event)
     logger: Any = field(default_factory=lambda: structlog.get_logger("agentflow"))
-    sent_messages: dict[str, list[Any]] = field(default_factory=dict)  # per role: messages of its last call
+    sent_messages: dict[str, list[Any]] = field(default_factory=dict)  # per agent: messages of its last call
 
     def model_for(self, role: str, default: Model | None = None) -> Model:
         """The model for `role`: a per-role override, else the node's own, else the run's default, else the
@@ -94,3 +98,19 @@ def current_task() -> str:
         return str(get_config()["configurable"].get("checkpoint_ns") or "")
     except (RuntimeError, LookupError):
         return ""
+
+
+@contextmanager
+def agent_scope(label: str) -> Iterator[None]:
+    """Name the agent for everything run inside (a sub-agent of a plan step: `executor:s2`): trace events
+    and the live view show who did what. Parallel branches are separate tasks, so each keeps its own name."""
+    token = _AGENT.set(label)
+    try:
+        yield
+    finally:
+        _AGENT.reset(token)
+
+
+def agent_label(role: str) -> str:
+    """The agent name for a node of `role`: the enclosing `agent_scope`, else the role itself."""
+    return _AGENT.get() or role

@@ -21,7 +21,7 @@ from langgraph.types import interrupt
 from agentflow.approval import ApprovalPolicy, needs_approval
 from agentflow.events import ToolCalled
 from agentflow.graph.journal import outcome_from_dict
-from agentflow.graph.services import RunServices, current_task, services
+from agentflow.graph.services import RunServices, agent_label, current_task, services
 from agentflow.graph.state import AgentState
 from agentflow.messages import ToolCall, tool_message
 from agentflow.tools.context import RunContext
@@ -139,7 +139,7 @@ class ToolNode:
     async def _settle(self, svc: RunServices, task: str, call: ToolCall, outcome: ToolOutcome, *, durable: bool,
                       by_human: bool = False) -> None:
         svc.tracker.sync_wall()
-        event = ToolCalled(run_id=svc.run_id, agent=self.role, step=svc.tracker.usage.steps, call_id=call.id,
+        event = ToolCalled(run_id=svc.run_id, agent=agent_label(self.role), step=svc.tracker.usage.steps, call_id=call.id,
                            tool=call.name, arguments=call.arguments, content=outcome.content,
                            is_error=outcome.is_error, error_type=outcome.error_type, result=outcome.result,
                            attempts=outcome.attempts, latency_s=outcome.latency_s, by_human=by_human,

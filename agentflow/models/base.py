@@ -46,6 +46,7 @@ class ModelRequest:
     final_schema: dict[str, Any] | None = None
     settings: SamplingSettings = field(default_factory=SamplingSettings)
     step: int = 0
+    role: str = ""  # the role asking (agent, planner, a specialist's name, ...): scripted models may script per role
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,18 @@
+"""Plan-and-execute over the bundled tools: a planner splits the task into steps, ReAct executors run them
+(independent steps in parallel), a re-planner revises what is left, a writer answers.
+
+    agentflow run plan_execute --input "Convert 5 km to miles and add 17 * 23" \\
+        --model scripted:examples/scripted/plan_execute.json
+    agentflow run plan_execute -i "..." --model planner=vllm-server:http://127.0.0.1:8000 --model executor=demo
+
+Roles: planner, executor, writer.
+"""
+
+from langgraph.graph import StateGraph
+
+import agentflow
+from agentflow.toolkit import DEFAULT_TOOLS
+
+
+def make_graph() -> StateGraph:
+    return agentflow.plan_execute_graph(DEFAULT_TOOLS)
