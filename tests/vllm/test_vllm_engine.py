@@ -1,6 +1,6 @@
 """`vllm:PATH`: vLLM's offline engine in process, decoding under agentflow's compiled grammar.
 
-Runs only where vLLM is installed (`scripts/test_vllm.sh`, the vLLM virtualenv). A random-weight model at
+Runs only where vLLM is installed (`scripts/test tests/vllm` runs it in the vLLM virtualenv). A random-weight model at
 temperature 1.0 is the hardest case: only the grammar keeps the output valid.
 """
 

@@ -1,7 +1,7 @@
 """`vllm-server:URL#MODEL` and `openai:MODEL@BASE_URL` against a real vLLM server on loopback (started and
 stopped by the `vllm_server` fixture, llguidance backend), serving a tiny random-weight model.
 
-Runs only where vLLM is installed (`scripts/test_vllm.sh`).
+Runs only where vLLM is installed: `scripts/test` runs this folder in the vLLM virtualenv.
 """
 
 from __future__ import annotations
@@ -151,3 +151,23 @@ async def test_openai_path_against_the_vllm_server(vllm_server: str, monkeypatch
         for call in response.decision.tool_calls:
             assert check_output(json.dumps(call.arguments), BOUNDED.parameters).ok
         assert response.usage.input_tokens > 0 and response.usage.output_tokens > 0
+
+
+async def test_openai_path_retries_invalid_output_of_a_real_server(vllm_server: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unconstrained (no response_format), the random model's replies are not valid decisions: each is sent
+    back with its validation error, every attempt's tokens are counted, and after the retries the step ends
+    with InvalidModelOutputError naming the last error."""
+    from agentflow.models.openai import InvalidModelOutputError
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("AGENTFLOW_OPENAI_API_KEY", raising=False)
+    model = OpenAIModel(SERVED_NAME, vllm_server, response_format=False, max_retries=2)
+    with pytest.raises(InvalidModelOutputError) as caught:
+        await model.decide(request(seed=3, tools=[BOUNDED], max_tokens=48))
+    error = caught.value
+    assert error.attempts == 3 and len(error.outputs) == 3
+    assert error.usage.input_tokens > 0 and error.usage.output_tokens >= 3
+    # each retry's prompt carried the previous output and its error: the prompts grew
+    assert error.usage.input_tokens > 3 * 20
+    assert str(error.errors[-1]) in str(error)
