@@ -8,6 +8,7 @@ we raise `UnsupportedSchemaError` naming the keyword and its JSON Pointer.
 
     compiled = compile_schema(schema)            # -> CompiledSchema
     compiled.lark                                # grammar text for llguidance.LLMatcher
+    compiled.grammar                             # the same grammar, structured (for the other mask engines)
     compiled.max_bytes                           # longest accepted output, in bytes
     compiled.min_max_tokens                      # max_tokens that guarantees completion (bytes + eos)
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 from agentflow.decoding.disjoint import forbid_candidates, provably_disjoint
 from agentflow.decoding.errors import UnsupportedSchemaError
-from agentflow.decoding.grammar import ALL_TYPES, Grammar, Lang, json_text
+from agentflow.decoding.grammar import ALL_TYPES, Grammar, GrammarIR, Lang, json_text
 from agentflow.decoding.objects import ObjectCompilerMixin
 from agentflow.decoding.prepass import check_keywords
 from agentflow.decoding.schema_ops import SchemaContext, implied_types, pointer_join, schema_types
@@ -53,13 +54,15 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class CompiledSchema:
-    """A compiled schema: grammar text, the output-length bound, and what was capped."""
+    """A compiled schema: grammar text, the output-length bound, and what was capped. `grammar` is the same
+    grammar in structured form, which the mask engines emit their own syntax from (`decoding.engines`)."""
 
     lark: str
     max_bytes: int
     limits: Limits
     draft: str
     caps: tuple[str, ...] = ()
+    grammar: GrammarIR | None = field(default=None, compare=False, repr=False)
 
     @property
     def min_max_tokens(self) -> int:
@@ -310,7 +313,7 @@ def compile_schema(schema: Any, limits: Limits | None = None) -> CompiledSchema:
         raise UnsupportedSchemaError(keyword, ptr, f"no instance within the caps: {reason}")
     lark = comp.g.render(lang.sym)
     _validate_grammar(lark)
-    return CompiledSchema(lark, lang.max_bytes, limits, sc.cls.__name__, tuple(comp.caps))
+    return CompiledSchema(lark, lang.max_bytes, limits, sc.cls.__name__, tuple(comp.caps), comp.g.ir(lang.sym))
 
 
 def _validate_grammar(lark: str) -> None:

@@ -1,13 +1,15 @@
-"""Decode from a Hugging Face causal LM under a compiled schema with llguidance, in our own sampling loop.
+"""Decode from a Hugging Face causal LM under a compiled schema, in our own sampling loop, with any mask engine.
 
 Owning the loop is what makes the guarantee checkable: we refuse `max_tokens` below the bound before
 decoding, mask every step (so only grammar-legal tokens can be sampled, eos only when the output is complete),
-stop as soon as the grammar cannot continue, and raise instead of returning anything the grammar did not
-accept. Per-step mask time is measured.
+stop as soon as the grammar allows nothing but eos, and raise instead of returning anything the grammar did
+not accept: outputs of xgrammar and outlines_core are re-checked against the llguidance grammar too. The
+engines (`decoding.engines`) enforce the same language, so they produce the same masks and, for a seed, the
+same text; `engine="auto"` picks the cheapest by measurement. Per-step mask time is measured.
 
-    decoder = GuidedDecoder(model, tokenizer)
+    decoder = GuidedDecoder(model, tokenizer)                    # engine="auto"
     sample = decoder.sample(compile_schema(schema), max_tokens=512, temperature=1.0, seed=0)
-    sample.text, sample.n_tokens, sample.mask_us_per_token
+    sample.text, sample.n_tokens, sample.mask_us_per_token, sample.engine
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentflow.decoding.compile import CompiledSchema
+from agentflow.decoding.engines import AUTO, ENGINES, engine_class, engine_support, supported_engines
+from agentflow.decoding.engines.llguidance import parser_limits
 from agentflow.decoding.errors import (
     DecodingInvariantError,
+    EngineUnsupportedError,
     MaxTokensTooSmallError,
     UnsupportedTokenizerError,
 )
@@ -38,19 +43,11 @@ class Sample:
     n_tokens: int  # tokens generated, eos included when it was sampled
     mask_seconds: float  # time spent computing masks and advancing the matcher
     total_seconds: float
+    engine: str = "llguidance"  # the mask engine that decoded it
 
     @property
     def mask_us_per_token(self) -> float:
         return 1e6 * self.mask_seconds / max(1, self.n_tokens)
-
-
-def parser_limits() -> Any:
-    """llguidance limits raised above its defaults: long bounded strings (minLength in the hundreds) inside
-    an envelope exceed the default lexer fuel ("too many expressions constructed")."""
-    import llguidance
-
-    return llguidance.LLParserLimits(initial_lexer_fuel=100_000_000, step_lexer_fuel=20_000_000,
-                                     max_lexer_states=2_000_000)
 
 
 def check_tokenizer(ll_tokenizer: Any) -> None:
@@ -73,60 +70,84 @@ def check_tokenizer(ll_tokenizer: Any) -> None:
 
 
 class GuidedDecoder:
-    """Constrained sampling with llguidance masks over a transformers causal LM (CPU or GPU)."""
+    """Constrained sampling over a transformers causal LM (CPU or GPU) with a choice of mask engine.
 
-    def __init__(self, model: Any, tokenizer: Any) -> None:
-        import llguidance
-        import llguidance.hf
+    `engine` is the default for `sample`: one of `decoding.engines.ENGINES`, or "auto" (per grammar, the
+    cheapest supported engine by measurement; see `decoding.engines.select`).
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, engine: str = AUTO) -> None:
         import torch
 
+        from agentflow.decoding.engines.base import TokenizerView
+        from agentflow.decoding.engines.select import EngineSelector
+
+        if engine != AUTO:
+            engine_class(engine)  # unknown names fail here
         self.model = model
         self.tokenizer = tokenizer
-        self.ll_tokenizer = llguidance.hf.from_tokenizer(tokenizer)
+        self.engine = engine
+        self.view = TokenizerView.from_hf(tokenizer)
+        self.ll_tokenizer = self.view.ll_tokenizer
         check_tokenizer(self.ll_tokenizer)
-        self.vocab = self.ll_tokenizer.vocab_size
-        self.eos = self.ll_tokenizer.eos_token
-        self._words = (self.vocab + 31) // 32
+        self.vocab = self.view.vocab_size
+        self.eos = self.view.eos
+        self._words = self.view.words
         self._shifts = torch.arange(32, dtype=torch.int32)
-        self._matchers: dict[str, Any] = {}
+        self._engines: dict[str, Any] = {}
+        self._selector = EngineSelector(self.engine_impl, self.view.fingerprint, self.eos, self._words)
         self._cache_kwarg = _cache_kwarg(model)
 
-    def matcher(self, compiled: CompiledSchema) -> Any:
-        """A fresh llguidance matcher for `compiled` (grammar construction cached per grammar text)."""
-        import llguidance
+    def engine_impl(self, name: str) -> Any:
+        """The `MaskEngine` `name` bound to this tokenizer (created on first use)."""
+        eng = self._engines.get(name)
+        if eng is None:
+            eng = self._engines[name] = engine_class(name)(self.view)
+        return eng
 
-        base = self._matchers.get(compiled.lark)
-        if base is None:
-            base = llguidance.LLMatcher(self.ll_tokenizer, compiled.lark, log_level=0, limits=parser_limits())
-            if base.is_error():
-                raise DecodingInvariantError(f"llguidance rejected the grammar: {base.get_error()[:500]}")
-            self._matchers[compiled.lark] = base
-        return base.deep_copy()
+    def support(self, compiled: CompiledSchema) -> dict[str, EngineUnsupportedError | None]:
+        return supported_engines(compiled)
+
+    def resolve(self, compiled: CompiledSchema, engine: str | None = None) -> str:
+        """The engine that will decode `compiled`: the one asked for (raising `EngineUnsupportedError` when it
+        cannot enforce the grammar), or for "auto" the measured choice (cached)."""
+        name = engine or self.engine
+        if name == AUTO:
+            return self._selector.choose(compiled, ENGINES).engine
+        engine_support(compiled, name)
+        return name
+
+    def choice(self, compiled: CompiledSchema) -> Any:
+        """What "auto" chose for `compiled` and what it measured (`select.Choice`)."""
+        return self._selector.choose(compiled, ENGINES)
+
+    def matcher(self, compiled: CompiledSchema, engine: str = "llguidance") -> Any:
+        return self.engine_impl(engine).matcher(compiled)
 
     def allowed(self, matcher: Any, buf: Any) -> Any:
         """Boolean tensor [vocab] of tokens the grammar allows next (fills `buf`, an int32 [1, words])."""
         import numpy as np
         import torch
 
-        matcher.unsafe_compute_mask_ptr(buf.data_ptr(), buf.numel() * 4)
-        if matcher.is_error():
-            raise DecodingInvariantError(f"mask computation failed: {matcher.get_error()[:500]}")
+        matcher.fill(buf)
         bits = np.unpackbits(buf.numpy().view(np.uint8), bitorder="little")[: self.vocab]
         return torch.from_numpy(bits.view(np.bool_))
 
     def sample(
         self, compiled: CompiledSchema, *, max_tokens: int, temperature: float = 1.0, seed: int | None = None,
-        prompt_ids: list[int] | None = None, should_stop: Any = None,
+        prompt_ids: list[int] | None = None, should_stop: Any = None, engine: str | None = None,
     ) -> Sample:
-        """One constrained sample; raises `MaxTokensTooSmallError` before decoding if `max_tokens` is too small."""
+        """One constrained sample; raises `MaxTokensTooSmallError` before decoding if `max_tokens` is too small,
+        `EngineUnsupportedError` if the engine asked for cannot enforce the grammar."""
         import torch
 
         if max_tokens < compiled.min_max_tokens:
             raise MaxTokensTooSmallError(max_tokens, compiled.min_max_tokens)
         started = time.perf_counter()
-        matcher = self.matcher(compiled)
+        name = self.resolve(compiled, engine)
+        matcher = self.engine_impl(name).matcher(compiled)
         gen = torch.Generator().manual_seed(seed if seed is not None else random.getrandbits(63))
-        buf = torch.full((1, self._words), -1, dtype=torch.int32)
+        buf = torch.zeros((1, self._words), dtype=torch.int32)
         input_ids = torch.tensor([prompt_ids or [self.eos]])
         cache = _new_cache(self.model)
         out: list[int] = []
@@ -137,11 +158,15 @@ class GuidedDecoder:
             for _ in range(max_tokens):
                 if should_stop is not None and should_stop():
                     raise DecodingCancelled("decoding was cancelled")
+                t0 = time.perf_counter()
+                allowed = self.allowed(matcher, buf)
+                mask_s += time.perf_counter() - t0
+                if allowed[self.eos] and int(allowed.sum()) == 1:
+                    finished = True  # nothing but eos: the output is complete and cannot continue
+                    break
                 result = self.model(input_ids=input_ids, use_cache=True, **{self._cache_kwarg: cache})
                 logits = result.logits[0, -1].float()
-                t0 = time.perf_counter()
-                allowed = self.allowed(matcher, buf).to(logits.device)
-                mask_s += time.perf_counter() - t0
+                allowed = allowed.to(logits.device)
                 n = min(self.vocab, logits.shape[0])
                 masked = logits  # in place: ids the grammar forbids, and ids beyond the tokenizer, get -inf
                 masked[:n].masked_fill_(~allowed[:n], float("-inf"))
@@ -151,28 +176,27 @@ class GuidedDecoder:
                 else:
                     probs = torch.softmax(masked / temperature, dim=-1)
                     tok = int(torch.multinomial(probs, 1, generator=gen))
-                t0 = time.perf_counter()
-                ok = matcher.consume_token(tok)
-                mask_s += time.perf_counter() - t0
+                if tok >= n or not allowed[tok]:
+                    raise DecodingInvariantError(f"sampled token {tok}, which the mask forbids")
                 n_tokens += 1
-                if not ok or matcher.is_error():
-                    raise DecodingInvariantError(f"sampled token {tok} was rejected: {matcher.get_error()[:300]}")
                 if tok == self.eos:
                     finished = True
                     break
+                t0 = time.perf_counter()
+                matcher.consume(tok)
+                mask_s += time.perf_counter() - t0
                 out.append(tok)
-                if matcher.is_stopped():
-                    finished = True
-                    break
                 input_ids = torch.tensor([[tok]])
-        if not finished and not matcher.is_accepting():
+        if not finished and not matcher.accepting():
             raise DecodingInvariantError(f"output incomplete after {max_tokens} tokens (bound violated)")
+        if name != "llguidance" and not self.engine_impl("llguidance").accepts(compiled, out):
+            raise DecodingInvariantError(f"{name} produced an output the compiled grammar rejects")
         data = self.ll_tokenizer.decode_bytes(out)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DecodingInvariantError(f"output is not UTF-8: {exc}") from None
-        return Sample(text, out, n_tokens, mask_s, time.perf_counter() - started)
+        return Sample(text, out, n_tokens, mask_s, time.perf_counter() - started, name)
 
 
 def _cache_kwarg(model: Any) -> str:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from agentflow.exceptions import ModelError, UserError
 
-__all__ = ["DecodingInvariantError", "MaxTokensTooSmallError", "UnsupportedSchemaError", "UnsupportedTokenizerError"]
+__all__ = [
+    "DecodingInvariantError", "EngineUnsupportedError", "MaxTokensTooSmallError", "UnsupportedSchemaError",
+    "UnsupportedTokenizerError",
+]
 
 
 class UnsupportedSchemaError(UserError):
@@ -39,3 +42,17 @@ class UnsupportedTokenizerError(UserError):
 
 class DecodingInvariantError(ModelError):
     """The constrained decoder broke an invariant it relies on (a bug or an engine resource limit)."""
+
+
+class EngineUnsupportedError(UnsupportedSchemaError):
+    """A schema the compiler supports but one mask engine cannot enforce exactly (its grammar syntax lacks
+    llguidance's regex intersection, or the translation exceeds the engine's limits). Other engines may still
+    decode it; a model bound to this engine refuses it."""
+
+    def __init__(self, engine: str, keyword: str, pointer: str, reason: str) -> None:
+        self.engine = engine
+        super().__init__(keyword, pointer, f"mask engine {engine}: {reason}")
+        self.reason = reason
+
+    def as_dict(self) -> dict[str, str]:
+        return {**super().as_dict(), "engine": self.engine}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
-__all__ = ["ALL_TYPES", "Grammar", "Lang", "json_text", "lark_literal"]
+__all__ = ["ALL_TYPES", "Grammar", "GrammarIR", "Lang", "Lexeme", "json_text", "lark_literal"]
 
 #: JSON types as the compiler tracks them. "integer" = integer-valued numbers, "number" = other numbers.
 ALL_TYPES = frozenset({"null", "boolean", "integer", "number", "string", "array", "object"})
@@ -63,13 +66,54 @@ class Lang:
         return frozenset(_json_type(v) for v in values)
 
 
+@dataclass(frozen=True, slots=True)
+class Lexeme:
+    """A lexeme: the bytes matching every regex in `parts` (a leading ``~`` negates one), in llguidance's regex
+    dialect. `keyword` / `pointer` say which schema keyword made it (engines that cannot express an
+    intersection or negation name them when they refuse)."""
+
+    parts: tuple[str, ...]
+    keyword: str = "type"
+    pointer: str = ""
+
+    @property
+    def plain(self) -> bool:
+        """One positive regex: no intersection, no negation."""
+        return len(self.parts) == 1 and not self.parts[0].startswith("~")
+
+
+#: An item of a rule alternative: a rule name (``rN``), a lexeme name (``TN``) or a JSON-quoted literal.
+_ITEM = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
+
+
+@dataclass(frozen=True, slots=True)
+class GrammarIR:
+    """The compiled grammar in structured form, the source every mask engine's grammar is emitted from.
+
+    `rules` maps a rule name to its alternatives, each a tuple of items (``()`` is the empty alternative);
+    `lexemes` maps a lexeme name to its `Lexeme`; an item that is neither is a JSON-quoted literal. The
+    grammar is acyclic (every derivation bounded), so rules can be inlined.
+    """
+
+    start: str
+    rules: Mapping[str, tuple[tuple[str, ...], ...]]
+    lexemes: Mapping[str, Lexeme]
+
+    @staticmethod
+    def literal_text(item: str) -> str:
+        return json.loads(item)
+
+
 class Grammar:
-    """Accumulates Lark rules and lexemes; identical bodies share one name (cheap memoisation)."""
+    """Accumulates Lark rules and lexemes; identical bodies share one name (cheap memoisation). Keeps the same
+    grammar in structured form too (`ir`), for the engines that need another syntax."""
 
     def __init__(self) -> None:
         self._lines: list[str] = []
         self._by_body: dict[str, str] = {}
         self._count = 0
+        self._rules: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self._lexemes: dict[str, Lexeme] = {}
 
     def _name(self, prefix: str) -> str:
         self._count += 1
@@ -83,16 +127,19 @@ class Grammar:
             name = self._name("r")
             self._by_body[key] = name
             self._lines.append(f"{name}: {body}")
+            self._rules[name] = tuple(tuple(_ITEM.findall(a)) for a in alternatives)
         return self._by_body[key]
 
-    def token(self, regex: str, *intersect: str) -> str:
-        """A lexeme matching `regex` and every regex in `intersect` (a leading ``~`` negates one)."""
+    def token(self, regex: str, *intersect: str, origin: tuple[str, str] = ("type", "")) -> str:
+        """A lexeme matching `regex` and every regex in `intersect` (a leading ``~`` negates one); `origin` is
+        the (keyword, JSON Pointer) that asked for it."""
         body = " & ".join(f"~/{r[1:]}/" if r.startswith("~") else f"/{r}/" for r in (regex, *intersect))
         key = "t:" + body
         if key not in self._by_body:
             name = self._name("T")
             self._by_body[key] = name
             self._lines.append(f"{name}: {body}")
+            self._lexemes[name] = Lexeme((regex, *intersect), *origin)
         return self._by_body[key]
 
     def literal(self, text: str) -> str:
@@ -101,6 +148,9 @@ class Grammar:
 
     def render(self, start: str) -> str:
         return "\n".join([f"start: {start}", *self._lines]) + "\n"
+
+    def ir(self, start: str) -> GrammarIR:
+        return GrammarIR(start, MappingProxyType(dict(self._rules)), MappingProxyType(dict(self._lexemes)))
 
     @property
     def size(self) -> int:

@@ -150,7 +150,8 @@ class ObjectCompilerMixin:
         tail = char_class(_KEY_TAIL)
         never = sorted(ctx.forbid)
         excl = [f"~(?:{'|'.join(lit_regex(json_text(k) + ':') for k in never)})"] if never else []
-        keys = [self.g.token(f'"{char_class(frozenset(grp))}{tail}{{0,{lim.key_cap - 1}}}":', *excl)
+        keys = [self.g.token(f'"{char_class(frozenset(grp))}{tail}{{0,{lim.key_cap - 1}}}":', *excl,
+                             origin=("not" if excl else "additionalProperties", ptr))
                 for grp in groups]
         nxt = ""
         for i in range(count - 1, 0, -1):

@@ -62,7 +62,7 @@ class ValueCompilerMixin:
             self.cap(ptr, f"numbers limited to |x| <= {lim.int_span} (or that far from the given bound)")
         regex, nbytes = found
         types = frozenset({"integer"} if integer else {"integer", "number"})
-        return Lang(self.g.token(regex), nbytes, types)
+        return Lang(self.g.token(regex, origin=("type", ptr)), nbytes, types)
 
     def _multiples(self: Compiler, node: dict[str, Any], ptr: str, lo: Any, hi: Any, integer: bool) -> Lang | None:
         """A finite subset: multiples of `multipleOf` in range, each checked with the real validator."""
@@ -103,7 +103,8 @@ class ValueCompilerMixin:
                 raise UnsupportedSchemaError("format", ptr, f"format {fmt!r} cannot be enforced on strings")
             if spec.min_len < min_len or (max_len is not None and spec.max_len > max_len):
                 raise UnsupportedSchemaError("format", ptr, "format together with length limits")
-            return Lang(self.g.token(f'"{spec.regex}"'), spec.max_len + 2, frozenset({"string"}))
+            return Lang(self.g.token(f'"{spec.regex}"', origin=("format", ptr)), spec.max_len + 2,
+                        frozenset({"string"}))
         if pattern is not None:
             tp = translate_pattern(pattern)
             cap = min(lim.hard_cap, max_len if max_len is not None else lim.string_cap)
@@ -118,7 +119,7 @@ class ValueCompilerMixin:
             if max_len is None or top < max_len:
                 self.cap(ptr, f"pattern strings capped at {top} characters")
             safe = char_class(frozenset(c for c in range(0x20, 0x7F) if c not in (0x22, 0x5C)))
-            sym = self.g.token(f'"(?:{tp.regex})"', f'"{safe}{{{lengths[0]},{top}}}"')
+            sym = self.g.token(f'"(?:{tp.regex})"', f'"{safe}{{{lengths[0]},{top}}}"', origin=("pattern", ptr))
             return Lang(sym, top + 2, frozenset({"string"}))
         cap = lim.string_cap if max_len is None else min(max_len, lim.string_cap)
         cap = max(cap, min_len)
@@ -129,10 +130,12 @@ class ValueCompilerMixin:
         main, byte_cap, nbytes = string_regex(min_len, cap, escapes=lim.string_escapes)
         extra = [byte_cap] if byte_cap else []
         never = frozenset()
+        origin = ("maxLength" if max_len is not None else "type", ptr)
         if ctx.exclude and cap >= 1 and len(ctx.exclude) < 90:  # >= 94 one-char strings: never empty
             never = ctx.exclude
             extra.append("~(?:" + "|".join(lit_regex(t) for t in sorted(never)) + ")")
-        return Lang(self.g.token(main, *extra), nbytes, frozenset({"string"}), strings_never=never)
+            origin = ("not", ptr)
+        return Lang(self.g.token(main, *extra, origin=origin), nbytes, frozenset({"string"}), strings_never=never)
 
     def any_scalar(self: Compiler, ptr: str) -> Lang:
         """null | boolean | number | string: a bounded stand-in for an unconstrained value."""

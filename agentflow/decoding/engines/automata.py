@@ -1,0 +1,399 @@
+"""Byte-level finite automata for lexemes: what turns llguidance's regex intersections (``&``) and negations
+(``~``) into something engines without them can enforce exactly.
+
+A lexeme's regexes (llguidance's dialect, which Python's parser reads the same way for everything the compiler
+emits) become DFAs over bytes by Thompson construction and subset construction; ``&`` and ``~`` become product
+automata; the result is trimmed and minimised. The compiled grammar is ASCII-only, so every automaton lives
+over the ASCII bytes: a regex whose language is not ASCII-only by construction (``.``, negated classes) is
+exact here only when intersected with one that is, which `lexeme_dfa` checks.
+
+Emitters (`ebnf.py`, `regex_form.py`) read `DFA.succ`: per state, the byte set leading to each target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+try:  # Python 3.11+
+    import re._constants as _c  # type: ignore[import-not-found]
+    import re._parser as _p  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover
+    import sre_constants as _c  # type: ignore[no-redef]
+    import sre_parse as _p  # type: ignore[no-redef]
+
+from agentflow.decoding.grammar import Lexeme
+
+__all__ = ["DFA", "AutomatonError", "lexeme_dfa", "regex_dfa"]
+
+ASCII = frozenset(range(128))
+_NOT_NEWLINE = ASCII - {0x0A}
+MAX_STATES = 200_000  # per automaton; beyond this a lexeme is refused by the engines that need automata
+
+
+class AutomatonError(ValueError):
+    """A lexeme that cannot be turned into an exact automaton (a construct not handled, or too many states);
+    `lexeme` is the one at fault when known."""
+
+    def __init__(self, message: str, lexeme: Lexeme | None = None) -> None:
+        super().__init__(message)
+        self.lexeme = lexeme
+
+
+@dataclass
+class DFA:
+    """A deterministic automaton over bytes; state 0 is the start. The bytes are partitioned into `blocks`
+    (bytes no regex of the lexeme tells apart); `trans[q]` maps a block index to the next state (a missing
+    block is the dead state)."""
+
+    trans: list[dict[int, int]]
+    accept: list[bool]
+    blocks: tuple[frozenset[int], ...]
+    _succ: list[dict[int, frozenset[int]]] | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.trans)
+
+    def succ(self, q: int) -> dict[int, frozenset[int]]:
+        """Target state -> the bytes leading there from `q`."""
+        if self._succ is None:
+            out: list[dict[int, frozenset[int]]] = []
+            for row in self.trans:
+                groups: dict[int, set[int]] = {}
+                for block, t in row.items():
+                    groups.setdefault(t, set()).update(self.blocks[block])
+                out.append({t: frozenset(bs) for t, bs in groups.items()})
+            self._succ = out
+        return self._succ[q]
+
+    def matches(self, data: bytes) -> bool:
+        of = {b: i for i, block in enumerate(self.blocks) for b in block}
+        q = 0
+        for byte in data:
+            q = self.trans[q].get(of.get(byte, -1), -1)
+            if q < 0:
+                return False
+        return self.accept[q]
+
+    def acyclic(self) -> bool:
+        color = [0] * self.size
+        for root in range(self.size):
+            if color[root]:
+                continue
+            stack = [(root, iter(self.trans[root].values()))]
+            color[root] = 1
+            while stack:
+                q, it = stack[-1]
+                nxt = next(it, None)
+                if nxt is None:
+                    color[q] = 2
+                    stack.pop()
+                elif color[nxt] == 1:
+                    return False
+                elif color[nxt] == 0:
+                    color[nxt] = 1
+                    stack.append((nxt, iter(self.trans[nxt].values())))
+        return True
+
+
+# ------------------------------------------------------------------------------------------ regex -> NFA
+
+class _NFA:
+    """Thompson construction. Edges carry byte sets; `blocks()` then partitions the bytes so the subset
+    construction runs over a handful of blocks instead of 128 bytes."""
+
+    def __init__(self) -> None:
+        self.eps: list[list[int]] = []
+        self.edges: list[list[tuple[frozenset[int], int]]] = []
+        self.exact = True  # the language is ASCII-only by construction (no `.`, no negated class)
+
+    def new(self) -> int:
+        self.eps.append([])
+        self.edges.append([])
+        if len(self.eps) > MAX_STATES:
+            raise AutomatonError("regex too large for an automaton")
+        return len(self.eps) - 1
+
+    def chars(self, start: int, codes: frozenset[int]) -> int:
+        end = self.new()
+        if codes:
+            self.edges[start].append((codes, end))
+        return end
+
+    def seq(self, items: Any, start: int) -> int:
+        for op, av in items:
+            start = self.item(op, av, start)
+        return start
+
+    def item(self, op: Any, av: Any, start: int) -> int:
+        if op is _c.LITERAL:
+            if av > 0x7F:
+                raise AutomatonError("non-ASCII literal")
+            return self.chars(start, frozenset({av}))
+        if op is _c.NOT_LITERAL:
+            self.exact = False
+            return self.chars(start, ASCII - {av})
+        if op is _c.ANY:
+            self.exact = False
+            return self.chars(start, _NOT_NEWLINE)
+        if op is _c.IN:
+            return self.chars(start, self._class(av))
+        if op is _c.SUBPATTERN:
+            _group, add_flags, del_flags, sub = av
+            if add_flags or del_flags:
+                raise AutomatonError("inline regex flags")
+            return self.seq(sub, start)
+        if op is _c.BRANCH:
+            end = self.new()
+            for sub in av[1]:
+                s = self.new()
+                self.eps[start].append(s)
+                self.eps[self.seq(sub, s)].append(end)
+            return end
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", _c.MAX_REPEAT)):
+            lo, hi, sub = av
+            cur = start
+            for _ in range(lo):
+                cur = self.seq(sub, cur)
+            if hi is _c.MAXREPEAT:
+                loop = self.new()
+                self.eps[cur].append(loop)
+                self.eps[self.seq(sub, loop)].append(loop)
+                return loop
+            end = self.new()
+            self.eps[cur].append(end)
+            for _ in range(hi - lo):
+                cur = self.seq(sub, cur)
+                self.eps[cur].append(end)
+            return end
+        raise AutomatonError(f"regex construct {str(op).lower()} not handled")
+
+    def _class(self, av: Any) -> frozenset[int]:
+        codes: set[int] = set()
+        negate = False
+        for op, arg in av:
+            if op is _c.NEGATE:
+                negate = True
+            elif op is _c.LITERAL:
+                codes.add(arg)
+            elif op is _c.RANGE:
+                codes.update(range(arg[0], arg[1] + 1))
+            else:
+                raise AutomatonError(f"class item {str(op).lower()} not handled")
+        if negate:
+            self.exact = False
+            return ASCII - codes
+        if any(c > 0x7F for c in codes):
+            raise AutomatonError("non-ASCII character class")
+        return frozenset(codes)
+
+
+def _closure(nfa: _NFA, states: set[int]) -> frozenset[int]:
+    stack = list(states)
+    seen = set(states)
+    while stack:
+        for t in nfa.eps[stack.pop()]:
+            if t not in seen:
+                seen.add(t)
+                stack.append(t)
+    return frozenset(seen)
+
+
+def _parse(regex: str) -> _NFA:
+    try:
+        parsed = _p.parse(regex)
+    except Exception as exc:  # re.error, RecursionError, OverflowError
+        raise AutomatonError(f"regex not parsed: {exc}") from None
+    if parsed.state.flags & ~_c.SRE_FLAG_UNICODE:
+        raise AutomatonError("regex flags")
+    nfa = _NFA()
+    start = nfa.new()
+    nfa.final = nfa.seq(list(parsed), start)  # type: ignore[attr-defined]
+    return nfa
+
+
+def _partition(sets: set[frozenset[int]]) -> tuple[frozenset[int], ...]:
+    """The coarsest partition of the ASCII bytes in which every set is a union of blocks."""
+    ordered = sorted(sets, key=sorted)
+    by_sig: dict[tuple[bool, ...], set[int]] = {}
+    for byte in range(128):
+        by_sig.setdefault(tuple(byte in s for s in ordered), set()).add(byte)
+    return tuple(frozenset(b) for sig, b in sorted(by_sig.items(), key=lambda kv: min(kv[1])) if any(sig))
+
+
+def _determinize(nfa: _NFA, blocks: tuple[frozenset[int], ...]) -> DFA:
+    of = {b: i for i, block in enumerate(blocks) for b in block}
+    edge_blocks = [[(frozenset(of[b] for b in codes if b in of), t) for codes, t in row] for row in nfa.edges]
+    final = nfa.final  # type: ignore[attr-defined]
+    first = _closure(nfa, {0})
+    index = {first: 0}
+    order = [first]
+    trans: list[dict[int, int]] = []
+    accept: list[bool] = []
+    while len(trans) < len(order):
+        cur = order[len(trans)]
+        moves: dict[int, set[int]] = {}
+        for s in cur:
+            for codes, t in edge_blocks[s]:
+                for block in codes:
+                    moves.setdefault(block, set()).add(t)
+        row: dict[int, int] = {}
+        for block, targets in moves.items():
+            closed = _closure(nfa, targets)
+            if closed not in index:
+                index[closed] = len(order)
+                order.append(closed)
+                if len(order) > MAX_STATES:
+                    raise AutomatonError("automaton too large")
+            row[block] = index[closed]
+        trans.append(row)
+        accept.append(final in cur)
+    return minimize(trim(DFA(trans, accept, blocks)))
+
+
+def regex_dfa(regex: str) -> tuple[DFA, bool]:
+    """The minimal DFA of `regex` (full match), and whether its language is ASCII-only by construction."""
+    nfa = _parse(regex)
+    sets = {codes for row in nfa.edges for codes, _ in row}
+    return _determinize(nfa, _partition(sets)), nfa.exact
+
+
+# ------------------------------------------------------------------------------------- operations
+
+def product(a: DFA, b: DFA, *, negate_b: bool = False) -> DFA:
+    """Strings in `a` and in `b` (or, with `negate_b`, in `a` and not in `b`); both over the same blocks."""
+    assert a.blocks == b.blocks
+    index = {(0, 0): 0}
+    order = [(0, 0)]
+    trans: list[dict[int, int]] = []
+    accept: list[bool] = []
+    while len(trans) < len(order):
+        qa, qb = order[len(trans)]
+        row: dict[int, int] = {}
+        brow = b.trans[qb] if qb >= 0 else {}
+        for byte, ta in a.trans[qa].items():
+            tb = brow.get(byte, -1)
+            if tb < 0 and not negate_b:
+                continue
+            key = (ta, tb)
+            if key not in index:
+                index[key] = len(order)
+                order.append(key)
+                if len(order) > MAX_STATES:
+                    raise AutomatonError("intersection automaton too large")
+            row[byte] = index[key]
+        trans.append(row)
+        in_b = qb >= 0 and b.accept[qb]
+        accept.append(a.accept[qa] and (not in_b if negate_b else in_b))
+    return minimize(trim(DFA(trans, accept, a.blocks)))
+
+
+def trim(dfa: DFA) -> DFA:
+    """Drop states that cannot reach acceptance (the start stays, possibly as the only, dead, state)."""
+    rev: list[list[int]] = [[] for _ in range(dfa.size)]
+    for q, row in enumerate(dfa.trans):
+        for t in row.values():
+            rev[t].append(q)
+    live = {q for q in range(dfa.size) if dfa.accept[q]}
+    stack = list(live)
+    while stack:
+        for p in rev[stack.pop()]:
+            if p not in live:
+                live.add(p)
+                stack.append(p)
+    keep = [q for q in range(dfa.size) if q in live and q != 0]
+    remap = {0: 0, **{q: i + 1 for i, q in enumerate(keep)}}
+    trans = [{b: remap[t] for b, t in dfa.trans[q].items() if t in live} for q in [0, *keep]]
+    if 0 not in live:
+        trans[0] = {}
+    return DFA(trans, [dfa.accept[q] for q in [0, *keep]], dfa.blocks)
+
+
+def _topological(dfa: DFA) -> list[int] | None:
+    """States in topological order, or None when the automaton has a cycle."""
+    indeg = [0] * dfa.size
+    for row in dfa.trans:
+        for t in set(row.values()):
+            indeg[t] += 1
+    ready = [q for q in range(dfa.size) if indeg[q] == 0]
+    out: list[int] = []
+    while ready:
+        q = ready.pop()
+        out.append(q)
+        for t in set(dfa.trans[q].values()):
+            indeg[t] -= 1
+            if indeg[t] == 0:
+                ready.append(t)
+    return out if len(out) == dfa.size else None
+
+
+def minimize(dfa: DFA) -> DFA:
+    """The minimal equivalent DFA of a trimmed one: one bottom-up pass when acyclic (every lexeme with an
+    intersection is finite), Moore's partition refinement otherwise."""
+    n = dfa.size
+    topo = _topological(dfa)
+    if topo is not None:
+        cls = [0] * n
+        sigs: dict[tuple[Any, ...], int] = {}
+        for q in reversed(topo):
+            sig = (dfa.accept[q], tuple(sorted((b, cls[t]) for b, t in dfa.trans[q].items())))
+            cls[q] = sigs.setdefault(sig, len(sigs))
+    else:
+        cls = [int(a) for a in dfa.accept]
+        count = len(set(cls))
+        while True:
+            sigs = {}
+            new = [0] * n
+            for q in range(n):
+                sig = (cls[q], tuple(sorted((b, cls[t]) for b, t in dfa.trans[q].items())))
+                new[q] = sigs.setdefault(sig, len(sigs))
+            cls = new
+            if len(sigs) == count:
+                break
+            count = len(sigs)
+    # renumber so that the start's class is 0, in BFS order (stable, readable output)
+    order = {cls[0]: 0}
+    rep: dict[int, int] = {cls[0]: 0}
+    queue = [0]
+    while queue:
+        q = queue.pop(0)
+        for _b, t in sorted(dfa.trans[q].items()):
+            if cls[t] not in order:
+                order[cls[t]] = len(order)
+                rep[cls[t]] = t
+                queue.append(t)
+    trans: list[dict[int, int]] = [{} for _ in order]
+    accept = [False] * len(order)
+    for c, i in order.items():
+        q = rep[c]
+        trans[i] = {b: order[cls[t]] for b, t in dfa.trans[q].items()}
+        accept[i] = dfa.accept[q]
+    return DFA(trans, accept, dfa.blocks)
+
+
+def lexeme_dfa(lexeme: Lexeme) -> DFA:
+    """The exact minimal DFA of a lexeme (its regexes intersected, `~` ones subtracted).
+
+    Raises `AutomatonError` unless some positive regex is ASCII-only by construction: the other regexes'
+    `.` and negated classes are read over ASCII, which is exact only inside such an intersection.
+    """
+    return _parts_dfa(lexeme.parts)
+
+
+@lru_cache(maxsize=4096)
+def _parts_dfa(parts: tuple[str, ...]) -> DFA:
+    nfas = [(_parse(p[1:] if p.startswith("~") else p), p.startswith("~")) for p in parts]
+    if not any(nfa.exact for nfa, neg in nfas if not neg):
+        raise AutomatonError("no ASCII-only regex in the lexeme to bound the others")
+    blocks = _partition({codes for nfa, _ in nfas for row in nfa.edges for codes, _ in row})
+    built = [(_determinize(nfa, blocks), neg) for nfa, neg in nfas]
+    positives = sorted((d for d, neg in built if not neg), key=lambda d: d.size)
+    dfa = positives[0]
+    for other in positives[1:]:
+        dfa = product(dfa, other)
+    for other, neg in built:
+        if neg:
+            dfa = product(dfa, other, negate_b=True)
+    return dfa

@@ -1,0 +1,110 @@
+"""outlines_core: the compiled grammar as one regex (`regex_form.py`) indexed against a byte-exact vocabulary.
+
+outlines_core takes a regex and nothing else, so its coverage is bounded by the size of the regex form
+(`MAX_REGEX_CHARS`): objects with many optional members and long capped strings blow it up. Its regex compiler
+(regex-automata's dense DFA, built with an unanchored start as well) is also exponential when the language can
+start with a JSON string (a match may restart at every escaped quote); such grammars are refused for this
+engine. The vocabulary is built from `TokenizerView`'s token bytes, never from decoded strings, so the U+FFFD
+problem of outlines' own vocabulary does not arise.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from agentflow.decoding.compile import CompiledSchema
+from agentflow.decoding.engines.automata import AutomatonError, lexeme_dfa
+from agentflow.decoding.engines.base import MaskEngine, Matcher, TokenizerView
+from agentflow.decoding.engines.regex_form import to_regex
+from agentflow.decoding.errors import DecodingInvariantError, EngineUnsupportedError
+from agentflow.decoding.grammar import GrammarIR
+
+__all__ = ["MAX_REGEX_CHARS", "OutlinesCoreEngine"]
+
+MAX_REGEX_CHARS = 400_000
+
+
+def first_bytes(ir: GrammarIR) -> frozenset[int]:
+    """Bytes an output can start with."""
+    memo: dict[str, frozenset[int]] = {}
+
+    def first(item: str) -> frozenset[int]:
+        if item.startswith('"'):
+            text = GrammarIR.literal_text(item)
+            return frozenset(text.encode()[:1])
+        if item not in memo:
+            if item in ir.lexemes:
+                dfa = lexeme_dfa(ir.lexemes[item])
+                memo[item] = frozenset().union(*dfa.succ(0).values()) if dfa.trans[0] else frozenset()
+            else:
+                memo[item] = frozenset().union(*(first(alt[0]) for alt in ir.rules[item] if alt))
+        return memo[item]
+
+    return first(ir.start)
+
+
+@lru_cache(maxsize=512)
+def _translate(lark: str, compiled: CompiledSchema) -> str:
+    ir = compiled.grammar
+    try:
+        if ord('"') in first_bytes(ir):
+            raise EngineUnsupportedError("outlines_core", "type", "", "the output can start with a string, on which "
+                                         "outlines_core's regex compiler is exponential")
+        return to_regex(ir, MAX_REGEX_CHARS)
+    except AutomatonError as exc:
+        lexeme = exc.lexeme
+        raise EngineUnsupportedError("outlines_core", lexeme.keyword if lexeme else "schema",
+                                     lexeme.pointer if lexeme else "", str(exc)) from None
+
+
+class _OCMatcher(Matcher):
+    __slots__ = ("g",)
+
+    def __init__(self, g: Any) -> None:
+        self.g = g
+
+    def fill(self, buf: Any) -> None:
+        self.g.write_mask_into(buf.data_ptr(), buf.numel(), 4)
+
+    def consume(self, token: int) -> None:
+        try:
+            self.g.advance(token, return_tokens=False)
+        except ValueError as exc:
+            raise DecodingInvariantError(f"outlines_core: token {token} rejected: {exc}") from None
+
+    def accepting(self) -> bool:
+        return bool(self.g.is_finished())
+
+
+class OutlinesCoreEngine(MaskEngine):
+    name = "outlines_core"
+
+    def __init__(self, view: TokenizerView) -> None:
+        super().__init__(view)
+        import outlines_core
+
+        tokens: dict[bytes, list[int]] = {}
+        for tok, data in enumerate(view.token_bytes):
+            if data and tok != view.eos:
+                tokens.setdefault(data, []).append(tok)
+        self._vocabulary = outlines_core.Vocabulary(view.eos, tokens)
+
+    @classmethod
+    def translate(cls, compiled: CompiledSchema) -> str:
+        if compiled.grammar is None:
+            raise EngineUnsupportedError("outlines_core", "schema", "", "no structured grammar")
+        return _translate(compiled.lark, compiled)
+
+    def _compile(self, form: str) -> Any:
+        import outlines_core
+
+        try:
+            return outlines_core.Index(form, self._vocabulary)
+        except ValueError as exc:
+            raise DecodingInvariantError(f"outlines_core rejected the regex form: {str(exc)[:300]}") from None
+
+    def _matcher(self, prepared: Any) -> Matcher:
+        import outlines_core
+
+        return _OCMatcher(outlines_core.Guide(prepared))

@@ -1,0 +1,105 @@
+"""`auto`: per compiled schema and tokenizer, the supported engine that measures cheapest.
+
+The measurement is what one engine costs for this grammar on this vocabulary: compiling it (zero when that
+engine already holds it) plus `DECODES` decodes at the bound, each token's mask time taken from a short probe
+walk (`PROBE_STEPS` tokens, the same walk for every engine: their masks are identical by construction). The
+choice is cached under (grammar text, tokenizer fingerprint, engine set), so it is made once per schema; the
+engines agree on every mask, so the choice changes speed, never outputs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentflow.decoding.compile import CompiledSchema
+from agentflow.decoding.engines import engine_support
+from agentflow.decoding.errors import EngineUnsupportedError, UnsupportedSchemaError
+
+if TYPE_CHECKING:
+    from agentflow.decoding.engines.base import MaskEngine
+
+__all__ = ["DECODES", "PROBE_STEPS", "Choice", "EngineSelector"]
+
+PROBE_STEPS = 24
+DECODES = 10  # decisions one compiled decision schema serves, roughly: an agent run's steps
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    compile_s: float
+    mask_us_per_token: float
+    score_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The engine chosen for one grammar, what each candidate measured, and why the others were refused."""
+
+    engine: str
+    measured: dict[str, Measure] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+class EngineSelector:
+    def __init__(self, get_engine: Any, fingerprint: str, eos: int, words: int) -> None:
+        self._get = get_engine
+        self._fingerprint = fingerprint
+        self._eos = eos
+        self._words = words
+        self._cache: OrderedDict[tuple[str, str, tuple[str, ...]], Choice] = OrderedDict()
+
+    def choose(self, compiled: CompiledSchema, names: tuple[str, ...]) -> Choice:
+        key = (compiled.lark, self._fingerprint, names)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        measured: dict[str, Measure] = {}
+        refused: dict[str, str] = {}
+        errors: list[EngineUnsupportedError] = []
+        for name in names:
+            try:
+                engine_support(compiled, name)
+            except EngineUnsupportedError as exc:
+                refused[name] = exc.reason
+                errors.append(exc)
+                continue
+            measured[name] = self._measure(self._get(name), compiled)
+        if not measured:
+            first = errors[0]
+            raise UnsupportedSchemaError(first.keyword, first.pointer, "no mask engine can enforce it: " + "; ".join(
+                f"{n}: {r}" for n, r in refused.items()))
+        best = min(measured, key=lambda n: measured[n].score_s)
+        choice = Choice(best, measured, refused)
+        self._cache[key] = choice
+        while len(self._cache) > 256:
+            self._cache.popitem(last=False)
+        return choice
+
+    def _measure(self, engine: MaskEngine, compiled: CompiledSchema) -> Measure:
+        import numpy as np
+        import torch
+
+        t0 = time.perf_counter()
+        engine.prepare(compiled)
+        compile_s = time.perf_counter() - t0
+        buf = torch.zeros((1, self._words), dtype=torch.int32)
+        matcher = engine.matcher(compiled)
+        spent, steps = 0.0, 0
+        for step in range(PROBE_STEPS):
+            t0 = time.perf_counter()
+            matcher.fill(buf)
+            spent += time.perf_counter() - t0
+            steps += 1
+            allowed = np.flatnonzero(np.unpackbits(buf.numpy().view(np.uint8), bitorder="little"))
+            allowed = allowed[allowed != self._eos]
+            if not len(allowed):
+                break
+            t0 = time.perf_counter()
+            matcher.consume(int(allowed[(step * 7919) % len(allowed)]))
+            spent += time.perf_counter() - t0
+        per_token = spent / steps
+        return Measure(compile_s, 1e6 * per_token, compile_s + DECODES * per_token * compiled.min_max_tokens)
