@@ -1,23 +1,34 @@
 """Guaranteed-schema decoding: compile a JSON Schema into a bounded grammar, refuse what cannot be enforced,
-and decode under it so that every output validates whenever `max_tokens` >= the reported minimum.
+and decode under it -- with llguidance, xgrammar or outlines_core masks (`engines/`), all enforcing the same
+language -- so that every output validates whenever `max_tokens` >= the reported minimum.
 
     from agentflow.decoding import check_schema, compile_schema, GuidedDecoder, check_output
 """
 
 from agentflow.decoding.compile import CompiledSchema, Limits, compile_schema
+from agentflow.decoding.engines import AUTO, ENGINES
 from agentflow.decoding.errors import (
     DecodingInvariantError,
+    EngineUnsupportedError,
     MaxTokensTooSmallError,
     UnsupportedSchemaError,
     UnsupportedTokenizerError,
 )
-from agentflow.decoding.support import ENGINE, SupportReport, check_schema, compile_cached, compile_decision
+from agentflow.decoding.support import (
+    ENGINE,
+    SupportReport,
+    check_decision_engine,
+    check_schema,
+    compile_cached,
+    compile_decision,
+)
 from agentflow.decoding.validate import Validity, check_output, missing_format_checkers
 
 __all__ = [
-    "ENGINE", "CompiledSchema", "DecodingInvariantError", "GuidedDecoder", "Limits", "MaxTokensTooSmallError",
-    "Sample", "SupportReport", "UnsupportedSchemaError", "UnsupportedTokenizerError", "Validity", "check_output",
-    "check_schema", "compile_cached", "compile_decision", "compile_schema", "missing_format_checkers",
+    "AUTO", "ENGINE", "ENGINES", "CompiledSchema", "DecodingInvariantError", "EngineUnsupportedError",
+    "GuidedDecoder", "Limits", "MaxTokensTooSmallError", "Sample", "SupportReport", "UnsupportedSchemaError",
+    "UnsupportedTokenizerError", "Validity", "check_decision_engine", "check_output", "check_schema",
+    "compile_cached", "compile_decision", "compile_schema", "missing_format_checkers",
 ]
 
 

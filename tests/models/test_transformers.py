@@ -1,8 +1,8 @@
 """The in-process transformers backend, on a tiny random-weight model (tests/tiny_model.py).
 
 A random model is the hardest case for constrained decoding: only the grammar keeps its output well formed.
-`max_tokens` is set high enough (2048) that the decision schema can always be completed, so any invalid
-output here is a real failure, not a truncation.
+`max_tokens` is 2048 (above every decision's minimum here) or None (exactly the minimum), so any invalid
+output is a real failure, not a truncation. Every engine is guaranteed: there is no unconstrained mode.
 """
 
 from __future__ import annotations
@@ -17,13 +17,18 @@ import anyio
 import pytest
 from jsonschema import Draft202012Validator
 
-from agentflow.decoding import MaxTokensTooSmallError, UnsupportedSchemaError
-from agentflow.exceptions import ConfigError, ModelError, ModelSpecError
+from agentflow.decoding import (
+    EngineUnsupportedError,
+    MaxTokensTooSmallError,
+    UnsupportedSchemaError,
+    compile_decision,
+)
+from agentflow.exceptions import ConfigError, ModelSpecError
 from agentflow.messages import system_message, user_message
 from agentflow.models.base import ModelRequest, SamplingSettings, ToolSpec
 from agentflow.models.decision_schema import decision_schema
 from agentflow.models.prompt import render_chat, to_text
-from agentflow.models.transformers import TransformersModel
+from agentflow.models.transformers import ENGINES, TransformersModel
 
 pytestmark = pytest.mark.anyio
 
@@ -134,28 +139,15 @@ async def test_cancelling_a_decide_stops_its_generation(model: TransformersModel
     assert response.usage.output_tokens > 0
 
 
-async def test_output_cut_off_by_max_tokens_is_a_model_error(tiny_model_dir: Path) -> None:
-    """A library engine cut off by max_tokens raises a ModelError naming the limit."""
-    with pytest.raises(ModelError, match="max_tokens=3"):
-        await TransformersModel(tiny_model_dir, engine="llguidance").decide(request(max_tokens=3))
-
-
-async def test_guided_refuses_max_tokens_below_the_minimum(model: TransformersModel) -> None:
-    """The guaranteed engine refuses a max_tokens below the decision's minimum before decoding."""
+async def test_max_tokens_below_the_minimum_is_refused_before_decoding(model: TransformersModel) -> None:
+    """A max_tokens below the decision's minimum is refused before decoding."""
     with pytest.raises(MaxTokensTooSmallError):
         await model.decide(request(max_tokens=3))
+    assert model.last_engine is None or model.last_engine in ENGINES
 
 
-async def test_a_schema_the_engine_cannot_compile_is_a_model_error(tiny_model_dir: Path) -> None:
-    """A schema a library engine cannot compile is a ModelError naming the engine."""
-    lookbehind = ToolSpec(name="grep", description="Search.", parameters={
-        "type": "object", "properties": {"q": {"type": "string", "pattern": "(?<=x)a"}}, "required": ["q"]})
-    with pytest.raises(ModelError, match="cannot compile the decision schema"):
-        await TransformersModel(tiny_model_dir, engine="llguidance").decide(request(tools=[lookbehind]))
-
-
-async def test_guided_refuses_an_unsupported_schema_with_keyword_and_pointer(model: TransformersModel) -> None:
-    """The guaranteed engine refuses a schema it cannot enforce, naming the keyword and where it is."""
+async def test_an_unsupported_schema_is_refused_with_keyword_and_pointer(model: TransformersModel) -> None:
+    """A schema no engine can enforce is refused, naming the keyword and where it is."""
     lookbehind = ToolSpec(name="grep", description="Search.", parameters={
         "type": "object", "properties": {"q": {"type": "string", "pattern": "(?<=x)a"}}, "required": ["q"]})
     with pytest.raises(UnsupportedSchemaError) as info:
@@ -164,24 +156,73 @@ async def test_guided_refuses_an_unsupported_schema_with_keyword_and_pointer(mod
     assert "tool 'grep'" in str(info.value)
 
 
-@pytest.mark.parametrize("engine", ["outlines_core", "xgrammar"])
-async def test_other_engines_can_be_chosen(tiny_model_dir: Path, engine: str) -> None:
-    """outlines_core decodes valid decisions too; xgrammar may emit raw control characters, which is a
-    ModelError naming the engine, never an invalid decision."""
-    other = TransformersModel(tiny_model_dir, engine=engine)
+@pytest.fixture(scope="module")
+def forced(tiny_model_dir: Path) -> dict[str, TransformersModel]:
+    return {engine: TransformersModel(tiny_model_dir, engine=engine) for engine in ENGINES[1:]}
+
+
+@pytest.mark.parametrize("engine", ENGINES[1:])
+async def test_each_forced_engine_decodes_valid_decisions(forced: dict[str, TransformersModel], engine: str) -> None:
+    """Every engine, forced, decodes decisions that validate; the model records which engine decoded."""
     validator = Draft202012Validator(decision_schema([CALCULATOR]))
-    try:
-        response = await other.decide(request(seed=3))
-    except ModelError as exc:
-        assert engine == "xgrammar" and "not valid JSON" in str(exc)
-    else:
+    model = forced[engine]
+    for seed in range(2):
+        response = await model.decide(request(seed=seed, max_tokens=None))
         validator.validate(json.loads(response.raw_text))
+    assert model.last_engine == engine
+    assert model.bind([CALCULATOR]) == engine
+
+
+async def test_xgrammar_and_outlines_core_decode_the_same_text(forced: dict[str, TransformersModel]) -> None:
+    """Both enforce exactly the compiled language with every token that fits it, so a seed gives one text."""
+    texts = {e: (await forced[e].decide(request(seed=4))).raw_text for e in ("xgrammar", "outlines_core")}
+    assert texts["xgrammar"] == texts["outlines_core"]
+
+
+async def test_auto_picks_a_supporting_engine_and_records_it(model: TransformersModel) -> None:
+    """The default engine is auto: it decodes with an engine that supports the schema and says which."""
+    assert model.engine == "auto"
+    await model.decide(request(seed=1))
+    assert model.last_engine in ENGINES[1:]
+    assert model.bind([CALCULATOR]) == model.last_engine
+    report = model.engine_report(compile_decision([CALCULATOR]))
+    assert report["auto"] == model.last_engine and report[model.last_engine] is None
+
+
+#: Six optional capped strings: the exact regex form (every subset of members, strings byte-capped with
+#: escapes) is larger than outlines_core's limit.
+LONG_TEXT = ToolSpec(name="note", description="Write a note.", parameters={
+    "type": "object", "properties": {k: {"type": "string", "maxLength": 100} for k in "abcdef"}})
+
+
+async def test_a_forced_engine_that_cannot_express_a_tool_is_a_typed_error(
+        forced: dict[str, TransformersModel], model: TransformersModel) -> None:
+    """outlines_core forced onto a tool it cannot express exactly refuses with keyword, pointer and engine;
+    it never decodes loosely. auto still decodes it, with another engine."""
+    with pytest.raises(EngineUnsupportedError) as info:
+        await forced["outlines_core"].decide(request(tools=[LONG_TEXT]))
+    err = info.value
+    assert isinstance(err, UnsupportedSchemaError)
+    assert (err.engine, err.keyword, err.pointer) == ("outlines_core", "maxLength", "/properties/a")
+    assert "tool 'note'" in str(err) and "outlines_core" in str(err)
+    with pytest.raises(EngineUnsupportedError):
+        forced["outlines_core"].bind([LONG_TEXT])
+    response = await model.decide(request(tools=[LONG_TEXT], seed=0, max_tokens=None))
+    assert model.last_engine != "outlines_core"
+    Draft202012Validator(decision_schema([LONG_TEXT])).validate(json.loads(response.raw_text))
+
+
+def test_spec_selects_the_engine(tiny_model_dir: Path) -> None:
+    from agentflow.models.spec import load_model
+
+    model = load_model(f"transformers:{tiny_model_dir}?engine=xgrammar")
+    assert isinstance(model, TransformersModel) and model.engine == "xgrammar"
 
 
 def test_spec_and_lazy_loading(tiny_model_dir: Path) -> None:
     model = TransformersModel(str(tiny_model_dir))
     assert model.spec == f"transformers:{tiny_model_dir}"
-    assert model.engine == "guided" and model.device == "cpu"
+    assert model.engine == "auto" and model.device == "cpu"
     assert not model.loaded
     model.load()
     model.load()
@@ -214,13 +255,14 @@ def test_unloadable_directory_is_a_model_spec_error_without_a_deep_traceback(tmp
 
 
 def test_unknown_engine_is_a_config_error(tiny_model_dir: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown grammar engine"):
+    with pytest.raises(ConfigError, match="unknown mask engine"):
         TransformersModel(tiny_model_dir, engine="regex-magic")
 
 
 def test_importing_the_backend_imports_no_heavy_modules() -> None:
     code = ("import sys, agentflow.models.transformers; "
-            "print(sorted(m for m in ('torch', 'transformers', 'outlines', 'llguidance') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'transformers', 'outlines', 'outlines_core', 'llguidance', 'xgrammar') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -216,9 +216,18 @@ def to_regex(ir: GrammarIR, max_chars: int) -> str:
         else:
             out = alternatives([list(a) for a in ir.rules[x]])
         if len(out) > max_chars:
-            raise RegexTooLarge(f"regex form over {max_chars} characters")
+            raise too_large()
         memo[x] = out
         return out
+
+    def too_large() -> RegexTooLarge:
+        """Blame the largest lexeme emitted so far: usually a long capped string, inlined many times."""
+        lexemes = [n for n in memo if n in ir.lexemes]
+        if not lexemes:
+            return RegexTooLarge(f"regex form over {max_chars} characters")
+        big = max(lexemes, key=lambda n: len(memo[n]))
+        return RegexTooLarge(f"regex form over {max_chars} characters (its largest part, {len(memo[big])} "
+                             "characters, is this lexeme)", ir.lexemes[big])
 
     def alternatives(alts: list[list[str]]) -> str:
         if len(alts) == 1:

@@ -78,4 +78,4 @@ class XGrammarEngine(MaskEngine):
     def _matcher(self, prepared: Any) -> Matcher:
         import xgrammar as xgr
 
-        return _XMatcher(xgr.GrammarMatcher(prepared, max_rollback_tokens=0))
+        return _XMatcher(xgr.GrammarMatcher(prepared))
