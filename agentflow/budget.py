@@ -132,13 +132,14 @@ class BudgetTracker:
         self._check("cost", self.budget.max_cost_usd, self.usage.cost_usd, strict=False)
         self.check_time()
 
-    def check_before_tool(self) -> None:
-        """Raise `BudgetExhausted` if another tool call would exceed a limit; reserves the call."""
-        self._check("tool_calls", self.budget.max_tool_calls, self.usage.tool_calls, strict=False)
+    def check_before_tool(self, count: int = 1) -> None:
+        """Raise `BudgetExhausted` unless `count` more tool calls fit every limit; then reserve them (all or
+        none: a decision's calls start together or not at all)."""
+        self._check("tool_calls", self.budget.max_tool_calls, self.usage.tool_calls + count - 1, strict=False)
         self._check("tokens", self.budget.max_tokens, self.usage.tokens, strict=True)
         self._check("cost", self.budget.max_cost_usd, self.usage.cost_usd, strict=True)
         self.check_time()
-        self.usage.tool_calls += 1
+        self.usage.tool_calls += count
 
     def start_step(self) -> int:
         """Count one step (a model decision about to be made) and return its number. Counting before the

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
+    "ApprovalDecided",
     "Event",
     "ModelCalled",
+    "ModelOffer",
     "RunErrored",
     "RunFinished",
     "RunResumed",
@@ -60,6 +62,28 @@ class StepStarted(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ModelOffer(Event):
+    """What a model was offered (the tools' specs and the final-answer schema), recorded once per distinct
+    offer in a run; each `ModelCalled` names its offer by `digest`. With the messages and settings this is
+    everything the prompt and the decoding grammar are made from, so a call can be replayed exactly."""
+
+    kind: ClassVar[str] = "model_offer"
+    digest: str
+    tools: list[dict[str, Any]]
+    final_schema: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalDecided(Event):
+    """A human's decision on a paused call (approve, with edited arguments or not; reject; answer)."""
+
+    kind: ClassVar[str] = "approval_decided"
+    call_id: str
+    tool: str
+    decision: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModelCalled(Event):
     """One model call. To keep long runs linear in size, `messages` holds only the messages after the first
     `messages_from` ones, which equal the start of the previous call's messages (same agent);
@@ -78,6 +102,7 @@ class ModelCalled(Event):
     latency_s: float
     settings: dict[str, Any] = field(default_factory=dict)
     task: str = ""  # the LangGraph task that decided (the journal key of this decision)
+    offer: str = ""  # digest of the `ModelOffer` (tools and final schema) this call was made with
 
 
 def full_messages(model_events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -21,7 +21,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from agentflow.approval import Decision, InvalidDecisionError, PendingCall, validate_decision
 from agentflow.budget import DEFAULT_BUDGET, Budget, BudgetTracker, RunUsage
-from agentflow.events import Event, RunErrored, RunFinished, RunResumed, RunStarted
+from agentflow.events import ApprovalDecided, Event, RunErrored, RunFinished, RunResumed, RunStarted
 from agentflow.exceptions import AgentflowError, BudgetExhausted, UserError
 from agentflow.forks import Checkpoint, apply_edits, history
 from agentflow.graph.journal import ToolJournal
@@ -186,7 +186,9 @@ class Runner:
             for call in targets:
                 decided[call.call_id] = validate_decision(call, decision)
         updated = [dataclasses.replace(p, decision=decided.get(p.call_id, p.decision)) for p in pending]
-        await self.writer.update_pending(record.id, record.pending, [p.as_dict() for p in updated])
+        events = [ApprovalDecided(run_id=record.id, call_id=cid, tool=by_id[cid].tool, decision=d)
+                  for cid, d in decided.items()]
+        await self.writer.update_pending(record.id, record.pending, [p.as_dict() for p in updated], events)
         if any(p.decision is None for p in updated):
             return dataclasses.replace(RunResult.from_record(record), pending=[p.as_dict() for p in updated])
         record = dataclasses.replace(record, pending=[p.as_dict() for p in updated])

@@ -88,6 +88,20 @@ async def test_decisions_per_call_from_another_runner(db_path: Path) -> None:
     assert sorted(executed) == [("balance", {}), ("transfer", {"account": "A", "amount": 50})]  # ran concurrently
 
 
+async def test_decisions_are_traced(db_path: Path) -> None:
+    """Each human decision is an `approval_decided` event in the trace, with the edited arguments."""
+    async with Runner(db_path) as runner:
+        paused = await runner.run(graph(), "pay", model=FunctionModel(echo_observations))
+        first, second = (p["call_id"] for p in paused.pending)
+        await runner.decide(paused.run_id, [Decision(action="approve", call_id=first, arguments={"account": "A",
+                                                                                                  "amount": 1}),
+                                            Decision(action="reject", call_id=second, message="no")],
+                            graph=graph(), model=FunctionModel(echo_observations))
+    decided = [e.data for e in RunStore(db_path).events(paused.run_id) if e.kind == "approval_decided"]
+    assert [(d["call_id"], d["decision"]["action"]) for d in decided] == [(first, "approve"), (second, "reject")]
+    assert decided[0]["decision"]["arguments"] == {"account": "A", "amount": 1}
+
+
 async def test_answer_stands_in_for_the_tool(db_path: Path) -> None:
     """An answer becomes the observation and the tool never runs; a decision without call id covers all."""
     first = await agentflow.run(graph(), "pay", model=FunctionModel(echo_observations), db=db_path)
@@ -140,3 +154,22 @@ async def test_graph_level_policy_overrides_tools(db_path: Path) -> None:
     result = await agentflow.run(graph(approval={"delete_file": "destructive", "transfer": "never"}), "x",
                                  model=model, db=db_path)
     assert [p["tool"] for p in result.pending] == ["delete_file"]
+
+
+async def test_invalid_arguments_never_reach_a_human_and_predicates_see_valid_ones(db_path: Path) -> None:
+    """A predicate policy gets validated arguments; a call whose arguments fail the schema is not shown to a
+    human (the model gets the validation error); a predicate that raises pauses for a human, not a crash."""
+    def big(arguments: dict[str, Any]) -> bool:
+        return arguments["amount"] > 10
+
+    def broken(arguments: dict[str, Any]) -> bool:
+        raise KeyError("oops")
+
+    model = ScriptedModel([calls(call("transfer", account="A", amount="lots"), call("transfer", account="B", amount=3),
+                                 call("transfer", account="C", amount=30)), final("done")])
+    result = await agentflow.run(graph(approval={"transfer": big}), "x", model=model, db=db_path)
+    assert result.status == "awaiting_approval"
+    assert [p["arguments"] for p in result.pending] == [{"account": "C", "amount": 30}]
+    model = ScriptedModel([calls(call("transfer", account="A", amount=1)), final("done")])
+    paused = await agentflow.run(graph(approval={"transfer": broken}), "x", model=model, db=db_path)
+    assert paused.status == "awaiting_approval" and paused.pending[0]["arguments"]["amount"] == 1

@@ -65,3 +65,13 @@ def test_overrides_keep_unset_limits() -> None:
     budget = DEFAULT_BUDGET.with_overrides(max_steps=3, max_tokens=None)
     assert budget.max_steps == 3 and budget.max_tokens == DEFAULT_BUDGET.max_tokens
     assert Budget.from_dict(budget.as_dict()) == budget
+
+
+def test_a_batch_of_tool_calls_is_reserved_all_or_nothing() -> None:
+    """Three calls against a limit of two: refused, and none of them is counted."""
+    tracker = BudgetTracker(budget=Budget(max_tool_calls=2))
+    with pytest.raises(BudgetExhausted, match="tool_calls"):
+        tracker.check_before_tool(3)
+    assert tracker.usage.tool_calls == 0
+    tracker.check_before_tool(2)
+    assert tracker.usage.tool_calls == 2

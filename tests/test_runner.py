@@ -181,16 +181,19 @@ async def test_run_record_and_trace_in_sqlite(db_path: Path) -> None:
     assert record.usage["steps"] == 2 and record.finished_at is not None
     events = store.events(result.run_id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert [e.kind for e in events] == ["run_started", "step_started", "model_decision", "tool_result",
-                                        "step_started", "model_decision", "final"]
-    decision = events[2].data
+    assert [e.kind for e in events] == ["run_started", "step_started", "model_offer", "model_decision",
+                                        "tool_result", "step_started", "model_decision", "final"]
+    offer = next(e.data for e in events if e.kind == "model_offer")  # what the model was offered, once
+    assert [t["name"] for t in offer["tools"]] == ["add"] and offer["tools"][0]["parameters"]["required"] == ["a", "b"]
+    assert {e.data["offer"] for e in events if e.kind == "model_decision"} == {offer["digest"]}
+    decision = events[3].data
     assert decision["raw_text"] and decision["decision"]["tool_calls"][0]["name"] == "add"
     assert decision["messages"][0]["role"] == "system" and decision["messages"][1]["content"].startswith("{")
-    second = events[5].data  # only the messages added since the first call, on top of its prefix
+    second = events[6].data  # only the messages added since the first call, on top of its prefix
     assert second["messages_from"] == 2 and [m["role"] for m in second["messages"]] == ["assistant", "tool"]
     assert [len(m) for m in agentflow.events.full_messages([decision, second])] == [2, 4]
     assert decision["latency_s"] >= 0 and decision["input_tokens"] > 0
-    tool_event = events[3].data
+    tool_event = events[4].data
     assert tool_event["arguments"] == {"a": 1, "b": 2} and tool_event["result"] == 3
     assert store.get_run(result.run_id[:8]).id == result.run_id  # a unique prefix finds the run
 

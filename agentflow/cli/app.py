@@ -40,8 +40,12 @@ ModelOpt = Annotated[list[str] | None, typer.Option(
     "--model", "-m", help="Model spec (scripted:FILE.json, transformers:PATH, ...); ROLE=SPEC sets one role's model.")]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def _fail(message: str, code: int = 2, *, error_type: str = "UsageError") -> typer.Exit:
+    """One line on stderr; with `--json`, also the one JSON object on stdout (no run: `run_id` null)."""
     typer.echo(f"error: {message}", err=True)
+    if "--json" in sys.argv[1:]:
+        sys.stdout.write(json.dumps({"run_id": None, "status": "error", "output": None, "usage": None,
+                                     "budget": None, "error": {"type": error_type, "message": message}}) + "\n")
     return typer.Exit(code)
 
 
@@ -162,7 +166,7 @@ def _execute(db: Path | None, as_json: bool, verbose: int, quiet: bool, run_id_o
     try:
         result = anyio.run(main)
     except UserError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), error_type=type(exc).__name__) from None
     _emit_result(result, as_json, console)
     _exit_now_if_threads_linger(result.exit_code)
     raise typer.Exit(result.exit_code)
@@ -308,7 +312,7 @@ def pending(
     try:
         records = [store.get_run(run_id)] if run_id else store.list_runs(limit=1000, status="awaiting_approval")
     except UserError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), error_type=type(exc).__name__) from None
     calls = [{**c, "run_id": r.id} for r in records if r.status == "awaiting_approval" for c in (r.pending or [])]
     if as_json:
         keys = ("run_id", "call_id", "tool", "arguments", "reasoning", "unknown_outcome", "decision")
@@ -334,7 +338,7 @@ def _open_store(db: Path | None) -> Any:
     try:
         return RunStore(path)
     except UserError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), error_type=type(exc).__name__) from None
 
 
 @runs_app.command("list")
@@ -350,7 +354,8 @@ def runs_list(
     if as_json:
         from agentflow.result import RunResult
 
-        rows = [{**RunResult.from_record(r).to_json(), "graph": r.graph, "created_at": r.created_at} for r in records]
+        rows = [{**RunResult.from_record(r).to_json(), "graph": r.graph, "created_at": r.created_at,
+                 "parent_id": r.parent_id, "forked_from": r.forked_from} for r in records]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, default=str) + "\n")
         return
     from rich.console import Console
@@ -373,7 +378,7 @@ def runs_show(
     try:
         record = store.get_run(run_id)
     except UserError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), error_type=type(exc).__name__) from None
     events = store.events(record.id)
     if as_json:
         import dataclasses
@@ -423,7 +428,7 @@ def runs_history(
     try:
         checkpoints = anyio.run(main)
     except UserError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), error_type=type(exc).__name__) from None
     if as_json:
         sys.stdout.write(json.dumps([c.as_dict(with_values=values) for c in checkpoints], ensure_ascii=False,
                                     default=str) + "\n")

@@ -110,4 +110,8 @@ def event_detail(kind: str, d: dict[str, Any]) -> str:
         return f"{d['status']} {short(d['output'], 100)}"
     if kind == "run_resumed":
         return "after a crash" if d.get("crashed") else f"was {d['previous_status']}"
+    if kind == "model_offer":
+        return f"{d['digest']}: tools {', '.join(t['name'] for t in d['tools']) or 'none'}"
+    if kind == "approval_decided":
+        return f"{d['call_id']} ({d['tool']}): {short(d['decision'], 100)}"
     return ""

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -14,8 +15,9 @@ from typing import Any
 import structlog
 from langgraph.graph import END
 
-from agentflow.events import ModelCalled, StepStarted
+from agentflow.events import ModelCalled, ModelOffer, StepStarted
 from agentflow.exceptions import ModelError
+from agentflow.failpoints import failpoint
 from agentflow.graph.journal import DECISION
 from agentflow.graph.services import agent_label, current_task, services
 from agentflow.graph.state import AgentState
@@ -78,6 +80,7 @@ async def model_step(messages: list[Message], *, role: str, tools: Sequence[Tool
     await svc.record(StepStarted(run_id=svc.run_id, agent=agent, step=step))
     request = ModelRequest(messages=messages, tools=[t.spec for t in tools], final_schema=final_schema,
                            settings=svc.settings, step=step, role=role)
+    offer = await _record_offer(svc, request)
     started = time.perf_counter()
     try:
         response = await model.decide(request)
@@ -96,11 +99,24 @@ async def model_step(messages: list[Message], *, role: str, tools: Sequence[Tool
         messages=[dict(m) for m in messages[shared:]], messages_from=shared, raw_text=raw_text,
         decision=decision.model_dump(mode="json"), input_tokens=response.usage.input_tokens,
         output_tokens=response.usage.output_tokens, cost_usd=cost, latency_s=latency,
-        settings=svc.settings.as_dict(), task=task,
+        settings=svc.settings.as_dict(), task=task, offer=offer,
     )
     svc.journal.remember_decision(task, event.decision, raw_text)  # the event is its durable record
     await svc.record(event)
+    failpoint("after_decision")
     return decision, raw_text, task
+
+
+async def _record_offer(svc: Any, request: ModelRequest) -> str:
+    """Trace what the model is offered, once per distinct offer; return its digest."""
+    tools = [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in request.tools]
+    text = json.dumps([tools, request.final_schema], sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    if digest not in svc.offers:
+        svc.offers.add(digest)
+        await svc.record(ModelOffer(run_id=svc.run_id, agent=agent_label(request.role), digest=digest, tools=tools,
+                                    final_schema=request.final_schema))
+    return digest
 
 
 class ModelNode:

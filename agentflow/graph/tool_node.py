@@ -17,9 +17,12 @@ from typing import Any
 
 import anyio
 from langgraph.types import interrupt
+from pydantic import ValidationError
 
 from agentflow.approval import ApprovalPolicy, needs_approval
 from agentflow.events import ToolCalled
+from agentflow.exceptions import UserError
+from agentflow.failpoints import failpoint
 from agentflow.graph.journal import outcome_from_dict
 from agentflow.graph.services import RunServices, agent_label, current_task, services
 from agentflow.graph.state import AgentState
@@ -80,10 +83,10 @@ class ToolNode:
                     await self._settle(svc, task, call, outcome, durable=True)
                     outcomes[call.id] = outcome
                 continue
-            if tool is not None and needs_approval(tool, policy, call.arguments):
+            if tool is not None and _asks_human(tool, policy, call.arguments, svc):
                 asks.append(self._ask(svc, call, last, tool, unknown_outcome=False))
             else:
-                to_run.append(call)
+                to_run.append(call)  # (invalid arguments are refused by execute_call as an observation)
         if asks:
             decisions = interrupt({"kind": "approval", "calls": asks})
             for ask in asks:
@@ -104,8 +107,8 @@ class ToolNode:
                                           result=result, error_type=None)
                 await self._settle(svc, task, call, outcome, durable=True, by_human=True)
                 outcomes[call.id] = outcome
-        for _ in to_run:  # all or nothing: a decision's calls start only if all fit the budget
-            svc.tracker.check_before_tool()
+        if to_run:  # all or nothing: a decision's calls start only if all fit the budget
+            svc.tracker.check_before_tool(len(to_run))
         if to_run:
             # Non-idempotent calls are journaled durably one by one (`started` before, `finished` after);
             # idempotent ones are queued: losing one to a crash only re-runs an idempotent call.
@@ -135,6 +138,7 @@ class ToolNode:
         outcome = await execute_call(call, self.tools, context, max_observation_chars=self.max_observation_chars)
         outcomes[call.id] = outcome
         await self._settle(svc, task, call, outcome, durable=guarded)
+        failpoint("after_tool")
 
     async def _settle(self, svc: RunServices, task: str, call: ToolCall, outcome: ToolOutcome, *, durable: bool,
                       by_human: bool = False) -> None:
@@ -150,3 +154,22 @@ class ToolNode:
             await svc.notify(event)
         else:  # the trace event is the record (the runner rebuilds the journal from events on resume)
             await svc.record(event)
+
+
+def _asks_human(tool: Tool, policy: ApprovalPolicy | None, arguments: dict[str, Any], svc: RunServices) -> bool:
+    """Whether the call waits for a human. Arguments that fail the tool's schema never reach a human (the model
+    gets the validation error instead), and a predicate sees the validated arguments; a predicate that raises
+    asks the human rather than crash the run."""
+    if policy in (None, "never"):
+        return False
+    try:
+        validated = tool.args_model.model_validate(arguments).model_dump(mode="json")
+    except ValidationError:
+        return False
+    try:
+        return needs_approval(tool, policy, validated)
+    except UserError:
+        raise
+    except Exception as exc:
+        svc.logger.warning("approval predicate failed; asking a human", tool=tool.name, error=repr(exc))
+        return True

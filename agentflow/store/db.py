@@ -69,6 +69,17 @@ def _check_foreign(conn: sqlite3.Connection, path: Path) -> None:
                          "pass another --db path")
 
 
+def _inspect_read_only(path: Path) -> None:
+    """Check an existing file on a read-only connection: setting WAL mode (or migrating) would modify it."""
+    ro = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        ro.execute("PRAGMA busy_timeout = 30000")
+        _check_foreign(ro, path)
+        ro.execute("PRAGMA schema_version").fetchone()  # reads the header: a corrupt file fails here
+    finally:
+        ro.close()
+
+
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -98,6 +109,8 @@ def connect(path: Path) -> sqlite_utils.Database:
     except OSError as exc:
         raise StoreError(f"cannot create the folder for {path}: {exc.strerror}") from None
     try:
+        if path.exists() and path.stat().st_size > 0:
+            _inspect_read_only(path)  # refuse a foreign or corrupt file before anything writes to it
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")

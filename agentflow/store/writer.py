@@ -140,9 +140,11 @@ class TraceWriter:
             return await self.conn._execute(run, self.conn._conn)
 
     async def update_pending(self, run_id: str, expected: list[dict[str, Any]],
-                             pending: list[dict[str, Any]]) -> None:
-        """Store decisions on a paused run's calls, unless another process changed them meanwhile."""
+                             pending: list[dict[str, Any]], events: Sequence[Event] = ()) -> None:
+        """Store decisions on a paused run's calls (and their trace events), unless another process changed them
+        meanwhile."""
         await self.flush()
+        rows = self._event_rows(events)
 
         def run(conn: sqlite3.Connection) -> None:
             begin(conn)
@@ -152,6 +154,8 @@ class TraceWriter:
                     raise RunBusyError(f"run {run_id} changed while deciding (another process decided or "
                                        "resumed it); look at `agentflow pending` again")
                 conn.execute("UPDATE runs SET pending = ? WHERE id = ?", (_dumps(pending), run_id))
+                for statement, params in rows:
+                    conn.execute(statement, params)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -34,7 +34,7 @@ def test_run_bundled_graph_json(db_path: Path) -> None:
                      "--json", db=db_path)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    assert set(result) >= {"run_id", "status", "output", "usage", "budget", "error"}
+    assert set(result) == {"run_id", "status", "output", "usage", "budget", "error", "partial", "pending"}
     assert result["status"] == "succeeded" and result["output"] == "17 * 23 + 4 = 395"
     assert set(result["usage"]) == {"steps", "input_tokens", "output_tokens", "tool_calls", "cost_usd", "wall_s"}
     assert result["usage"]["tool_calls"] == 1 and result["budget"] is None and result["error"] is None
@@ -85,6 +85,15 @@ def test_bad_input_exit_2(db_path: Path, args: list[str], message: str) -> None:
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_usage_errors_with_json_print_one_json_object(db_path: Path) -> None:
+    """With --json a usage error still prints exactly one JSON object on stdout (no run id, the error typed)."""
+    proc = agentflow("run", "nope.py", "-i", "x", "--model", "scripted:x.json", "--json", db=db_path)
+    assert proc.returncode == 2
+    result = json.loads(proc.stdout)
+    assert result["run_id"] is None and result["error"]["type"] == "GraphLoadError"
+    assert "graph file not found" in result["error"]["message"]
+
+
 def test_runs_list_and_show(db_path: Path) -> None:
     """Runs are listed newest first and shown with their trace."""
     first = json.loads(agentflow("run", "react", "-i", "a", "--model", f"scripted:{ARITHMETIC}", "--json",
@@ -100,8 +109,9 @@ def test_runs_list_and_show(db_path: Path) -> None:
     assert first["run_id"] in table.stdout
 
 
-def test_sigterm_cancels_and_resume_finishes(tmp_path: Path, db_path: Path) -> None:
-    """SIGTERM during a run ends it as cancelled (exit 130); `resume` completes it."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_cancels_and_resume_finishes(tmp_path: Path, db_path: Path, signum: int) -> None:
+    """SIGTERM or SIGINT (Ctrl-C) during a run ends it as cancelled (exit 130); `resume` completes it."""
     fifo = tmp_path / "gate"
     os.mkfifo(fifo)
     graph = tmp_path / "g.py"
@@ -123,7 +133,7 @@ def make_graph():
                              "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         with open(fifo, "w"):  # blocks until the tool opens the fifo: the run is inside the tool
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signum)
             out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

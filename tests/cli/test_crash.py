@@ -25,8 +25,8 @@ def _count(name):
     with open(os.path.join(os.environ["AF_COUNT_DIR"], name), "a") as f:
         f.write("x\\n")
 
-def _maybe_block(name):
-    if os.environ.get("AF_BLOCK_IN") == name:
+def _maybe_block(name, value=None):
+    if os.environ.get("AF_BLOCK_IN") == name and os.environ.get("AF_BLOCK_AT", str(value)) == str(value):
         with open(os.environ["AF_GATE"]) as gate:
             gate.read()
 
@@ -41,13 +41,14 @@ def pay(amount: int) -> str:
 def sync(value: int) -> str:
     """Sync (idempotent)."""
     _count("sync")
-    _maybe_block("sync")
+    _maybe_block("sync", value)
     return f"synced {value}"
 
 @agentflow.tool(timeout_s=None, approval="always")
 def deploy(version: str) -> str:
     """Deploy (needs approval)."""
     _count("deploy")
+    _maybe_block("deploy")
     return f"deployed {version}"
 
 def make_graph():
@@ -66,11 +67,14 @@ class Harness:
         os.mkfifo(self.gate)
         self.db = tmp / "runs.db"
 
-    def env(self, block: str | None = None) -> dict[str, str]:
+    def env(self, block: str | None = None, failpoint: str | None = None) -> dict[str, str]:
         env = {**os.environ, "AGENTFLOW_DB": str(self.db), "AF_COUNT_DIR": str(self.counts), "AF_GATE": str(self.gate)}
         env.pop("AF_BLOCK_IN", None)
+        env.pop("AGENTFLOW_FAILPOINT", None)
         if block:
             env["AF_BLOCK_IN"] = block
+        if failpoint:
+            env["AGENTFLOW_FAILPOINT"] = failpoint
         return env
 
     def script(self, *decisions: dict[str, Any]) -> str:
@@ -82,13 +86,16 @@ class Harness:
         path = self.counts / name
         return len(path.read_text().splitlines()) if path.exists() else 0
 
-    def start(self, *args: str, block: str | None = None) -> subprocess.Popen[str]:
+    def start(self, *args: str, block: str | None = None, block_at: int | None = None) -> subprocess.Popen[str]:
+        env = self.env(block)
+        if block_at is not None:
+            env["AF_BLOCK_AT"] = str(block_at)
         return subprocess.Popen([sys.executable, "-m", "agentflow", *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=self.env(block))
+                                stderr=subprocess.PIPE, text=True, env=env)
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, failpoint: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "agentflow", *args], capture_output=True, text=True,
-                              env=self.env(), timeout=120)
+                              env=self.env(failpoint=failpoint), timeout=120)
 
     def kill_inside_tool(self, proc: subprocess.Popen[str]) -> None:
         """Wait until the process is blocked inside the tool (it opened the gate), then SIGKILL it."""
@@ -175,7 +182,8 @@ def test_concurrent_resume_one_proceeds_other_refused(h: Harness) -> None:
         gate.write("go")
     out, err = first.communicate(timeout=120)
     assert second.returncode == 2 and "another process" in second.stderr
-    assert first.returncode == 0, err and json.loads(out)["output"] == "synced"
+    assert first.returncode == 0, err
+    assert json.loads(out)["output"] == "synced" and h.count("sync") == 2  # idempotent: re-run after the kill
 
 
 def _read_until(fd: int, needle: bytes, limit: float = 120) -> bytes:
@@ -226,7 +234,8 @@ def test_non_interactive_pause_exits_4_and_decisions_continue(h: Harness) -> Non
     bad = h.cli("approve", result["run_id"], "--edit", '{"version": 3}')
     assert bad.returncode == 2 and "argument 'version'" in bad.stderr
     done = h.cli("reject", result["run_id"], "--message", "freeze week", "--json")
-    assert done.returncode == 0, done.stderr and h.count("deploy") == 0
+    assert done.returncode == 0, done.stderr
+    assert h.count("deploy") == 0
     observation = next(e["data"] for e in h.trace(result["run_id"]) if e["kind"] == "tool_result")
     assert observation["content"] == "rejected by a human: freeze week" and observation["by_human"] is True
 
@@ -236,12 +245,18 @@ def test_two_processes_share_one_database(h: Harness) -> None:
     paused = json.loads(h.cli("run", str(h.graph), "-i", "d", "--model",
                               h.script(call("deploy", version="v1"), final("ok")), "--json").stdout)
     busy = h.script(*[call("sync", value=i) for i in range(150)], final("finished"))
-    writer = h.start("run", str(h.graph), "-i", "loop", "--model", busy, "--max-steps", "200", "--max-tool-calls", "200", "--max-tokens", "10000000", "--json")
+    # the writer stops inside its last call, so it is certainly still running (and owning its run) while the
+    # other processes list, inspect and decide; it is released afterwards
+    writer = h.start("run", str(h.graph), "-i", "loop", "--model", busy, "--max-steps", "200", "--max-tool-calls",
+                     "200", "--max-tokens", "10000000", "--json", block="sync", block_at=149)
     outputs = []
     for _ in range(5):
         outputs.append(h.cli("runs", "list", "--json"))
         outputs.append(h.cli("pending", "--json"))
     outputs.append(h.cli("approve", paused["run_id"], "--json"))
+    assert writer.poll() is None
+    with open(h.gate, "w") as gate:
+        gate.write("go")
     out, err = writer.communicate(timeout=300)
     assert writer.returncode == 0, err
     assert json.loads(out)["output"] == "finished"
@@ -249,3 +264,62 @@ def test_two_processes_share_one_database(h: Harness) -> None:
         assert proc.returncode == 0, proc.stderr
         assert "locked" not in proc.stderr
     assert json.loads(outputs[-1].stdout)["output"] == "ok"
+
+
+@pytest.mark.parametrize("point", ["after_decision", "after_tool"])
+def test_kill_before_and_after_a_tool_call(h: Harness, point: str) -> None:
+    """SIGKILL right after the decision (nothing ran yet) or right after the call finished (before the step's
+    checkpoint): resume runs the non-idempotent call exactly once in all and ends with the same answer as an
+    uninterrupted run."""
+    tool = "pay"
+    model = h.script(call(tool, amount=9), final("done 9"))
+    killed = h.cli("run", str(h.graph), "-i", "x", "--model", model, "--json", failpoint=point)
+    assert killed.returncode == -signal.SIGKILL
+    assert h.count(tool) == (1 if point == "after_tool" else 0)
+    run_id = h.run_id()
+    resumed = h.cli("resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["output"] == "done 9"
+    assert h.count(tool) == 1
+    kinds = [e["kind"] for e in h.trace(run_id)]
+    assert "run_resumed" in kinds and kinds[-1] == "final"
+
+
+def test_kill_during_an_approved_call_asks_the_human_about_the_unknown_outcome(h: Harness) -> None:
+    """Approved, the non-idempotent call is killed mid-way: resume does not run it again but pauses with the
+    call marked outcome-unknown; the human rejects the re-run and the model hears why; it ran once."""
+    model = h.script(call("deploy", version="v9"), final("checked"))
+    paused = h.cli("run", str(h.graph), "-i", "deploy", "--model", model, "--json")
+    run_id = json.loads(paused.stdout)["run_id"]
+    h.kill_inside_tool(h.start("approve", run_id, "--json", block="deploy"))
+    assert h.count("deploy") == 1
+    again = h.cli("resume", run_id, "--json")
+    assert again.returncode == 4, again.stderr
+    [pending] = json.loads(again.stdout)["pending"]
+    assert pending["tool"] == "deploy" and pending["unknown_outcome"] is True
+    done = h.cli("reject", run_id, "--message", "it may have deployed; check by hand", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["output"] == "checked" and h.count("deploy") == 1
+
+
+def test_answer_history_and_fork_through_the_cli(h: Harness) -> None:
+    """`answer --call --result` stands in for a paused call; `runs history` numbers the checkpoints;
+    `runs fork --at N --set` starts a linked run whose state was edited (here: the tool's observation)."""
+    model = h.script(call("deploy", version="v1"), final("finished"))
+    paused = json.loads(h.cli("run", str(h.graph), "-i", "deploy", "--model", model, "--json").stdout)
+    call_id = paused["pending"][0]["call_id"]
+    answered = h.cli("answer", paused["run_id"], "--call", call_id, "--result", '{"status": "staged"}', "--json")
+    assert answered.returncode == 0, answered.stderr
+    assert json.loads(answered.stdout)["output"] == "finished" and h.count("deploy") == 0
+    history = json.loads(h.cli("runs", "history", paused["run_id"], "--json", "--values").stdout)
+    assert [c["number"] for c in history] == list(range(len(history)))
+    after_tools = next(c for c in history if c["after"] == "tools")
+    index = len(after_tools["values"]["messages"]) - 1
+    assert json.loads(after_tools["values"]["messages"][index]["content"]) == {"status": "staged"}
+    fork = h.cli("runs", "fork", paused["run_id"], "--at", str(after_tools["number"]),
+                 "--set", json.dumps({f"/messages/{index}/content": "failed"}), "--json")
+    assert fork.returncode == 0, fork.stderr
+    forked = json.loads(fork.stdout)
+    assert forked["run_id"] != paused["run_id"] and forked["status"] == "succeeded"
+    runs = {r["run_id"]: r for r in json.loads(h.cli("runs", "list", "--json").stdout)}
+    assert runs[forked["run_id"]]["parent_id"] == paused["run_id"]

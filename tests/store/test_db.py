@@ -61,8 +61,11 @@ def test_foreign_database_refused(tmp_path: Path) -> None:
     conn.execute("CREATE TABLE customers (id INTEGER)")
     conn.commit()
     conn.close()
+    before = path.read_bytes()
     with pytest.raises(StoreError, match="not an agentflow database"):
         RunStore(path)
+    assert path.read_bytes() == before  # not even switched to WAL mode
+    assert not (tmp_path / "other.db-wal").exists()
 
 
 def test_newer_schema_refused(tmp_path: Path) -> None:
