@@ -1,15 +1,19 @@
-"""Validity benchmark (transformers backend): agentflow's bounded-grammar decoder vs raw library defaults.
+"""Validity benchmark (transformers backend): agentflow's bounded grammar under each mask engine vs the raw
+library defaults.
 
 Random-weights tiny Llama (tests/tiny_model.py), temperature 1.0, over the vendored dev schemas:
-- coverage: fraction of schemas the engine accepts (agentflow: supported; raw: compiles without error);
+- coverage: fraction of schemas the engine accepts (agentflow: supported by that mask engine; raw: the
+  library compiles the schema without error);
 - compliance: fraction of samples that are strict JSON and validate against the original schema with
   formats checked (agentflow.decoding.check_output), over all attempted samples of covered schemas.
 
-Raw libraries run through outlines 1.3 (`outlines.types.JsonSchema`, backends outlines_core / xgrammar /
-llguidance) with `max_new_tokens` = --raw-max-tokens (default 256). agentflow uses max_tokens = the
-reported minimum. Not part of CI. Example:
+Rows `agentflow:ENGINE` decode in agentflow's loop (`GuidedDecoder`, engine ENGINE or auto) with max_tokens =
+the reported minimum. Rows `raw:ENGINE` run the library's own JSON-schema compiler through outlines 1.3
+(`outlines.types.JsonSchema`) with `max_new_tokens` = --raw-max-tokens (default 256): the comparison column,
+not something agentflow offers. Not part of CI. Example:
 
-    python bench/validity.py --limit 40 --samples 2 --engines agentflow,llguidance,xgrammar,outlines_core
+    python bench/validity.py --limit 0 --samples 3 \
+        --engines agentflow:auto,agentflow:llguidance,agentflow:xgrammar,agentflow:outlines_core,raw:xgrammar
 """
 
 from __future__ import annotations
@@ -36,21 +40,20 @@ def _schemas(limit: int | None) -> dict[str, Any]:
     return {p.name: json.loads(p.read_text()) for p in files}
 
 
-def bench_agentflow(schemas: dict[str, Any], model: Any, tok: Any, samples: int) -> dict[str, Any]:
+def bench_agentflow(engine: str, schemas: dict[str, Any], dec: Any, samples: int) -> dict[str, Any]:
     from agentflow.decoding import UnsupportedSchemaError, check_output, compile_schema
-    from agentflow.decoding.driver import GuidedDecoder
 
-    dec = GuidedDecoder(model, tok)
     covered = valid = total = tokens = 0
     mask_s = spent = 0.0
-    for name, schema in schemas.items():
+    for schema in schemas.values():
         try:
             comp = compile_schema(schema)
+            dec.resolve(comp, engine)
         except UnsupportedSchemaError:
             continue
         covered += 1
         for seed in range(samples):
-            s = dec.sample(comp, max_tokens=comp.min_max_tokens, temperature=1.0, seed=seed)
+            s = dec.sample(comp, max_tokens=comp.min_max_tokens, temperature=1.0, seed=seed, engine=engine)
             total += 1
             tokens += s.n_tokens
             mask_s += s.mask_seconds
@@ -70,7 +73,7 @@ def bench_raw(backend: str, schemas: dict[str, Any], model: Any, tok: Any, sampl
     om = outlines.from_transformers(model, tok)
     covered = valid = total = 0
     spent = 0.0
-    for name, schema in schemas.items():
+    for schema in schemas.values():
         try:
             gen = outlines.Generator(om, outlines.types.JsonSchema(json.dumps(schema)), backend=backend)
         except Exception:
@@ -94,11 +97,14 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=40, help="number of dev schemas (evenly spaced); 0 = all")
     ap.add_argument("--samples", type=int, default=2)
     ap.add_argument("--raw-max-tokens", type=int, default=256)
-    ap.add_argument("--engines", default="agentflow,llguidance,xgrammar,outlines_core")
+    ap.add_argument("--engines", default="agentflow:auto,agentflow:llguidance,agentflow:xgrammar,"
+                    "agentflow:outlines_core,raw:llguidance,raw:xgrammar,raw:outlines_core")
     args = ap.parse_args()
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from agentflow.decoding.driver import GuidedDecoder
 
     from tiny_model import build_tiny_model
 
@@ -108,13 +114,15 @@ def main() -> None:
         build_tiny_model(Path(tmp), vocab_size=768)
         tok = AutoTokenizer.from_pretrained(tmp)
         model = AutoModelForCausalLM.from_pretrained(tmp).eval()
+    dec = GuidedDecoder(model, tok)
     print(f"{len(schemas)} dev schemas, {args.samples} samples each, temperature 1.0, random tiny Llama")
     print(f"{'engine':<28}{'coverage':>10}{'compliance':>12}{'s/sample':>10}{'mask us/tok':>13}")
-    for engine in args.engines.split(","):
+    for row in args.engines.split(","):
+        kind, _, engine = row.partition(":")
         started = time.perf_counter()
-        if engine == "agentflow":
-            r = bench_agentflow(schemas, model, tok, args.samples)
-            label = "agentflow (llguidance)"
+        if kind == "agentflow":
+            r = bench_agentflow(engine or "auto", schemas, dec, args.samples)
+            label = f"agentflow {engine or 'auto'}"
         else:
             r = bench_raw(engine, schemas, model, tok, args.samples, args.raw_max_tokens)
             label = f"raw {engine} @{args.raw_max_tokens}"

@@ -1,4 +1,5 @@
-"""`agentflow schema check | sample`: can agentflow guarantee outputs for a schema, and what does it produce."""
+"""`agentflow schema check | sample`: can agentflow guarantee outputs for a schema (with which mask engines),
+and what does it produce."""
 
 from __future__ import annotations
 
@@ -27,35 +28,58 @@ def _load(path: Path) -> Any:
 @schema_app.command("check")
 def check(
     files: Annotated[list[Path], typer.Argument(help="JSON schema files.")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Also check against this model's tokenizer.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Also check against this model's tokenizer "
+                                              "and mask engines.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file, one per line.")] = False,
 ) -> None:
     """Per file: supported (with the minimum max_tokens and the caps applied) or the keyword and JSON Pointer
-    that is not. Exit 1 if any file is unsupported, 2 if a file is not JSON."""
-    from agentflow.decoding import check_schema
+    that is not. With a transformers model, also per mask engine, and which one auto picks; a schema the
+    model's forced engine cannot express is unsupported. Exit 1 if any file is unsupported, 2 if a file is not
+    JSON."""
+    from agentflow.decoding import check_schema, compile_cached
 
     schemas = [(path, _load(path)) for path in files]
-    tokenizer_error = _check_model(model) if model else None
+    backend, tokenizer_error = _check_model(model) if model else (None, None)
+    engine_report = getattr(backend, "engine_report", None)
+    forced = getattr(backend, "engine", "auto") if engine_report else "auto"
     unsupported = 0
     for path, schema in schemas:
         report = check_schema(schema)
         row = {"file": str(path), **report.as_dict()}
         if tokenizer_error:
             row.update(supported=False, keyword=None, pointer=None, reason=tokenizer_error)
+        elif report.supported and engine_report is not None:
+            per_engine = engine_report(compile_cached(schema))
+            auto = per_engine.pop("auto")
+            row["engines"] = {name: None if err is None else _where(err.keyword, err.pointer) + err.reason
+                              for name, err in per_engine.items()}
+            row["auto_engine"] = auto if isinstance(auto, str) else None
+            row["model_engine"] = forced
+            refusal = per_engine.get(forced)
+            if refusal is not None:
+                row.update(supported=False, keyword=refusal.keyword, pointer=refusal.pointer,
+                           reason=f"mask engine {forced}: {refusal.reason}")
         unsupported += not row["supported"]
         if as_json:
             sys.stdout.write(json.dumps(row) + "\n")
         elif row["supported"]:
             caps = f"; {len(report.caps)} caps (see --json)" if report.caps else ""
             typer.echo(f"{path}: supported, min max_tokens {report.min_max_tokens}{caps}")
+            for name, why in row.get("engines", {}).items():
+                typer.echo(f"  {name}: {'supported' if why is None else 'unsupported: ' + why}")
+            if row.get("auto_engine"):
+                typer.echo(f"  auto picks {row['auto_engine']}")
         else:
-            where = f"keyword '{row['keyword']}' at {row['pointer'] or '/'}: " if row.get("keyword") else ""
-            typer.echo(f"{path}: unsupported: {where}{row['reason']}")
+            typer.echo(f"{path}: unsupported: {_where(row.get('keyword'), row.get('pointer'))}{row['reason']}")
     raise typer.Exit(1 if unsupported else 0)
 
 
-def _check_model(spec: str) -> str | None:
-    """None if the model's tokenizer keeps the guarantee, else why not."""
+def _where(keyword: str | None, pointer: str | None) -> str:
+    return f"keyword '{keyword}' at {pointer or '/'}: " if keyword else ""
+
+
+def _check_model(spec: str) -> tuple[Any, str | None]:
+    """The loaded model, and None if its tokenizer keeps the guarantee, else why not."""
     from agentflow.decoding import UnsupportedTokenizerError
     from agentflow.exceptions import UserError
     from agentflow.models.spec import load_model
@@ -66,11 +90,11 @@ def _check_model(spec: str) -> str | None:
         if check is not None:
             check()
     except UnsupportedTokenizerError as exc:
-        return f"tokenizer of {spec}: {exc}"
+        return None, f"tokenizer of {spec}: {exc}"
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    return None
+    return model, None
 
 
 @schema_app.command("sample")

@@ -52,3 +52,23 @@ def test_sample_prints_valid_instances(tiny_model_dir: Path, tmp_path: Path) -> 
     bad.write_text(json.dumps({"type": "string", "pattern": "(?<=a)b"}))
     refused = agentflow("schema", "sample", str(bad), "--model", f"transformers:{tiny_model_dir}")
     assert refused.returncode == 1 and "pattern" in refused.stderr
+
+
+def test_check_with_a_model_reports_each_mask_engine(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """With a transformers model, `schema check` reports support per mask engine and auto's pick; a schema the
+    model's forced engine cannot express is unsupported there (exit 1, keyword and pointer)."""
+    wide = tmp_path / "wide.json"
+    wide.write_text(json.dumps({"type": "object", "properties": {k: {"type": "string", "maxLength": 100}
+                                                                 for k in "abcdef"}}))
+    proc = agentflow("schema", "check", str(SUPPORTED), str(wide), "--model", f"transformers:{tiny_model_dir}",
+                     "--json")
+    assert proc.returncode == 0, proc.stderr
+    small, big = (json.loads(line) for line in proc.stdout.splitlines())
+    assert small["engines"] == {"llguidance": None, "xgrammar": None, "outlines_core": None}
+    assert small["auto_engine"] in small["engines"] and small["model_engine"] == "auto"
+    assert big["engines"]["xgrammar"] is None and "outlines_core" in big["engines"]
+    assert big["engines"]["outlines_core"].startswith("keyword 'maxLength' at /properties/a")
+    assert big["auto_engine"] != "outlines_core"
+    forced = agentflow("schema", "check", str(wide), "--model", f"transformers:{tiny_model_dir}?engine=outlines_core")
+    assert forced.returncode == 1, forced.stderr
+    assert "unsupported: keyword 'maxLength' at /properties/a: mask engine outlines_core" in forced.stdout
