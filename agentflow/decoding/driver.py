@@ -95,7 +95,7 @@ class GuidedDecoder:
         self._words = self.view.words
         self._shifts = torch.arange(32, dtype=torch.int32)
         self._engines: dict[str, Any] = {}
-        self._selector = EngineSelector(self.engine_impl, self.view.fingerprint, self.eos, self._words)
+        self._selector = EngineSelector(self.engine_impl, self.view.fingerprint, self.eos, self.vocab)
         self._cache_kwarg = _cache_kwarg(model)
 
     def engine_impl(self, name: str) -> Any:

@@ -159,13 +159,15 @@ class TransformersModel:
 
     def engine_report(self, compiled: Any) -> dict[str, Any]:
         """Per engine, None if it supports `compiled`, else its refusal; plus "auto": what auto chose."""
+        from agentflow.decoding import UnsupportedSchemaError
+
         self.load()
         with self._generate_lock:
             decoder = self._decoder()
             report: dict[str, Any] = dict(decoder.support(compiled))
             try:
                 report["auto"] = decoder.choice(compiled).engine
-            except Exception as exc:  # no engine supports it
+            except UnsupportedSchemaError as exc:  # no engine supports it
                 report["auto"] = exc
         return report
 

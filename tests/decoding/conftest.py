@@ -1,5 +1,6 @@
-"""Fixtures for the guaranteed-schema decoding tests: a tiny random Llama, its llguidance tokenizer, and the
-vendored JSONSchemaBench dev schemas (tests/data/schemas/dev)."""
+"""Fixtures for the guaranteed-schema decoding tests: a tiny random Llama, its llguidance tokenizer, the
+vendored JSONSchemaBench dev schemas (tests/data/schemas/dev), compiled once, and which mask engines support
+each."""
 
 from __future__ import annotations
 
@@ -24,6 +25,29 @@ def dev_schemas() -> dict[str, Any]:
     schemas = load_dev_schemas()
     assert len(schemas) == 230
     return schemas
+
+
+@pytest.fixture(scope="session")
+def compiled_dev(dev_schemas: dict[str, Any]) -> dict[str, Any]:
+    """The supported dev schemas, compiled once per session: name -> CompiledSchema."""
+    from agentflow.decoding import UnsupportedSchemaError, compile_schema
+
+    out = {}
+    for name, schema in dev_schemas.items():
+        try:
+            out[name] = compile_schema(schema)
+        except UnsupportedSchemaError:
+            pass
+    return out
+
+
+@pytest.fixture(scope="session")
+def engine_support(compiled_dev: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """engine -> {dev schema name: None if supported, else the EngineUnsupportedError}."""
+    from agentflow.decoding.engines import ENGINES, supported_engines
+
+    per_schema = {name: supported_engines(comp) for name, comp in compiled_dev.items()}
+    return {engine: {name: sup[engine] for name, sup in per_schema.items()} for engine in ENGINES}
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
-"""The guarantee: every supported schema decodes to a valid instance, at temperature 1.0, on a random model,
-with max_tokens at the reported minimum -- plus cheaper model-free random walks (uniform and adversarially
-long) through the same grammars, and pydantic-generated schemas accepted by pydantic itself."""
+"""The guarantee: every supported schema decodes to a valid instance under every mask engine that supports it,
+at temperature 1.0, on a random model, with max_tokens at the reported minimum -- plus cheaper model-free
+random walks (uniform and adversarially long) through the same grammars, and pydantic-generated schemas
+accepted by pydantic itself."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from pydantic import BaseModel
 
 from agentflow.decoding import (
     MaxTokensTooSmallError,
-    UnsupportedSchemaError,
     check_output,
     compile_decision,
     compile_schema,
 )
+from agentflow.decoding.engines import ENGINES
 from agentflow.decoding.fuzz import random_walk
 from agentflow.decoding.pydantic_schema import model_schema
 from agentflow.models.base import ToolSpec
@@ -32,23 +33,19 @@ from decoding_cases import SUPPORTED
 SAMPLES_PER_SCHEMA = 3
 
 
-def _compiled(schemas: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for name, schema in schemas.items():
-        try:
-            out[name] = compile_schema(schema)
-        except UnsupportedSchemaError:
-            pass
-    return out
-
-
-def test_dev_schemas_model_samples_all_valid(dev_schemas: dict[str, Any], decoder: Any) -> None:
-    """>= 3 samples per supported dev schema, temperature 1.0, max_tokens = the reported minimum."""
-    compiled = _compiled(dev_schemas)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dev_schemas_model_samples_all_valid(dev_schemas: dict[str, Any], compiled_dev: dict[str, Any],
+                                            engine_support: dict[str, dict[str, Any]], decoder: Any,
+                                            engine: str) -> None:
+    """For each mask engine: >= 3 samples per dev schema it supports, temperature 1.0, max_tokens = the
+    reported minimum, all valid."""
+    supported = [name for name, err in engine_support[engine].items() if err is None]
     failures, tokens, mask_s, started = [], 0, 0.0, time.perf_counter()
-    for name, comp in compiled.items():
+    for name in supported:
+        comp = compiled_dev[name]
         for seed in range(SAMPLES_PER_SCHEMA):
-            sample = decoder.sample(comp, max_tokens=comp.min_max_tokens, temperature=1.0, seed=seed)
+            sample = decoder.sample(comp, max_tokens=comp.min_max_tokens, temperature=1.0, seed=seed, engine=engine)
+            assert sample.engine == engine
             tokens += sample.n_tokens
             mask_s += sample.mask_seconds
             assert sample.n_tokens <= comp.min_max_tokens
@@ -56,19 +53,19 @@ def test_dev_schemas_model_samples_all_valid(dev_schemas: dict[str, Any], decode
             if not verdict.ok:
                 failures.append((name, seed, verdict.error, sample.text[:200]))
     elapsed = time.perf_counter() - started
-    print(f"\n{len(compiled) * SAMPLES_PER_SCHEMA} samples, {tokens} tokens, {elapsed:.1f}s, "
-          f"mask {1e6 * mask_s / max(tokens, 1):.0f} us/token")
-    assert not failures, failures[:5]
+    print(f"\n{engine}: {len(supported)}/{len(dev_schemas)} dev schemas, {len(supported) * SAMPLES_PER_SCHEMA} "
+          f"samples, {tokens} tokens, {elapsed:.1f}s, mask {1e6 * mask_s / max(tokens, 1):.0f} us/token")
+    assert supported and not failures, failures[:5]
 
 
 @pytest.mark.parametrize("mode,walks", [("uniform", 5), ("adversarial", 2)])
-def test_dev_schemas_random_walks_valid_within_bound(dev_schemas: dict[str, Any], ll_tokenizer: Any,
-                                                    mode: str, walks: int) -> None:
+def test_dev_schemas_random_walks_valid_within_bound(dev_schemas: dict[str, Any], compiled_dev: dict[str, Any],
+                                                    ll_tokenizer: Any, mode: str, walks: int) -> None:
     import llguidance
 
     rng = random.Random(7)
     failures = []
-    for name, comp in _compiled(dev_schemas).items():
+    for name, comp in compiled_dev.items():
         matcher = llguidance.LLMatcher(ll_tokenizer, comp.lark, log_level=0)
         for _ in range(walks):
             walk = random_walk(ll_tokenizer, comp, rng, mode=mode, matcher=matcher)
@@ -94,10 +91,11 @@ def test_handwritten_random_walks(name: str, ll_tokenizer: Any) -> None:
             assert verdict.ok, (verdict.error, walk.text)
 
 
-def test_max_tokens_below_minimum_refused(decoder: Any) -> None:
+@pytest.mark.parametrize("engine", ["auto", *ENGINES])
+def test_max_tokens_below_minimum_refused(decoder: Any, engine: str) -> None:
     comp = compile_schema({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]})
     with pytest.raises(MaxTokensTooSmallError) as info:
-        decoder.sample(comp, max_tokens=comp.min_max_tokens - 1)
+        decoder.sample(comp, max_tokens=comp.min_max_tokens - 1, engine=engine)
     assert info.value.minimum == comp.min_max_tokens
 
 

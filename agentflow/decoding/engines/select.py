@@ -44,11 +44,12 @@ class Choice:
 
 
 class EngineSelector:
-    def __init__(self, get_engine: Any, fingerprint: str, eos: int, words: int) -> None:
+    def __init__(self, get_engine: Any, fingerprint: str, eos: int, vocab_size: int) -> None:
         self._get = get_engine
         self._fingerprint = fingerprint
         self._eos = eos
-        self._words = words
+        self._vocab = vocab_size
+        self._words = (vocab_size + 31) // 32
         self._cache: OrderedDict[tuple[str, str, tuple[str, ...]], Choice] = OrderedDict()
 
     def choose(self, compiled: CompiledSchema, names: tuple[str, ...]) -> Choice:
@@ -94,7 +95,8 @@ class EngineSelector:
             matcher.fill(buf)
             spent += time.perf_counter() - t0
             steps += 1
-            allowed = np.flatnonzero(np.unpackbits(buf.numpy().view(np.uint8), bitorder="little"))
+            bits = np.unpackbits(buf.numpy().view(np.uint8), bitorder="little")[: self._vocab]  # no padding bits
+            allowed = np.flatnonzero(bits)
             allowed = allowed[allowed != self._eos]
             if not len(allowed):
                 break
