@@ -4,8 +4,9 @@ Owning the loop is what makes the guarantee checkable: we refuse `max_tokens` be
 decoding, mask every step (so only grammar-legal tokens can be sampled, eos only when the output is complete),
 stop as soon as the grammar allows nothing but eos, and raise instead of returning anything the grammar did
 not accept: outputs of xgrammar and outlines_core are re-checked against the llguidance grammar too. The
-engines (`decoding.engines`) enforce the same language, so they produce the same masks and, for a seed, the
-same text; `engine="auto"` picks the cheapest by measurement. Per-step mask time is measured.
+engines (`decoding.engines`) enforce the same language: xgrammar and outlines_core give identical masks (so,
+for a seed, the same text), llguidance a subset where the grammar forces bytes (it offers only their
+canonical tokenization). `engine="auto"` picks the cheapest by measurement. Per-step mask time is measured.
 
     decoder = GuidedDecoder(model, tokenizer)                    # engine="auto"
     sample = decoder.sample(compile_schema(schema), max_tokens=512, temperature=1.0, seed=0)

@@ -108,6 +108,7 @@ class _NFA:
         self.eps: list[list[int]] = []
         self.edges: list[list[tuple[frozenset[int], int]]] = []
         self.exact = True  # the language is ASCII-only by construction (no `.`, no negated class)
+        self.final = -1
 
     def new(self) -> int:
         self.eps.append([])
@@ -210,7 +211,7 @@ def _parse(regex: str) -> _NFA:
         raise AutomatonError("regex flags")
     nfa = _NFA()
     start = nfa.new()
-    nfa.final = nfa.seq(list(parsed), start)  # type: ignore[attr-defined]
+    nfa.final = nfa.seq(list(parsed), start)
     return nfa
 
 
@@ -226,7 +227,7 @@ def _partition(sets: set[frozenset[int]]) -> tuple[frozenset[int], ...]:
 def _determinize(nfa: _NFA, blocks: tuple[frozenset[int], ...]) -> DFA:
     of = {b: i for i, block in enumerate(blocks) for b in block}
     edge_blocks = [[(frozenset(of[b] for b in codes if b in of), t) for codes, t in row] for row in nfa.edges]
-    final = nfa.final  # type: ignore[attr-defined]
+    final = nfa.final
     first = _closure(nfa, {0})
     index = {first: 0}
     order = [first]

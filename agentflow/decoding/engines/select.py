@@ -2,9 +2,11 @@
 
 The measurement is what one engine costs for this grammar on this vocabulary: compiling it (zero when that
 engine already holds it) plus `DECODES` decodes at the bound, each token's mask time taken from a short probe
-walk (`PROBE_STEPS` tokens, the same walk for every engine: their masks are identical by construction). The
-choice is cached under (grammar text, tokenizer fingerprint, engine set), so it is made once per schema; the
-engines agree on every mask, so the choice changes speed, never outputs.
+walk (`PROBE_STEPS` tokens, the same walk for every engine). The choice is cached under (grammar text,
+tokenizer fingerprint, engine set), so it is made once per schema and process. Every engine accepts the same
+outputs, so the choice never changes what is valid; it can change which valid text a seed gives, because
+llguidance offers only the canonical tokenization of bytes the grammar forces, where xgrammar and
+outlines_core offer every token that fits (pin `engine=` for seed-for-seed reproducibility across processes).
 """
 
 from __future__ import annotations
