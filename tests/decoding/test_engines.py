@@ -215,3 +215,26 @@ def test_cancellation_and_bound_per_engine(decoder: Any, engine: str) -> None:
         decoder.sample(comp, max_tokens=comp.min_max_tokens - 1, engine=engine)
     text = decoder.sample(comp, max_tokens=comp.min_max_tokens, engine=engine, seed=2).text
     assert check_output(text, {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}).ok
+
+
+def test_outlines_core_index_build_is_time_limited(monkeypatch: pytest.MonkeyPatch, decoder: Any) -> None:
+    """A regex on which outlines_core's compiler is exponential is cut off in its forked child and refused;
+    a refused build is cached, not retried."""
+    import agentflow.decoding.engines.outlines_core as oc
+
+    engine = decoder.engine_impl("outlines_core")
+    monkeypatch.setattr(oc, "BUILD_TIMEOUT_S", 1.0)
+    with pytest.raises(EngineUnsupportedError, match="index build exceeded"):
+        oc._guarded_index('"(?:[ -!#-\\[\\]-~]|\\\\["\\\\nt]){0,40}"', engine._vocabulary)
+    comp = compile_schema({"type": "object", "properties": {"z": {"type": "boolean"}}, "required": ["z"]})
+    calls = []
+
+    def refuse(form: str) -> Any:
+        calls.append(form)
+        raise EngineUnsupportedError("outlines_core", "schema", "", "index build exceeded 1 s")
+
+    monkeypatch.setattr(engine, "_compile", refuse)
+    for _ in range(2):
+        with pytest.raises(EngineUnsupportedError):
+            engine.prepare(comp)
+    assert len(calls) == 1

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from agentflow.decoding.compile import CompiledSchema
-from agentflow.decoding.errors import DecodingInvariantError
+from agentflow.decoding.errors import DecodingInvariantError, EngineUnsupportedError
 
 __all__ = ["MaskEngine", "Matcher", "TokenizerView"]
 
@@ -88,13 +88,19 @@ class MaskEngine(ABC):
     def _matcher(self, prepared: Any) -> Matcher: ...
 
     def prepare(self, compiled: CompiledSchema) -> Any:
-        """The tokenizer-bound grammar (cached per grammar text)."""
+        """The tokenizer-bound grammar (cached per grammar text, refusals too: a build that ran out of time
+        is not retried)."""
         hit = self._compiled.get(compiled.lark)
         if hit is None:
-            hit = self._compile(self.translate(compiled))
+            try:
+                hit = self._compile(self.translate(compiled))
+            except EngineUnsupportedError as exc:
+                hit = exc
             if len(self._compiled) >= 256:
                 self._compiled.pop(next(iter(self._compiled)))
             self._compiled[compiled.lark] = hit
+        if isinstance(hit, EngineUnsupportedError):
+            raise EngineUnsupportedError(hit.engine, hit.keyword, hit.pointer, hit.reason)
         return hit
 
     def matcher(self, compiled: CompiledSchema) -> Matcher:

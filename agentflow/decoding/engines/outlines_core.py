@@ -4,12 +4,19 @@ outlines_core takes a regex and nothing else, so its coverage is bounded by the 
 (`MAX_REGEX_CHARS`): objects with many optional members and long capped strings blow it up. Its regex compiler
 (regex-automata's dense DFA) is also exponential on a regex that starts with a JSON string allowing escapes
 (measured: 1 s at 16 characters, memory exhausted at 24; the same string inside an object compiles in
-milliseconds), so a grammar whose output can start with a string is refused for this engine. The vocabulary is built from `TokenizerView`'s token bytes, never from decoded strings, so the U+FFFD
+milliseconds), so a grammar whose output can start with a string is refused for this engine. Because no
+static rule can rule out every such case, the index is built in a forked child under a time and memory limit
+(`BUILD_TIMEOUT_S`, `BUILD_MEMORY_BYTES`); a build that exceeds them refuses the schema for this engine instead
+of hanging or exhausting the process. The vocabulary is built from `TokenizerView`'s token bytes, never from decoded strings, so the U+FFFD
 problem of outlines' own vocabulary does not arise.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+import select
+import signal
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +30,8 @@ from agentflow.decoding.grammar import GrammarIR
 __all__ = ["MAX_REGEX_CHARS", "OutlinesCoreEngine"]
 
 MAX_REGEX_CHARS = 400_000
+BUILD_TIMEOUT_S = 20.0
+BUILD_MEMORY_BYTES = 4 << 30  # address space the child may add to what the process already has
 
 
 def first_bytes(ir: GrammarIR) -> frozenset[int]:
@@ -99,12 +108,71 @@ class OutlinesCoreEngine(MaskEngine):
     def _compile(self, form: str) -> Any:
         import outlines_core
 
-        try:
+        if not hasattr(os, "fork"):  # pragma: no cover - no fork (Windows): build in process, unguarded
             return outlines_core.Index(form, self._vocabulary)
-        except ValueError as exc:
-            raise DecodingInvariantError(f"outlines_core rejected the regex form: {str(exc)[:300]}") from None
+        return _guarded_index(form, self._vocabulary)
 
     def _matcher(self, prepared: Any) -> Matcher:
         import outlines_core
 
         return _OCMatcher(outlines_core.Guide(prepared))
+
+
+def _guarded_index(regex: str, vocabulary: Any) -> Any:
+    """`outlines_core.Index(regex, vocabulary)` built in a forked child (pickled back through a pipe), killed
+    past `BUILD_TIMEOUT_S` or `BUILD_MEMORY_BYTES`; either refuses the grammar with `EngineUnsupportedError`."""
+    import outlines_core
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: build, send, exit without running any parent cleanup
+        code = 1
+        try:
+            os.close(read_fd)
+            _limit_memory()
+            data = pickle.dumps(outlines_core.Index(regex, vocabulary))
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(data)
+            code = 0
+        except ValueError:
+            code = 2
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    timed_out = False
+    try:
+        while True:
+            ready, _, _ = select.select([read_fd], [], [], BUILD_TIMEOUT_S)
+            if not ready:
+                timed_out = True
+                os.kill(pid, signal.SIGKILL)
+                break
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        _, status = os.waitpid(pid, 0)
+    if timed_out:
+        raise EngineUnsupportedError("outlines_core", "schema", "", f"index build exceeded {BUILD_TIMEOUT_S:.0f} s")
+    code = os.waitstatus_to_exitcode(status)
+    if code == 2:
+        raise DecodingInvariantError("outlines_core rejected the regex form")
+    if code != 0:
+        raise EngineUnsupportedError("outlines_core", "schema", "", "index build exceeded its memory limit "
+                                     f"({BUILD_MEMORY_BYTES >> 30} GiB)")
+    return pickle.loads(b"".join(chunks))
+
+
+def _limit_memory() -> None:
+    try:
+        import resource
+
+        with open("/proc/self/statm") as f:
+            current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = current + BUILD_MEMORY_BYTES
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError, ImportError):  # no /proc or no resource module: time limit only
+        pass

@@ -70,7 +70,11 @@ class EngineSelector:
                 refused[name] = exc.reason
                 errors.append(exc)
                 continue
-            measured[name] = self._measure(self._get(name), compiled)
+            try:
+                measured[name] = self._measure(self._get(name), compiled)
+            except EngineUnsupportedError as exc:  # e.g. an outlines_core index build past its limits
+                refused[name] = exc.reason
+                errors.append(exc)
         if not measured:
             first = errors[0]
             raise UnsupportedSchemaError(first.keyword, first.pointer, "no mask engine can enforce it: " + "; ".join(
