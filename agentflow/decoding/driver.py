@@ -78,8 +78,6 @@ class GuidedDecoder:
     """
 
     def __init__(self, model: Any, tokenizer: Any, engine: str = AUTO) -> None:
-        import torch
-
         from agentflow.decoding.engines.base import TokenizerView
         from agentflow.decoding.engines.select import EngineSelector
 
@@ -94,7 +92,6 @@ class GuidedDecoder:
         self.vocab = self.view.vocab_size
         self.eos = self.view.eos
         self._words = self.view.words
-        self._shifts = torch.arange(32, dtype=torch.int32)
         self._engines: dict[str, Any] = {}
         self._selector = EngineSelector(self.engine_impl, self.view.fingerprint, self.eos, self.vocab)
         self._cache_kwarg = _cache_kwarg(model)
@@ -107,15 +104,25 @@ class GuidedDecoder:
         return eng
 
     def support(self, compiled: CompiledSchema) -> dict[str, EngineUnsupportedError | None]:
-        return supported_engines(compiled)
+        """Per engine: None if it enforces `compiled` on this tokenizer (translated and built), else why not."""
+        out = supported_engines(compiled)
+        for name, err in out.items():
+            if err is None:
+                try:
+                    self.engine_impl(name).prepare(compiled)
+                except EngineUnsupportedError as exc:
+                    out[name] = exc
+        return out
 
     def resolve(self, compiled: CompiledSchema, engine: str | None = None) -> str:
-        """The engine that will decode `compiled`: the one asked for (raising `EngineUnsupportedError` when it
-        cannot enforce the grammar), or for "auto" the measured choice (cached)."""
+        """The engine that will decode `compiled`, its grammar built for this tokenizer (cached): the one asked
+        for (raising `EngineUnsupportedError` when it cannot enforce the grammar), or for "auto" the measured
+        choice (cached)."""
         name = engine or self.engine
         if name == AUTO:
             return self._selector.choose(compiled, ENGINES).engine
         engine_support(compiled, name)
+        self.engine_impl(name).prepare(compiled)
         return name
 
     def choice(self, compiled: CompiledSchema) -> Any:
