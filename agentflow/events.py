@@ -103,6 +103,7 @@ class ModelCalled(Event):
     settings: dict[str, Any] = field(default_factory=dict)
     task: str = ""  # the LangGraph task that decided (the journal key of this decision)
     offer: str = ""  # digest of the `ModelOffer` (tools and final schema) this call was made with
+    engine: str = ""  # the mask engine that constrained the decoding, when the backend reports one
 
 
 def full_messages(model_events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -99,7 +99,7 @@ async def model_step(messages: list[Message], *, role: str, tools: Sequence[Tool
         messages=[dict(m) for m in messages[shared:]], messages_from=shared, raw_text=raw_text,
         decision=decision.model_dump(mode="json"), input_tokens=response.usage.input_tokens,
         output_tokens=response.usage.output_tokens, cost_usd=cost, latency_s=latency,
-        settings=svc.settings.as_dict(), task=task, offer=offer,
+        settings=svc.settings.as_dict(), task=task, offer=offer, engine=response.engine,
     )
     svc.journal.remember_decision(task, event.decision, raw_text)  # the event is its durable record
     await svc.record(event)

@@ -55,6 +55,7 @@ class ModelResponse:
     usage: Usage
     raw_text: str
     model_name: str = ""
+    engine: str = ""  # the mask engine that constrained decoding ("" when the backend does not say)
 
 
 @runtime_checkable

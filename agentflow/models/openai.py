@@ -277,6 +277,7 @@ class OpenAIModel:
     """
 
     _spec_prefix = "openai"
+    _engine_name = ""  # the provider's own: agentflow only validates
 
     def __init__(self, model: str, base_url: str = DEFAULT_BASE_URL, *, api_key: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT, max_retries: int = DEFAULT_MAX_RETRIES, strict: bool = True,
@@ -345,7 +346,8 @@ class OpenAIModel:
             check = check_decision_output(attempt.text, request.tools, request.final_schema, schema)
             if check.ok:
                 decision = decision_from_data(check.data, request.step)
-                return ModelResponse(decision=decision, usage=usage, raw_text=attempt.text, model_name=self.name)
+                return ModelResponse(decision=decision, usage=usage, raw_text=attempt.text, model_name=self.name,
+                                     engine=self._engine_name)
             error = check.error
             assert error is not None
             if attempt.finish_reason == "length":
@@ -485,6 +487,8 @@ class VLLMServerModel(OpenAIModel):
     docstring). `fallback=True` sends `response_format` instead when the server rejects the grammar;
     `endpoint` is `"auto"` (chat, or completions when the model has no chat template), `"chat"` or
     `"completions"`. Other keywords as `OpenAIModel`."""
+
+    _engine_name = "vllm-server:guidance"
 
     _spec_prefix = "vllm-server"
 

@@ -195,7 +195,8 @@ class TransformersModel:
                 raise
         usage = Usage(input_tokens=input_tokens, output_tokens=sample.n_tokens)
         decision = parse_decision(sample.text, request.step)
-        return ModelResponse(decision=decision, usage=usage, raw_text=sample.text, model_name=self.name)
+        return ModelResponse(decision=decision, usage=usage, raw_text=sample.text, model_name=self.name,
+                             engine=sample.engine)
 
     def _generate(self, request: ModelRequest, stop: threading.Event) -> tuple[Any, int]:
         """Blocking: compile (or reuse) the grammar, load, render the prompt, sample. Runs in a worker thread."""

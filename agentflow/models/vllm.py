@@ -196,7 +196,8 @@ class VLLMModel:
                 f"vLLM returned an output that is not a valid decision although it was decoded under agentflow's "
                 f"grammar ({check.error}; finish_reason={gen.finish_reason!r}): {snippet!r}")
         decision = decision_from_data(check.data, request.step)
-        return ModelResponse(decision=decision, usage=usage, raw_text=gen.text, model_name=self.name)
+        return ModelResponse(decision=decision, usage=usage, raw_text=gen.text, model_name=self.name,
+                             engine="vllm:guidance")
 
     def _generate(self, request: ModelRequest) -> _Generation:
         """Blocking: start the engine, compile (cached), check limits, render, generate. In a worker thread."""

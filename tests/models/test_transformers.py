@@ -182,8 +182,8 @@ async def test_xgrammar_and_outlines_core_decode_the_same_text(forced: dict[str,
 async def test_auto_picks_a_supporting_engine_and_records_it(model: TransformersModel) -> None:
     """The default engine is auto: it decodes with an engine that supports the schema and says which."""
     assert model.engine == "auto"
-    await model.decide(request(seed=1))
-    assert model.last_engine in ENGINES[1:]
+    response = await model.decide(request(seed=1))
+    assert model.last_engine in ENGINES[1:] and response.engine == model.last_engine
     assert model.bind([CALCULATOR]) == model.last_engine
     report = model.engine_report(compile_decision([CALCULATOR]))
     assert report["auto"] == model.last_engine and report[model.last_engine] is None
