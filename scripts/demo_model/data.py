@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from tasks import Task
+from tasks import Task, ascii_unit
 
 import agentflow.toolkit.clock as clock_module
 import agentflow.toolkit.notes as notes_module
@@ -105,7 +105,8 @@ def final_answer(task: Task, call: dict[str, Any], content: str, is_error: bool)
         return REASONING["answer"], f"{args['expression']} = {content}"
     if name == "convert_units":
         result = json.loads(content)
-        return REASONING["answer"], f"{task.meta.get('value_text', args['value'])} {args['from_unit']} = {result['value']} {result['unit']}"
+        unit = ascii_unit(result["unit"])  # answers are decoded as ASCII too ("°F" -> "F")
+        return REASONING["answer"], f"{task.meta.get('value_text', args['value'])} {args['from_unit']} = {result['value']} {unit}"
     if name == "current_time":
         return REASONING["answer"], f"It is {content} in {args.get('timezone', 'UTC')}."
     if name == "write_note":

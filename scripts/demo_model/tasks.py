@@ -274,7 +274,8 @@ def _apply(op: str, left: str, right: str) -> str:
 
 
 def _symbolic_expression(rng: random.Random, split: str) -> tuple[str, str]:
-    """A random arithmetic expression as a user types it, and as the calculator gets it ('x' becomes '*')."""
+    """A random arithmetic expression as a user types it, and as the calculator gets it ('x' and '×' become '*',
+    '÷' becomes '/')."""
     n_ops = rng.choices([1, 2, 3], weights=[5, 4, 2])[0]
     spaced = rng.random() < 0.65
     ops = ["+", "-", "*", "/", "*", "+", "-", "^", "%", "x", "×", "÷", "**"]
@@ -304,6 +305,8 @@ def _symbolic_expression(rng: random.Random, split: str) -> tuple[str, str]:
             typed += p
     typed = typed.replace("  ", " ")
     expression = re.sub(r"(?<=[\d)]) x (?=[\d(])", " * ", typed)
+    # tool arguments are decoded as ASCII (the grammar's cap on strings): the calculator gets * and /
+    expression = expression.replace("×", "*").replace("÷", "/")
     return typed, expression
 
 
@@ -513,6 +516,12 @@ def _conv_value(rng: random.Random, dimension: str) -> str:
     return _num_text(value, 3 if not float(value).is_integer() else 0)
 
 
+def ascii_unit(unit: str) -> str:
+    """A unit as the model writes it in a tool call: ASCII, because the grammar caps decoded strings to ASCII
+    ("°F" -> "F", "µs" -> "us", "m²" -> "m2"); the units tool knows these spellings."""
+    return unit.replace("µ", "u").replace("²", "2").replace("³", "3").replace("°", "").strip()
+
+
 def gen_convert(rng: random.Random, split: str) -> Task:
     dims = list(_UNITS)
     dimension = rng.choices(dims, weights=[5, 4, 3, 2, 2, 2, 4, 2])[0]
@@ -536,7 +545,8 @@ def gen_convert(rng: random.Random, split: str) -> Task:
             template = template.replace("{v} {u1}", "{v}{u1}")  # "5km", "100F"
         request = template.format(v=value_text, u1=u1, u2=u2)
     request = _noise(rng, request, split)
-    args = {"value": _json_number(value_text), "from_unit": as_written(request, u1), "to_unit": as_written(request, u2)}
+    args = {"value": _json_number(value_text), "from_unit": ascii_unit(as_written(request, u1)),
+            "to_unit": ascii_unit(as_written(request, u2))}
     return Task(skill="convert_units", request=request, call={"name": "convert_units", "arguments": args},
                 meta={"dimension": dimension, "value_text": value_text})
 
@@ -721,9 +731,40 @@ def _owner(rng: random.Random, thing: str) -> str:
     return rng.choice(["my", "my", "the", "our"])
 
 
+_SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"] + ["sh" + v for v in "aeiou"] + ["ch" + v for v in "aeiou"]
+_ADJECTIVES = ["spare", "new", "old", "blue", "red", "garden", "office", "school", "kitchen", "backup", "main", "second",
+               "guest", "secret", "front", "back", "summer", "winter", "work", "home", "travel", "family", "basement"]
+_NOUNS = ["key", "code", "password", "box", "plan", "book", "ticket", "card", "number", "name", "address", "tool",
+          "lamp", "bag", "file", "folder", "drawer", "shelf", "cabinet", "phone", "laptop", "jacket", "ring", "map",
+          "badge", "remote", "helmet", "wallet", "notebook", "recipe", "coupon", "voucher", "pin", "login", "handle"]
+
+
+def pseudo_word(rng: random.Random) -> str:
+    """A made-up word ("tamoli"): note facts built from these cannot be memorised, only copied."""
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))
+
+
+def _free_thing(rng: random.Random) -> tuple[str, Any]:
+    """A thing and value outside the fixed list: real or made-up words, so the model learns to copy any text."""
+    noun = rng.choice(_NOUNS) if rng.random() < 0.6 else pseudo_word(rng)
+    thing = f"{rng.choice(_ADJECTIVES)} {noun}" if rng.random() < 0.6 else noun
+
+    def value(r: random.Random) -> str:
+        kind = r.random()
+        if kind < 0.35:
+            return pseudo_word(r) + (str(r.randint(1, 999)) if r.random() < 0.5 else "")
+        if kind < 0.6:
+            return f"{r.choice(['in', 'under', 'behind', 'on'])} the {r.choice(_NOUNS + [pseudo_word(r)])}"
+        if kind < 0.8:
+            return str(r.randint(10, 99999))
+        return f"{pseudo_word(r).capitalize()} {pseudo_word(r).capitalize()}"
+
+    return thing, value
+
+
 def _fact(rng: random.Random) -> tuple[str, str, str, str]:
     """(fact text, subject with owner, query words, key value): ("my locker code is 4512", "my locker code", ...)."""
-    thing, make = rng.choice(_THINGS)
+    thing, make = _free_thing(rng) if rng.random() < 0.4 else rng.choice(_THINGS)
     owner = _owner(rng, thing)
     value = make(rng)
     subject = f"{owner} {thing}"
@@ -856,7 +897,8 @@ def gen_error(rng: random.Random, split: str) -> Task:
             u1, u2 = u2, u1
     value_text = _conv_value(rng, "length")
     request = _noise(rng, rng.choice(_split(_CONV, split)).format(v=value_text, u1=u1, u2=u2), split)
-    args = {"value": _json_number(value_text), "from_unit": as_written(request, u1), "to_unit": as_written(request, u2)}
+    args = {"value": _json_number(value_text), "from_unit": ascii_unit(as_written(request, u1)),
+            "to_unit": ascii_unit(as_written(request, u2))}
     return Task(skill="convert_units", request=request, call={"name": "convert_units", "arguments": args},
                 meta={"error": True})
 

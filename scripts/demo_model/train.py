@@ -44,20 +44,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tasks", type=int, default=24000, help="training tasks (episodes)")
-    p.add_argument("--val-tasks", type=int, default=600, help="held-out tasks for teacher-forced validation")
-    p.add_argument("--steps", type=int, default=2400)
+    p.add_argument("--val-tasks", type=int, default=300, help="held-out tasks for teacher-forced validation")
+    p.add_argument("--steps", type=int, default=4200)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--vocab", type=int, default=1024)
-    p.add_argument("--hidden", type=int, default=192)
+    p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--heads", type=int, default=3, help="attention heads (head size = hidden / heads; keep it 64)")
-    p.add_argument("--intermediate", type=int, default=512)
+    p.add_argument("--heads", type=int, default=2, help="attention heads (head size = hidden / heads; keep it 64)")
+    p.add_argument("--intermediate", type=int, default=384)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--val-every", type=int, default=400)
+    p.add_argument("--val-every", type=int, default=600)
     p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--context-weight", type=float, default=0.2,
+                   help="loss weight of the tokens the model reads (requests, observations) next to the decisions' "
+                        "1.0: more signal per sequence for the embeddings and the attention that copies")
+    p.add_argument("--copy-drills", type=float, default=0.3,
+                   help="extra sequences, this fraction of the tasks, where the model repeats a random snippet of "
+                        "training text: they grow the attention heads that copy (arguments, observations) early")
+    p.add_argument("--first-decision-copies", type=float, default=1.0,
+                   help="also train on episodes cut after their first decision (request -> tool call), this many per "
+                        "tool-call episode: short sequences that practise the hardest part, copying arguments over")
     return p.parse_args(argv)
 
 
@@ -77,19 +86,52 @@ def batches(lengths: list[int], batch: int, rng: random.Random):
         yield from chunks
 
 
-def collate(rows: list[tuple[list[int], list[int]]], pad_id: int):
+def collate(rows: list[tuple[list[int], list[int]]], pad_id: int, context_weight: float = 0.0):
+    """Padded ids, attention mask, decision-only labels (for validation) and per-token loss weights (decision
+    tokens 1, the rest `context_weight`, padding 0)."""
     import torch
 
     width = max(len(ids) for ids, _ in rows)
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     labels = torch.full((len(rows), width), -100, dtype=torch.long)
     attention = torch.zeros((len(rows), width), dtype=torch.long)
+    weights = torch.zeros((len(rows), width), dtype=torch.float)
     for r, (ids, mask) in enumerate(rows):
         n = len(ids)
         input_ids[r, :n] = torch.tensor(ids)
         attention[r, :n] = 1
         labels[r, :n] = torch.tensor([t if m else -100 for t, m in zip(ids, mask, strict=True)])
-    return input_ids, attention, labels
+        weights[r, :n] = torch.tensor([1.0 if m else context_weight for m in mask])
+    return input_ids, attention, labels, weights
+
+
+def weighted_loss(logits: Any, input_ids: Any, weights: Any) -> Any:
+    import torch
+
+    target = input_ids[:, 1:]
+    w = weights[:, 1:]
+    per_token = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), target.reshape(-1),
+                                                  reduction="none").view_as(w)
+    return (per_token * w).sum() / w.sum().clamp(min=1.0)
+
+
+def copy_drills(episodes: list[Any], n: int, tokenizer: Any, seed: int) -> list[tuple[list[int], list[int]]]:
+    """`n` sequences "<|user|>Repeat exactly: X<|assistant|>{"reasoning":"Repeat it.","final_answer":"X"}<|eos|>"
+    with X a random snippet of the training episodes' text (requests, observations, decisions)."""
+    rng = random.Random(seed + 11)
+    texts = [m["content"] for e in episodes for m in e.messages[1:]]
+    rows = []
+    for _ in range(n):
+        text = rng.choice(texts)
+        words = text.split()
+        start = rng.randrange(len(words))
+        snippet = " ".join(words[start:start + rng.randint(1, 12)])[:120]
+        target = data.decision_json({"reasoning": "Repeat it.", "final_answer": snippet}) + data.EOS
+        prompt = data.USER + f"Repeat exactly: {snippet}" + data.ASSISTANT
+        p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        t_ids = tokenizer(target, add_special_tokens=False)["input_ids"]
+        rows.append((p_ids + t_ids, [0] * len(p_ids) + [1] * len(t_ids)))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------- validation
@@ -106,7 +148,7 @@ def validate(model: Any, rows: list[tuple[list[int], list[int]]], skills: list[s
     with torch.inference_mode():
         for start in range(0, len(rows), 32):
             chunk = rows[start:start + 32]
-            input_ids, attention, labels = collate(chunk, pad_id)
+            input_ids, attention, labels, _ = collate(chunk, pad_id)
             out = model(input_ids=input_ids, attention_mask=attention)
             logits = out.logits[:, :-1]
             target = labels[:, 1:]
@@ -195,12 +237,21 @@ def main(argv: list[str] | None = None) -> None:
 
     tokenizer = build_tokenizer(data.tokenizer_corpus(episodes), args.vocab)
     rows = [data.render(e, tokenizer) for e in episodes]
+    rng_cut = random.Random(args.seed + 7)
+    cuts = []
+    for ids, mask in rows:
+        if rng_cut.random() < args.first_decision_copies and 0 in mask[mask.index(1):]:
+            end = mask.index(0, mask.index(1))  # first token after decision 1 (and its eos)
+            cuts.append((ids[:end], mask[:end]))
+    rows += cuts
+    drills = copy_drills(episodes, int(args.copy_drills * len(episodes)), tokenizer, args.seed)
+    rows += drills
     val_rows = [data.render(e, tokenizer) for e in val_episodes]
     val_skills = [e.task.skill for e in val_episodes]
     lengths = [len(ids) for ids, _ in rows]
     n_tokens = sum(lengths)
-    log(f"tokenizer: {len(tokenizer)} tokens; training text {n_tokens} tokens, mean {n_tokens / len(rows):.0f}, "
-        f"max {max(lengths)}")
+    log(f"tokenizer: {len(tokenizer)} tokens; {len(rows)} training sequences ({len(cuts)} cut after the first "
+        f"decision, {len(drills)} copy drills), {n_tokens} tokens, mean {n_tokens / len(rows):.0f}, max {max(lengths)}")
 
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=args.hidden, intermediate_size=args.intermediate,
@@ -233,13 +284,15 @@ def main(argv: list[str] | None = None) -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
         idx = next(batch_iter)
-        input_ids, attention, labels = collate([rows[i] for i in idx], tokenizer.pad_token_id)
-        out = model(input_ids=input_ids, attention_mask=attention, labels=labels)
-        out.loss.backward()
+        input_ids, attention, _, weights = collate([rows[i] for i in idx], tokenizer.pad_token_id,
+                                                   args.context_weight)
+        out = model(input_ids=input_ids, attention_mask=attention)
+        loss_t = weighted_loss(out.logits, input_ids, weights)
+        loss_t.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        loss = float(out.loss.detach())
+        loss = float(loss_t.detach())
         running = 0.98 * running + 0.02 * loss if step else loss
         if (step + 1) % args.log_every == 0:
             elapsed = time.time() - train_started
