@@ -214,6 +214,7 @@ def distractor_notes(rng: Any, avoid: str) -> list[str]:
 def generated(skill: str, n: int, seed: int, exclude: set[str]) -> list[dict[str, Any]]:
     import random
 
+    from agentflow.exceptions import ToolError
     from agentflow.toolkit.calculator import evaluate
     from agentflow.toolkit.units import convert
 
@@ -223,11 +224,19 @@ def generated(skill: str, n: int, seed: int, exclude: set[str]) -> list[dict[str
         return [{"skill": skill, "request": r} for r in pool[:n]]
     rng = random.Random(f"distractors-{seed}")
     items = []
-    for task in task_gen.eval_tasks(skill, n, seed=seed, exclude=exclude):
+    # a few spare conversion tasks: one the tool itself refuses (below absolute zero) has no right number
+    spare = n // 10 + 5 if skill == "convert_units" else 0
+    for task in task_gen.eval_tasks(skill, n + spare, seed=seed, exclude=exclude):
+        if len(items) == n:
+            break
         if skill == "calculator":
             items.append({"skill": skill, "request": task.request, "expected": evaluate(task.call["arguments"]["expression"])})
         elif skill == "convert_units":
             a = task.call["arguments"]
+            try:
+                convert(a["value"], a["from_unit"], a["to_unit"])
+            except ToolError:
+                continue
             items.append({"skill": skill, "request": task.request,
                           "expected": convert(a["value"], a["from_unit"], a["to_unit"])["value"]})
         elif skill == "current_time":

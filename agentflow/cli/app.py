@@ -388,12 +388,12 @@ def runs_show(
         return
     from rich.console import Console
 
-    from agentflow.cli.render import event_detail, short
+    from agentflow.cli.render import DEFAULT_MODEL_LABEL, event_detail, short
 
     console = Console(highlight=False)
     console.print(f"[bold]run {record.id}[/] · {record.status}"
                   + (f" (budget '{record.budget_exhausted}')" if record.budget_exhausted else ""))
-    console.print(f"graph {record.graph} · model {record.model} · seed {record.seed} · created {record.created_at}",
+    console.print(f"graph {record.graph} · model {record.model or DEFAULT_MODEL_LABEL} · seed {record.seed} · created {record.created_at}",
                   markup=False)
     console.print(f"input: {short(record.input, 300)}", markup=False)
     console.print(f"usage: {json.dumps(record.usage)}", markup=False)

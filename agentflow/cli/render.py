@@ -9,7 +9,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["LiveView", "event_detail", "pending_table", "runs_table", "short"]
+# a run started without --model: each node uses its graph's own model, else the bundled demo model
+DEFAULT_MODEL_LABEL = "graph default (demo)"
+
+__all__ = ["DEFAULT_MODEL_LABEL", "LiveView", "event_detail", "pending_table", "runs_table", "short"]
 
 
 def short(value: Any, limit: int = 120) -> str:
@@ -35,7 +38,7 @@ class LiveView:
         c = self.console
         prefix = f"[magenta]{escape(event.agent)}[/] " if event.agent and event.agent != "agent" else ""
         if kind == "run_started":
-            c.print(f"[dim]run {event.run_id} · graph {escape(event.graph)} · model {escape(str(event.model))}[/]")
+            c.print(f"[dim]run {event.run_id} · graph {escape(event.graph)} · model {escape(event.model or DEFAULT_MODEL_LABEL)}[/]")
         elif kind == "run_resumed":
             was = "crashed" if event.crashed else event.previous_status
             c.print(f"[dim]resuming run {event.run_id} (was {was})[/]")

@@ -4,7 +4,7 @@ parallel), a re-planner revises what is left, a writer answers from the step res
     plan ──(invalid: reason back to the planner)──► plan
       │ Send per ready step
       ▼
-    execute ×N (parallel, each a ReAct sub-agent "executor:<step id>")
+    execute xN (parallel, each a ReAct sub-agent "executor:<step id>")
       │
     replan ──(invalid revision)──► replan
       │ ready steps left: Send again     nothing left / finish

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from test_cli import REPO, agentflow
 
 from agentflow.store import RunStore
-
-from test_cli import REPO, agentflow
 
 SCRIPTED = REPO / "examples" / "scripted"
 

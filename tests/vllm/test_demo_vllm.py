@@ -27,7 +27,7 @@ pytestmark = [
 async def test_demo_model_decides_in_vllm() -> None:
     """`vllm:<demo dir>`: the standard Hugging Face files load in vLLM's CPU engine, and the first decision for
     an arithmetic request is a valid calculator call."""
-    from agentflow.graphs.react import SYSTEM_PROMPT
+    from agentflow.graphs.react import SYSTEM_PROMPT  # the bundled react graph's prompt
     from agentflow.toolkit import DEFAULT_TOOLS
 
     model = VLLMModel(DEMO, max_model_len=2048)

@@ -70,7 +70,7 @@ def request(*, seed: int | None = 0, temperature: float = 1.0, max_tokens: int |
 def test_bad_paths_and_backends_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelSpecError, match="does not exist"):
         VLLMModel(tmp_path / "missing")
-    with pytest.raises(ModelSpecError, match="no config.json"):
+    with pytest.raises(ModelSpecError, match=r"no config\.json"):
         VLLMModel(tmp_path)
 
 
