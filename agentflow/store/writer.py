@@ -1,9 +1,10 @@
 """`TraceWriter`: the runner's writes to the run database (run records and trace events), async.
 
 It shares LangGraph's checkpointer connection and lock, so trace writes and checkpoint writes never contend
-for SQLite's write lock. Trace events are queued and written by a background task in batches (one
-transaction each), so a run does not wait for the disk at every event; `flush()` waits until everything
-queued so far is on disk, and run records (create / finish) are always written before returning.
+for SQLite's write lock. Trace events are queued and committed with the next checkpoint write
+(`store/checkpointer.py` takes them along into its transaction), so a run does not wait for the disk at every
+event; `flush()` waits until everything queued so far is on disk, and run records (create / finish) and
+journal rows are always written before returning.
 """
 
 from __future__ import annotations
