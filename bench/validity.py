@@ -32,7 +32,8 @@ sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def _schemas(limit: int | None) -> dict[str, Any]:
+def dev_schemas(limit: int | None) -> dict[str, Any]:
+    """The vendored dev schemas by file name; `limit` of them, evenly spaced, when given."""
     files = sorted((REPO / "tests" / "data" / "schemas" / "dev").glob("*.json"))
     if limit:
         step = max(1, len(files) // limit)
@@ -109,7 +110,7 @@ def main() -> None:
     from tiny_model import build_tiny_model
 
     torch.set_num_threads(1)
-    schemas = _schemas(args.limit or None)
+    schemas = dev_schemas(args.limit or None)
     with tempfile.TemporaryDirectory() as tmp:
         build_tiny_model(Path(tmp), vocab_size=768)
         tok = AutoTokenizer.from_pretrained(tmp)

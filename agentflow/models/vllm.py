@@ -38,7 +38,8 @@ from agentflow.exceptions import ModelError, ModelSpecError
 from agentflow.messages import Usage
 from agentflow.models.base import ModelRequest, ModelResponse
 from agentflow.models.decision_schema import decision_from_data, decision_schema
-from agentflow.models.openai import ContextWindowError, check_decision_output
+from agentflow.models.openai import ContextWindowError
+from agentflow.models.output_check import check_decision_output
 from agentflow.models.prompt import render_chat, to_text
 
 __all__ = ["DEFAULT_ENGINE_KWARGS", "DEFAULT_MAX_MODEL_LEN", "VLLMModel"]

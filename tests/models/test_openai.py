@@ -15,7 +15,8 @@ import pytest
 
 import agentflow
 from agentflow.models.base import ModelRequest, SamplingSettings
-from agentflow.models.openai import InvalidModelOutputError, ModelHTTPError, OpenAIModel
+from agentflow.models.openai import ModelHTTPError, OpenAIModel
+from agentflow.models.output_check import InvalidModelOutputError
 from agentflow.models.spec import load_model
 from agentflow.store import RunStore
 

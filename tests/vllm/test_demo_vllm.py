@@ -10,7 +10,7 @@ pytest.importorskip("vllm")
 
 from agentflow.messages import system_message, user_message
 from agentflow.models.base import ModelRequest, SamplingSettings
-from agentflow.models.openai import check_decision_output
+from agentflow.models.output_check import check_decision_output
 from agentflow.models.vllm import VLLMModel
 
 DEMO = Path(__file__).resolve().parents[2] / "agentflow" / "models" / "demo"
