@@ -5,7 +5,8 @@
 
 Steps: generate training tasks (tasks.py) -> play them through the real tools (data.py) -> learn the BPE
 tokenizer on the training text -> render every episode with agentflow's prompt code and the model's chat
-template -> train a small Llama with the loss on the decision tokens only -> save a standard Hugging Face
+template (plus copy drills and first-decision cuts) -> train a small Llama, the loss weighted 1 on decision
+tokens and `--context-weight` on the text it reads -> save a standard Hugging Face
 directory (config.json, model.safetensors, tokenizer files with the chat template, training.json, CHECKSUMS).
 
 Validation during training is teacher-forced: a held-out decision counts as right when the argmax of every
@@ -65,8 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="extra sequences, this fraction of the tasks, where the model repeats a random snippet of "
                         "training text: they grow the attention heads that copy (arguments, observations) early")
     p.add_argument("--first-decision-copies", type=float, default=1.0,
-                   help="also train on episodes cut after their first decision (request -> tool call), this many per "
-                        "tool-call episode: short sequences that practise the hardest part, copying arguments over")
+                   help="fraction of multi-turn episodes also trained on cut after their first decision (request -> "
+                        "tool call): short sequences that practise the hardest part, copying arguments over")
     return p.parse_args(argv)
 
 
