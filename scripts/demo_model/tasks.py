@@ -910,8 +910,8 @@ GENERATORS = {
     "write_note": gen_write_note, "search_notes": gen_search_note, "out_of_scope": gen_out_of_scope,
     "error": gen_error,
 }
-TRAIN_MIX = {"calculator": 0.33, "convert_units": 0.27, "current_time": 0.13, "write_note": 0.09,
-             "search_notes": 0.09, "out_of_scope": 0.05, "error": 0.04}
+TRAIN_MIX = {"calculator": 0.33, "convert_units": 0.22, "current_time": 0.11, "write_note": 0.14,
+             "search_notes": 0.12, "out_of_scope": 0.04, "error": 0.04}
 
 
 def training_tasks(seed: int, n: int) -> list[Task]:

@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tasks", type=int, default=24000, help="training tasks (episodes)")
+    p.add_argument("--tasks", type=int, default=36000, help="training tasks (episodes)")
     p.add_argument("--val-tasks", type=int, default=300, help="held-out tasks for teacher-forced validation")
     p.add_argument("--steps", type=int, default=4200)
     p.add_argument("--batch", type=int, default=32)
