@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tasks", type=int, default=36000, help="training tasks (episodes)")
     p.add_argument("--val-tasks", type=int, default=300, help="held-out tasks for teacher-forced validation")
-    p.add_argument("--steps", type=int, default=4200)
+    p.add_argument("--steps", type=int, default=4400)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--warmup", type=int, default=100)
