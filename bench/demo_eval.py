@@ -234,11 +234,10 @@ def generated(skill: str, n: int, seed: int, exclude: set[str]) -> list[dict[str
         elif skill == "convert_units":
             a = task.call["arguments"]
             try:
-                convert(a["value"], a["from_unit"], a["to_unit"])
+                expected = convert(a["value"], a["from_unit"], a["to_unit"])["value"]
             except ToolError:
                 continue
-            items.append({"skill": skill, "request": task.request,
-                          "expected": convert(a["value"], a["from_unit"], a["to_unit"])["value"]})
+            items.append({"skill": skill, "request": task.request, "expected": expected})
         elif skill == "current_time":
             items.append({"skill": skill, "request": task.request, "timezone": task.expected})
         elif skill == "notes":
