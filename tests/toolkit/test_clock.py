@@ -1,4 +1,4 @@
-"""The clock tool: the current time in an IANA zone, as ISO 8601 with its offset."""
+"""The clock tool: the current time in a zone (IANA name, city or one-zone country), as ISO 8601 with its offset."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from agentflow.exceptions import ToolError
 from agentflow.messages import ToolCall
 from agentflow.toolkit import current_time
+from agentflow.toolkit.clock import PLACES, resolve_zone
 from agentflow.tools import RunContext, execute_call
 
 
@@ -53,6 +54,43 @@ def test_unknown_zone(zone: str) -> None:
     """An unknown or path-like zone raises `ToolError` naming it."""
     with pytest.raises(ToolError, match="unknown time zone"):
         current_time.function(zone)
+
+
+@pytest.mark.parametrize(("place", "zone"), [
+    ("Tokyo", "Asia/Tokyo"), ("new york", "America/New_York"), ("Buenos Aires", "America/Argentina/Buenos_Aires"),
+    ("Mumbai", "Asia/Kolkata"), ("San Francisco", "America/Los_Angeles"), ("Japan", "Asia/Tokyo"),
+    ("the UK", "Europe/London"), ("SOUTH KOREA", "Asia/Seoul"), ("Paris, France", "Europe/Paris"),
+    ("Istanbul", "Europe/Istanbul"), ("Coordinated Universal Time", "UTC"), ("Zulu time", "UTC"),
+    ("America/New_York", "America/New_York"), ("Ho_Chi_Minh", "Asia/Ho_Chi_Minh"),
+])
+def test_places_resolve_to_their_zone(place: str, zone: str) -> None:
+    """Cities (the city part of a zone name, or one of the listed cities in another city's zone), one-zone
+    countries and spelled-out UTC resolve to the canonical zone, not a legacy alias ("Japan" is Asia/Tokyo)."""
+    assert resolve_zone(place).key == zone
+
+
+def test_place_reading_matches_the_zone() -> None:
+    """The time read for a place is the time in its zone (same offset)."""
+    assert datetime.fromisoformat(current_time.function("Mumbai")).utcoffset() == timedelta(hours=5, minutes=30)
+
+
+def test_every_listed_place_is_a_real_zone() -> None:
+    """The place table only points at zones the zone database has."""
+    for place, zone in PLACES.items():
+        assert place == place.lower()
+        assert resolve_zone(zone).key == zone, place
+
+
+@pytest.mark.parametrize("country", ["the US", "USA", "Russia", "Australia", "canada"])
+def test_countries_with_several_zones_ask_for_a_city(country: str) -> None:
+    """A country spanning several zones is refused with a request for a city, never guessed."""
+    with pytest.raises(ToolError, match="spans several time zones; name a city"):
+        current_time.function(country)
+
+
+def test_misspelt_city_suggests_the_city() -> None:
+    with pytest.raises(ToolError, match="did you mean 'Tokyo'"):
+        current_time.function("Tokio")
 
 
 def test_unknown_zone_suggests_close_match() -> None:
