@@ -5,8 +5,9 @@
 
 Steps: generate training tasks (tasks.py) -> play them through the real tools (data.py) -> learn the BPE
 tokenizer on the training text -> render every episode with agentflow's prompt code and the model's chat
-template (plus copy drills and first-decision cuts) -> train a small Llama, the loss weighted 1 on decision
-tokens and `--context-weight` on the text it reads -> save a standard Hugging Face
+template (plus copy drills and first-decision cuts) -> train a small Llama: first `--drill-steps` steps on short
+copy drills only (a copy curriculum), then the mix, the loss weighted 1 on decision tokens and
+`--context-weight` on the text it reads -> save a standard Hugging Face
 directory (config.json, model.safetensors, tokenizer files with the chat template, training.json, CHECKSUMS).
 
 Validation during training is teacher-forced: a held-out decision counts as right when the argmax of every
@@ -46,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tasks", type=int, default=36000, help="training tasks (episodes)")
     p.add_argument("--val-tasks", type=int, default=300, help="held-out tasks for teacher-forced validation")
-    p.add_argument("--steps", type=int, default=4400)
+    p.add_argument("--steps", type=int, default=5000)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--warmup", type=int, default=100)
@@ -57,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--heads", type=int, default=2, help="attention heads (head size = hidden / heads; keep it 64)")
     p.add_argument("--intermediate", type=int, default=384)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--val-every", type=int, default=600)
+    p.add_argument("--val-every", type=int, default=300)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--context-weight", type=float, default=0.2,
                    help="loss weight of the tokens the model reads (requests, observations) next to the decisions' "
@@ -68,6 +69,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--first-decision-copies", type=float, default=1.0,
                    help="fraction of multi-turn episodes also trained on cut after their first decision (request -> "
                         "tool call): short sequences that practise the hardest part, copying arguments over")
+    p.add_argument("--drill-steps", type=int, default=600,
+                   help="the first this many steps train on copy drills only (fresh ones, not the mix's): a copy "
+                        "curriculum, so the attention that copies forms before the episodes need it")
     return p.parse_args(argv)
 
 
@@ -116,7 +120,8 @@ def weighted_loss(logits: Any, input_ids: Any, weights: Any) -> Any:
     return (per_token * w).sum() / w.sum().clamp(min=1.0)
 
 
-def copy_drills(episodes: list[Any], n: int, tokenizer: Any, seed: int) -> list[tuple[list[int], list[int]]]:
+def copy_drills(episodes: list[Any], n: int, tokenizer: Any, seed: int,
+                max_words: int = 12) -> list[tuple[list[int], list[int]]]:
     """`n` sequences "<|user|>Repeat exactly: X<|assistant|>{"reasoning":"Repeat it.","final_answer":"X"}<|eos|>"
     with X a random snippet of the training episodes' text (requests, observations, decisions)."""
     rng = random.Random(seed + 11)
@@ -126,7 +131,7 @@ def copy_drills(episodes: list[Any], n: int, tokenizer: Any, seed: int) -> list[
         text = rng.choice(texts)
         words = text.split()
         start = rng.randrange(len(words))
-        snippet = " ".join(words[start:start + rng.randint(1, 12)])[:120]
+        snippet = " ".join(words[start:start + rng.randint(1, max_words)])[:120]
         target = data.decision_json({"reasoning": "Repeat it.", "final_answer": snippet}) + data.EOS
         prompt = data.USER + f"Repeat exactly: {snippet}" + data.ASSISTANT
         p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -277,6 +282,15 @@ def main(argv: list[str] | None = None) -> None:
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
     batch_iter = batches(lengths, args.batch, random.Random(args.seed))
+    if args.drill_steps:
+        # short snippets (1-5 words: cheap steps), batches of similar length, in random order
+        warm = copy_drills(episodes, args.drill_steps * args.batch, tokenizer, args.seed + 1, max_words=5)
+        first = len(rows)
+        rows += warm
+        by_length = sorted(range(first, len(rows)), key=lambda i: len(rows[i][0]))
+        warm_batches = [by_length[i:i + args.batch] for i in range(0, len(by_length), args.batch)]
+        random.Random(args.seed + 3).shuffle(warm_batches)
+        warm_iter = iter(warm_batches)
     train_started = time.time()
     history = []
     running = 0.0
@@ -284,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     for step in range(args.steps):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
-        idx = next(batch_iter)
+        idx = next(warm_iter) if step < args.drill_steps else next(batch_iter)
         input_ids, attention, _, weights = collate([rows[i] for i in idx], tokenizer.pad_token_id,
                                                    args.context_weight)
         out = model(input_ids=input_ids, attention_mask=attention)

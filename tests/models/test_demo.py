@@ -25,7 +25,7 @@ DEMO = REPO / "agentflow" / "models" / "demo"
 SCRIPTS = REPO / "scripts" / "demo_model"
 
 # sha256 of the shipped weights; retraining on purpose means updating this line and CHECKSUMS together.
-WEIGHTS_SHA256 = "cb0b808e2793ecdbcecb4efba317dd3ef6c70f6f8d6fb3ab811c982238ea115e"
+WEIGHTS_SHA256 = "92418227c63eb3d672e116616427066e8930e4313302fc67fbc483e78df0a3e5"
 
 
 def sha256(path: Path) -> str:
@@ -119,6 +119,22 @@ async def test_graph_prompts_are_the_training_text(demo_tokenizer: Any, tmp_path
         assert prompts == expected
         ids, _mask = data.render(episode, demo_tokenizer)
         assert demo_tokenizer.decode(ids).startswith(prompts[-1])
+
+
+def test_the_clock_resolves_every_place_the_model_is_trained_on() -> None:
+    """The model copies the place into `timezone` (tasks.gen_time); the clock tool must resolve each place the
+    training data names to the zone the eval expects, or the model is taught calls that fail."""
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        import tasks
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    from agentflow.toolkit.clock import resolve_zone
+
+    wrong = {place: zone for place, zone in tasks._PLACES.items() if resolve_zone(place).key != zone}
+    assert not wrong
+    for name in tasks._UTC_NAMES:
+        assert resolve_zone(name).key == "UTC"
 
 
 # ----------------------------------------------------------------------------------------- through the CLI
