@@ -3,15 +3,21 @@
 Every event has `run_id`, a `kind`, and (once recorded) a per-run sequence number in the trace. Model and tool
 events carry everything needed to replay a run exactly: messages in, raw text out, parsed decision, tokens and
 latency; arguments, observation, error and latency.
+
+An event's `kind` is its class name in snake case (`ModelCalled` -> "model_called"), and `EVENT_TYPES` maps
+each kind back to its class: the trace stores the kind, and whatever reads a trace rebuilds typed events with
+`from_trace` instead of comparing strings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
+    "EVENT_TYPES",
     "ApprovalDecided",
     "Event",
     "ModelCalled",
@@ -22,8 +28,16 @@ __all__ = [
     "RunStarted",
     "StepStarted",
     "ToolCalled",
+    "from_trace",
     "full_messages",
 ]
+
+#: kind -> event class, for every event class (agentflow's and any subclass of `Event` defined elsewhere)
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +46,10 @@ class Event:
     run_id: str
     agent: str = ""
 
+    def __init_subclass__(cls) -> None:  # (no super(): dataclass(slots=True) re-creates this class)
+        cls.kind = _snake(cls.__name__)
+        EVENT_TYPES[cls.kind] = cls  # dataclass(slots=True) re-creates the class: the last one registered wins
+
     def data(self) -> dict[str, Any]:
         """The event's fields other than `run_id`, JSON-safe (what the trace stores)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "run_id"}
@@ -39,10 +57,9 @@ class Event:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunStarted(Event):
-    kind: ClassVar[str] = "run_started"
     graph: str
     input: Any
-    model: str
+    model: str | None  # the run's model spec(s); None: each node's own model, else the bundled demo model
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,14 +67,12 @@ class RunResumed(Event):
     """A run continues: after a cancel, a budget stop, a failure, decisions on a pause, or a crash
     (`previous_status` "running": its process died while executing it)."""
 
-    kind: ClassVar[str] = "run_resumed"
     previous_status: str
     crashed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepStarted(Event):
-    kind: ClassVar[str] = "step_started"
     step: int
 
 
@@ -67,7 +82,6 @@ class ModelOffer(Event):
     offer in a run; each `ModelCalled` names its offer by `digest`. With the messages and settings this is
     everything the prompt and the decoding grammar are made from, so a call can be replayed exactly."""
 
-    kind: ClassVar[str] = "model_offer"
     digest: str
     tools: list[dict[str, Any]]
     final_schema: dict[str, Any] | None
@@ -77,7 +91,6 @@ class ModelOffer(Event):
 class ApprovalDecided(Event):
     """A human's decision on a paused call (approve, with edited arguments or not; reject; answer)."""
 
-    kind: ClassVar[str] = "approval_decided"
     call_id: str
     tool: str
     decision: dict[str, Any]
@@ -89,7 +102,6 @@ class ModelCalled(Event):
     `messages_from` ones, which equal the start of the previous call's messages (same agent);
     `full_messages` rebuilds the complete list from a trace."""
 
-    kind: ClassVar[str] = "model_decision"
     step: int
     model: str
     messages: list[dict[str, Any]]
@@ -107,7 +119,7 @@ class ModelCalled(Event):
 
 
 def full_messages(model_events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """The complete messages of each model call, given the data of a run's `model_decision` events in order."""
+    """The complete messages of each model call, given the data of a run's `model_called` events in order."""
     last: dict[str, list[dict[str, Any]]] = {}
     out = []
     for data in model_events:
@@ -120,7 +132,6 @@ def full_messages(model_events: list[dict[str, Any]]) -> list[list[dict[str, Any
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ToolCalled(Event):
-    kind: ClassVar[str] = "tool_result"
     step: int
     call_id: str
     tool: str
@@ -137,7 +148,6 @@ class ToolCalled(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunErrored(Event):
-    kind: ClassVar[str] = "error"
     error_type: str
     message: str
     step: int | None = None
@@ -145,9 +155,18 @@ class RunErrored(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished(Event):
-    kind: ClassVar[str] = "final"
     status: str
     output: Any
     usage: dict[str, Any]
     budget: str | None = None
     error: dict[str, str] | None = None
+
+
+def from_trace(kind: str, run_id: str, data: dict[str, Any]) -> Event | None:
+    """The typed event a trace row holds (its kind and data), or None for a kind no class is registered for.
+    Fields a newer or older agentflow wrote that this class does not have are dropped."""
+    cls = EVENT_TYPES.get(kind)
+    if cls is None:
+        return None
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(run_id=run_id, **{k: v for k, v in data.items() if k in names and k != "run_id"})

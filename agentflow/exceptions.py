@@ -1,35 +1,60 @@
-"""Every error agentflow raises on purpose.
+"""Every error agentflow raises on purpose, in one tree.
 
-    AgentflowError
-    ├── UserError                      misuse or configuration; fix the input and try again (CLI exit 2)
+    AgentflowError                     exit_code 1
+    ├── UserError                      misuse or configuration; fix the input and try again (exit_code 2)
     │   ├── ConfigError                a bad option value (budget, db path, sampling settings)
     │   ├── ModelSpecError             a `--model` spec that does not parse or names a missing file
     │   ├── GraphLoadError             a graph path / name that cannot be loaded or has no factory
     │   ├── ToolDefinitionError        a function that cannot become a tool (bad signature, duplicate name)
     │   ├── UnknownRunError            a run id that is not in the database
     │   ├── RunBusyError               a run another live process is executing (or deciding on)
-    │   └── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
+    │   ├── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
+    │   ├── InvalidDecisionError       a human decision that cannot apply (unknown call, invalid edit)
+    │   ├── UnsupportedSchemaError     a schema constrained decoding cannot enforce (keyword, JSON Pointer)
+    │   │   └── EngineUnsupportedError     ... that one mask engine cannot express exactly
+    │   ├── MaxTokensTooSmallError     `max_tokens` below the minimum that guarantees a complete decision
+    │   └── UnsupportedTokenizerError  a tokenizer the decoding guarantee does not hold for
     └── RunError                       something went wrong while a run was executing
-        ├── BudgetExhausted            a budget ran out (the run ends `budget_exhausted`, exit 3)
+        ├── BudgetExhausted            a budget ran out (the run ends `budget_exhausted`, exit_code 3)
         ├── ModelError                 the model backend failed or produced no usable decision
+        │   ├── ModelHTTPError             an OpenAI-compatible endpoint failed (unreachable, HTTP error)
+        │   │   └── GrammarRejectedError       a vLLM server refused agentflow's grammar
+        │   ├── ContextWindowError         prompt + max_tokens do not fit the model's context window
+        │   ├── InvalidModelOutputError    the model kept producing invalid decisions (retries spent)
+        │   └── DecodingInvariantError     the constrained decoder broke an invariant (a bug or engine limit)
         ├── PlanError                  a planner kept producing unusable plans (cycle, unknown step, none)
         ├── RoutingError               a supervisor kept routing to agents that do not exist
         └── ToolError                  raised by a tool to report a failure the model should see
 
-Tool failures never escape a run: invalid arguments, exceptions and timeouts become observations the model
-reads. `ToolError` exists so a tool can say `retryable=True` explicitly.
+Whether an error is the caller's fault is a property of its class: `exit_code` (2 for every `UserError`).
+A run that fails records its error's class name; `error_class(name)` finds the class again (`RunResult`
+uses it for the exit code). Tool failures never escape a run: invalid arguments, exceptions and timeouts
+become observations the model reads; `ToolError` exists so a tool can say `retryable=True` explicitly.
+Control-flow signals (a pause for approval) are not errors.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from agentflow.messages import Usage
 
 __all__ = [
     "AgentflowError",
     "BudgetExhausted",
     "ConfigError",
+    "ContextWindowError",
+    "DecodingInvariantError",
+    "EngineUnsupportedError",
+    "GrammarRejectedError",
     "GraphLoadError",
+    "InvalidDecisionError",
+    "InvalidModelOutputError",
+    "MaxTokensTooSmallError",
     "ModelError",
+    "ModelHTTPError",
     "ModelSpecError",
     "PlanError",
     "RoutingError",
@@ -39,16 +64,27 @@ __all__ = [
     "ToolDefinitionError",
     "ToolError",
     "UnknownRunError",
+    "UnsupportedSchemaError",
+    "UnsupportedTokenizerError",
     "UserError",
+    "error_class",
 ]
 
 
 class AgentflowError(Exception):
     """Base class of every agentflow error."""
 
+    #: the CLI's exit code when this error ends a command (or a run)
+    exit_code: ClassVar[int] = 1
+
+
+# --------------------------------------------------------------------------------------------- user errors
+
 
 class UserError(AgentflowError):
     """The caller asked for something that cannot work; the message says what to change."""
+
+    exit_code: ClassVar[int] = 2
 
 
 class ConfigError(UserError):
@@ -79,12 +115,65 @@ class StoreError(UserError):
     """The database file is unusable: corrupt, not an agentflow database, or from a newer version."""
 
 
+class InvalidDecisionError(UserError):
+    """A human decision that cannot apply: unknown call, an edit that fails the tool's schema, no message."""
+
+
+class UnsupportedSchemaError(UserError):
+    """A schema (or part of it) that agentflow cannot enforce faithfully, so it refuses to decode under it.
+
+    `keyword` is the JSON Schema keyword at fault (e.g. ``"not"``), `pointer` the JSON Pointer of the
+    subschema holding it (e.g. ``"/properties/x"``), `reason` a human explanation.
+    """
+
+    def __init__(self, keyword: str, pointer: str, reason: str) -> None:
+        self.keyword = keyword
+        self.pointer = pointer
+        self.reason = reason
+        super().__init__(f"unsupported schema: keyword {keyword!r} at {pointer or '/'}: {reason}")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"keyword": self.keyword, "pointer": self.pointer, "reason": self.reason}
+
+
+class EngineUnsupportedError(UnsupportedSchemaError):
+    """A schema the compiler supports but one mask engine cannot enforce exactly (its grammar syntax lacks
+    llguidance's regex intersection, or the translation exceeds the engine's limits). Other engines may still
+    decode it; a model bound to this engine refuses it."""
+
+    def __init__(self, engine: str, keyword: str, pointer: str, reason: str) -> None:
+        self.engine = engine
+        super().__init__(keyword, pointer, f"mask engine {engine}: {reason}")
+        self.reason = reason
+
+    def as_dict(self) -> dict[str, str]:
+        return {**super().as_dict(), "engine": self.engine}
+
+
+class MaxTokensTooSmallError(UserError):
+    """`max_tokens` is below the minimum that guarantees a complete, valid output for this schema."""
+
+    def __init__(self, max_tokens: int, minimum: int) -> None:
+        self.max_tokens = max_tokens
+        self.minimum = minimum
+        super().__init__(f"max_tokens={max_tokens} is below the guaranteed minimum {minimum} for this schema")
+
+
+class UnsupportedTokenizerError(UserError):
+    """A tokenizer the guarantee does not hold for (e.g. a token that decodes to no bytes, no eos token)."""
+
+
+# ---------------------------------------------------------------------------------------------- run errors
+
+
 class RunError(AgentflowError):
     """A failure during a run."""
 
 
 class BudgetExhausted(RunError):
     """A budget ran out. `budget` names which one: steps, tokens, cost, time or tool_calls."""
+
+    exit_code: ClassVar[int] = 3
 
     def __init__(self, budget: str, limit: float, used: float) -> None:
         self.budget = budget
@@ -95,6 +184,46 @@ class BudgetExhausted(RunError):
 
 class ModelError(RunError):
     """The model backend failed, or its output could not be turned into a decision."""
+
+
+class ModelHTTPError(ModelError):
+    """The endpoint could not be reached, timed out, or answered with an HTTP error. `status` is None when
+    no HTTP answer came (connection refused, timeout)."""
+
+    def __init__(self, message: str, *, url: str, status: int | None = None, body: str = "") -> None:
+        self.url = url
+        self.status = status
+        self.body = body
+        super().__init__(message)
+
+
+class GrammarRejectedError(ModelHTTPError):
+    """A vLLM server refused agentflow's grammar (it does not run the llguidance backend)."""
+
+
+class ContextWindowError(ModelError):
+    """The prompt plus `max_tokens` does not fit the model's context window."""
+
+
+class InvalidModelOutputError(ModelError):
+    """The model kept producing invalid decisions: `attempts` outputs, none valid. `errors` holds one
+    `OutputError` (`agentflow.models.output_check`) per attempt, `outputs` the texts, `usage` the tokens of
+    all attempts."""
+
+    def __init__(self, message: str, *, errors: Sequence[Any], outputs: Sequence[str], usage: Usage) -> None:
+        self.errors = list(errors)
+        self.outputs = list(outputs)
+        self.attempts = len(self.errors)
+        self.usage = usage
+        super().__init__(message)
+
+    @property
+    def last_error(self) -> Any:
+        return self.errors[-1]
+
+
+class DecodingInvariantError(ModelError):
+    """The constrained decoder broke an invariant it relies on (a bug or an engine resource limit)."""
 
 
 class PlanError(RunError):
@@ -114,3 +243,16 @@ class ToolError(RunError):
         self.retryable = retryable
         self.details = details
         super().__init__(message)
+
+
+def _tree(cls: type[AgentflowError]) -> dict[str, type[AgentflowError]]:
+    found = {cls.__name__: cls}
+    for sub in cls.__subclasses__():
+        found.update(_tree(sub))
+    return found
+
+
+def error_class(name: str) -> type[AgentflowError] | None:
+    """The error class of the tree (or a user's subclass of it) named `name`, e.g. from a run's recorded
+    error type; None for anything else (a bug in a tool or a dependency is not classified)."""
+    return _tree(AgentflowError).get(name)

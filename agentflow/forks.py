@@ -31,7 +31,7 @@ class Checkpoint:
     values: dict[str, Any]
 
     def as_dict(self, *, with_values: bool = False) -> dict[str, Any]:
-        out = {"number": self.number, "step": self.step, "after": self.after, "next": list(self.next),
+        out: dict[str, Any] = {"number": self.number, "step": self.step, "after": self.after, "next": list(self.next),
                "created_at": self.created_at, "checkpoint_id": self.checkpoint_id}
         if with_values:
             out["values"] = self.values

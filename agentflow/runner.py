@@ -19,16 +19,18 @@ import anyio
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from agentflow.approval import Decision, InvalidDecisionError, PendingCall, validate_decision
+from agentflow import approval
+from agentflow.approval import HumanDecision
 from agentflow.budget import DEFAULT_BUDGET, Budget, BudgetTracker, RunUsage
 from agentflow.events import ApprovalDecided, Event, RunErrored, RunFinished, RunResumed, RunStarted
 from agentflow.exceptions import AgentflowError, BudgetExhausted, UserError
 from agentflow.forks import Checkpoint, apply_edits, history
-from agentflow.graph.journal import ToolJournal
-from agentflow.graph.services import RunServices
 from agentflow.models.base import Model, SamplingSettings
 from agentflow.models.spec import BACKENDS, load_model
 from agentflow.result import RunResult
+from agentflow.runtime.journal import ToolJournal
+from agentflow.runtime.services import RunServices
+from agentflow.status import RunStatus
 from agentflow.store.db import resolve_db_path
 from agentflow.store.runs import RunRecord, RunStore
 from agentflow.store.writer import TraceWriter
@@ -82,7 +84,7 @@ class Runner:
 
     # -- graphs -----------------------------------------------------------------------------------------------
     def _compile(self, graph: Any) -> tuple[Any, str]:
-        from agentflow.graph.loader import graph_name, resolve_graph
+        from agentflow.loader import graph_name, resolve_graph
 
         builder, name = resolve_graph(graph)
         cached = self._compiled.get(id(builder))
@@ -151,20 +153,20 @@ class Runner:
         Raises `RunBusyError` if another live process is executing the run.
         """
         record = await anyio.to_thread.run_sync(self.store.get_run, run_id)
-        if record.status == "succeeded":
+        if record.status is RunStatus.SUCCEEDED:
             raise UserError(f"run {record.id} already succeeded; nothing to resume")
         command = None
-        if record.status == "awaiting_approval":
-            pending = [PendingCall.from_dict(p) for p in record.pending or []]
+        if record.status is RunStatus.AWAITING_APPROVAL:
+            pending = record.pending or []
             undecided = [p.call_id for p in pending if p.decision is None]
             if undecided:
                 raise UserError(f"run {record.id} is waiting for decisions on {', '.join(undecided)}; "
                                 "use approve / reject / answer")
-            command = _resume_command(pending)
+            command = approval.resume_command(pending)
         return await self._continue(record, command, graph=graph, model=model, models=models, budget=budget,
                                     on_event=on_event)
 
-    async def decide(self, run_id: str, decisions: Sequence[Decision], *, graph: Any = None,
+    async def decide(self, run_id: str, decisions: Sequence[HumanDecision], *, graph: Any = None,
                      model: str | Model | None = None, models: Mapping[str, str | Model] | None = None,
                      on_event: EventHandler | None = None) -> RunResult:
         """Record decisions on a paused run's calls; once every pending call has one, continue the run here.
@@ -173,27 +175,18 @@ class Runner:
         `InvalidDecisionError` and the run stays paused.
         """
         record = await anyio.to_thread.run_sync(self.store.get_run, run_id)
-        if record.status != "awaiting_approval" or not record.pending:
+        if record.status is not RunStatus.AWAITING_APPROVAL or not record.pending:
             raise UserError(f"run {record.id} is {record.status}, not waiting for decisions")
-        pending = [PendingCall.from_dict(p) for p in record.pending]
-        by_id = {p.call_id: p for p in pending}
-        decided: dict[str, dict[str, Any]] = {}
-        for decision in decisions:
-            if decision.call_id is not None and decision.call_id not in by_id:
-                raise InvalidDecisionError(f"run {record.id} has no pending call '{decision.call_id}' "
-                                           f"(pending: {', '.join(by_id)})")
-            targets = [by_id[decision.call_id]] if decision.call_id else [p for p in pending if p.decision is None]
-            for call in targets:
-                decided[call.call_id] = validate_decision(call, decision)
-        updated = [dataclasses.replace(p, decision=decided.get(p.call_id, p.decision)) for p in pending]
-        events = [ApprovalDecided(run_id=record.id, call_id=cid, tool=by_id[cid].tool, decision=d)
-                  for cid, d in decided.items()]
-        await self.writer.update_pending(record.id, record.pending, [p.as_dict() for p in updated], events)
+        updated = approval.decide(record.id, record.pending, decisions)
+        events = [ApprovalDecided(run_id=record.id, call_id=new.call_id, tool=new.tool, decision=new.decision.to_json())
+                  for old, new in zip(record.pending, updated, strict=True)
+                  if new.decision is not None and new.decision is not old.decision]
+        await self.writer.update_pending(record.id, record.pending, updated, events)
         if any(p.decision is None for p in updated):
-            return dataclasses.replace(RunResult.from_record(record), pending=[p.as_dict() for p in updated])
-        record = dataclasses.replace(record, pending=[p.as_dict() for p in updated])
-        return await self._continue(record, _resume_command(updated), graph=graph, model=model, models=models,
-                                    budget=None, on_event=on_event)
+            return dataclasses.replace(RunResult.from_record(record), pending=updated)
+        record = dataclasses.replace(record, pending=updated)
+        return await self._continue(record, approval.resume_command(updated), graph=graph, model=model,
+                                    models=models, budget=None, on_event=on_event)
 
     async def _continue(self, record: RunRecord, command: Any, *, graph: Any, model: str | Model | None,
                         models: Mapping[str, str | Model] | None, budget: Budget | None,
@@ -202,7 +195,7 @@ class Runner:
         default_model, role_models = self._models(record, model, models)
         settings = _settings_of(record)
         budget = budget or Budget.from_dict(record.budget)
-        crashed = record.status == "running"  # claim() refuses if its owner is alive: it died mid-run
+        crashed = record.status is RunStatus.RUNNING  # claim() refuses if its owner is alive: it died mid-run
         resumed = RunResumed(run_id=record.id, previous_status=record.status, crashed=crashed)
         await self.writer.claim(record.id, budget=budget.as_dict(), events=[resumed], pending=record.pending)
         tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(record.usage), prices=self.prices)
@@ -244,7 +237,7 @@ class Runner:
         steps_cap = tracker.budget.max_steps
         config = {"configurable": {"thread_id": svc.run_id},
                   "recursion_limit": 10_000 if steps_cap is None else 4 * steps_cap + 50}
-        status, budget_name, error = "succeeded", None, None
+        status, budget_name, error = RunStatus.SUCCEEDED, None, None
         try:
             with anyio.CancelScope() as wall:
                 remaining = tracker.remaining_wall_s()
@@ -255,41 +248,41 @@ class Runner:
                     # step that led to a side effect (the journal's keys depend on it)
                     await compiled.ainvoke(graph_input, config, context=svc, durability="sync")
                 except BudgetExhausted as exc:
-                    status, budget_name = "budget_exhausted", exc.budget
+                    status, budget_name = RunStatus.BUDGET_EXHAUSTED, exc.budget
                 except Exception as exc:
-                    status, error = "failed", _error_of(exc)
+                    status, error = RunStatus.FAILED, _error_of(exc)
             if wall.cancelled_caught:
                 svc.cancelled.set()
-                status, budget_name, error = "budget_exhausted", "time", None
+                status, budget_name, error = RunStatus.BUDGET_EXHAUSTED, "time", None
         except anyio.get_cancelled_exc_class():
             svc.cancelled.set()
             with anyio.CancelScope(shield=True):
-                await self._finish(compiled, config, svc, "cancelled", None, None)
+                await self._finish(compiled, config, svc, RunStatus.CANCELLED, None, None)
             raise
         return await self._finish(compiled, config, svc, status, budget_name, error)
 
-    async def _finish(self, compiled: Any, config: dict[str, Any], svc: RunServices, status: str,
+    async def _finish(self, compiled: Any, config: dict[str, Any], svc: RunServices, status: RunStatus,
                       budget_name: str | None, error: dict[str, str] | None) -> RunResult:
         values: dict[str, Any] = {}
-        pending: list[dict[str, Any]] = []
+        pending: list[approval.PendingCall] = []
         try:
             snapshot = await compiled.aget_state(config)
             values = dict(snapshot.values or {})
-            pending = _pending_calls(snapshot)
-            if status != "succeeded":
+            pending = approval.pending_calls(snapshot)
+            if status is not RunStatus.SUCCEEDED:
                 values["partial"] = _with_finished_tasks(values.get("partial"), snapshot)
         except Exception as exc:  # the result must still be recorded
             log.warning("could not read final state", run_id=svc.run_id, error=str(exc))
-        if status == "succeeded" and pending:
-            status = "awaiting_approval"
-        output = values.get("output") if status == "succeeded" else None
-        if status == "succeeded" and "output" not in values:
-            status, error = "failed", {"type": "GraphError", "message": "the graph ended without an 'output'"}
+        if status is RunStatus.SUCCEEDED and pending:
+            status = RunStatus.AWAITING_APPROVAL
+        output = values.get("output") if status is RunStatus.SUCCEEDED else None
+        if status is RunStatus.SUCCEEDED and "output" not in values:
+            status, error = RunStatus.FAILED, {"type": "GraphError", "message": "the graph ended without an 'output'"}
         if error is not None:
             await svc.record(RunErrored(run_id=svc.run_id, error_type=error["type"], message=error["message"]))
         svc.tracker.sync_wall()
         usage = svc.tracker.usage.as_dict()
-        pending = pending if status == "awaiting_approval" else []
+        pending = pending if status is RunStatus.AWAITING_APPROVAL else []
         result = RunResult(run_id=svc.run_id, status=status, output=output, partial=values.get("partial"),
                            usage=usage, budget=budget_name, error=error, pending=pending)
         final = RunFinished(run_id=svc.run_id, status=status, output=output, usage=usage, budget=budget_name,
@@ -372,26 +365,6 @@ def _with_finished_tasks(partial: Any, snapshot: Any) -> Any:
         if isinstance(result, dict) and isinstance(result.get("partial"), dict):
             merged.update(result["partial"])
     return merged if merged or partial is not None else None
-
-
-def _pending_calls(snapshot: Any) -> list[dict[str, Any]]:
-    """The calls a paused run waits on, from every approval interrupt (parallel branches included)."""
-    pending = []
-    for item in snapshot.interrupts or ():
-        value = item.value
-        if isinstance(value, dict) and value.get("kind") == "approval":
-            pending += [{**call, "interrupt_id": item.id, "decision": None} for call in value["calls"]]
-    return pending
-
-
-def _resume_command(pending: Sequence[PendingCall]) -> Any:
-    """The LangGraph resume value: per interrupt, the decisions keyed by call id."""
-    from langgraph.types import Command
-
-    by_interrupt: dict[str, dict[str, Any]] = {}
-    for call in pending:
-        by_interrupt.setdefault(call.interrupt_id, {})[call.call_id] = call.decision
-    return Command(resume=by_interrupt)
 
 
 async def _notify(handler: EventHandler | None, event: Event) -> None:

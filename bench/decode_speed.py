@@ -29,14 +29,14 @@ def unconstrained(model: Any, prompt_ids: list[int], n_tokens: int, seed: int) -
     import torch
 
     gen = torch.Generator().manual_seed(seed)
-    from agentflow.decoding.driver import _cache_kwarg, _new_cache
+    from agentflow.decoding.driver import cache_kwarg, new_cache
 
     input_ids = torch.tensor([prompt_ids])
-    cache, cache_kwarg = _new_cache(model), _cache_kwarg(model)
+    cache, cache_arg = new_cache(model), cache_kwarg(model)
     started = time.perf_counter()
     with torch.inference_mode():
         for _ in range(n_tokens):
-            out = model(input_ids=input_ids, use_cache=True, **{cache_kwarg: cache})
+            out = model(input_ids=input_ids, use_cache=True, **{cache_arg: cache})
             probs = torch.softmax(out.logits[0, -1].float(), dim=-1)
             tok = int(torch.multinomial(probs, 1, generator=gen))
             input_ids = torch.tensor([[tok]])
@@ -47,9 +47,10 @@ def bench_model(name: str, path: Path, engines: list[str], repeats: int) -> None
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from agentflow.decoding import GuidedDecoder, UnsupportedSchemaError, compile_decision
-    from agentflow.decoding.support import _CACHE
+    from agentflow.decoding import GuidedDecoder, UnsupportedSchemaError
+    from agentflow.decoding.support import clear_compile_cache
     from agentflow.models.base import ModelRequest
+    from agentflow.models.decision_grammar import compile_decision
     from agentflow.models.prompt import render_chat, to_text
     from agentflow.toolkit import DEFAULT_TOOLS
 
@@ -57,7 +58,7 @@ def bench_model(name: str, path: Path, engines: list[str], repeats: int) -> None
     model = AutoModelForCausalLM.from_pretrained(path).eval()
     tokenizer = AutoTokenizer.from_pretrained(path)
     specs = [t.spec for t in DEFAULT_TOOLS]
-    _CACHE.clear()
+    clear_compile_cache()
     t0 = time.perf_counter()
     compiled = compile_decision(specs)
     first_ms = (time.perf_counter() - t0) * 1000

@@ -107,11 +107,11 @@ class Evaluator:
             store.close()
         calls, observations = [], []
         for event in events:
-            if event.kind == "model_decision":
+            if event.kind == "model_called":
                 for call in (event.data.get("decision") or {}).get("tool_calls") or []:
                     calls.append(call)
                     self._check_call(call, request)
-            elif event.kind == "tool_result":
+            elif event.kind == "tool_called":
                 observations.append({"tool": event.data["tool"], "content": event.data["content"],
                                      "is_error": event.data["is_error"]})
         return {"request": request, "status": result.status, "output": result.output, "calls": calls,
@@ -180,9 +180,9 @@ def _same_zone(given: str, expected: str) -> bool:
 async def _store_notes(texts: list[str], db: Path) -> None:
     """Write notes straight through the tool (no model), as earlier runs would have."""
     from agentflow.messages import ToolCall
+    from agentflow.tooling.context import RunContext
+    from agentflow.tooling.execute import execute_call
     from agentflow.toolkit import DEFAULT_TOOLS
-    from agentflow.tools.context import RunContext
-    from agentflow.tools.execute import execute_call
 
     tools = {t.name: t for t in DEFAULT_TOOLS}
     for i, text in enumerate(texts):
@@ -205,7 +205,7 @@ def distractor_notes(rng: Any, avoid: str) -> list[str]:
     words = {w.lower() for w in re.findall(r"\w+", avoid)}
     out = []
     while len(out) < 2:
-        fact, _, query, _ = task_gen._fact(rng)
+        fact, _, query, _ = task_gen.note_fact(rng)
         if not words & {w.lower() for w in re.findall(r"\w+", query)}:
             out.append(fact)
     return out
@@ -219,8 +219,8 @@ def generated(skill: str, n: int, seed: int, exclude: set[str]) -> list[dict[str
     from agentflow.toolkit.units import convert
 
     if skill == "out_of_scope":
-        n = min(n, len(task_gen._OUT_OF_SCOPE))
-        pool = [r for r in task_gen._OUT_OF_SCOPE if task_gen.normalise(r) not in {task_gen.normalise(e) for e in exclude}]
+        n = min(n, len(task_gen.OUT_OF_SCOPE))
+        pool = [r for r in task_gen.OUT_OF_SCOPE if task_gen.normalise(r) not in {task_gen.normalise(e) for e in exclude}]
         return [{"skill": skill, "request": r} for r in pool[:n]]
     rng = random.Random(f"distractors-{seed}")
     items = []

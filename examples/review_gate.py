@@ -17,7 +17,6 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from agentflow import AgentState, ApprovalGate, BudgetGuard, ModelNode, ToolNode, route_after_model
-from agentflow.messages import user_message
 from agentflow.toolkit import calculator
 
 DRAFT_SCHEMA = {"type": "object", "properties": {"answer": {"type": "string", "minLength": 1, "maxLength": 400}},
@@ -39,7 +38,7 @@ def publish(state: ReviewState, arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def send_back(state: ReviewState, message: str) -> dict[str, Any]:
-    return {"messages": [user_message(f"A reviewer rejected your answer: {message}. Answer again.")],
+    return {"messages": [{"role": "user", "content": f"A reviewer rejected your answer: {message}. Answer again."}],
             "reviewed": False}
 
 

@@ -44,7 +44,7 @@ async def test_invalid_arguments_become_observation_not_crash(db_path: Path) -> 
         result = await runner.run(react_graph([lookup]), "x", model=model)
         events = runner.store.events(result.run_id)
     assert result.status == "succeeded"
-    observation = next(e.data for e in events if e.kind == "tool_result")
+    observation = next(e.data for e in events if e.kind == "tool_called")
     assert observation["is_error"] and "argument 'limit'" in observation["content"] and "80" in observation["content"]
 
 
@@ -53,7 +53,7 @@ async def test_unknown_tool_is_an_observation(db_path: Path) -> None:
     model = ScriptedModel([calls(call("nope")), final("gave up")])
     async with Runner(db_path) as runner:
         result = await runner.run(react_graph([add]), "x", model=model)
-        content = next(e.data["content"] for e in runner.store.events(result.run_id) if e.kind == "tool_result")
+        content = next(e.data["content"] for e in runner.store.events(result.run_id) if e.kind == "tool_called")
     assert result.ok and "unknown tool 'nope'" in content and "add" in content
 
 
@@ -158,7 +158,7 @@ async def test_cancellation_is_recorded_and_resumable(db_path: Path) -> None:
         resumed = await runner.resume(run_id, graph=graph, model=model)
         kinds = [e.kind for e in runner.store.events(run_id)]
     assert resumed.status == "succeeded" and resumed.output == "42"
-    assert "run_resumed" in kinds and kinds.count("final") == 2
+    assert "run_resumed" in kinds and kinds.count("run_finished") == 2
 
 
 async def test_model_error_fails_run_with_typed_error(db_path: Path) -> None:
@@ -181,11 +181,11 @@ async def test_run_record_and_trace_in_sqlite(db_path: Path) -> None:
     assert record.usage["steps"] == 2 and record.finished_at is not None
     events = store.events(result.run_id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert [e.kind for e in events] == ["run_started", "step_started", "model_offer", "model_decision",
-                                        "tool_result", "step_started", "model_decision", "final"]
+    assert [e.kind for e in events] == ["run_started", "step_started", "model_offer", "model_called",
+                                        "tool_called", "step_started", "model_called", "run_finished"]
     offer = next(e.data for e in events if e.kind == "model_offer")  # what the model was offered, once
     assert [t["name"] for t in offer["tools"]] == ["add"] and offer["tools"][0]["parameters"]["required"] == ["a", "b"]
-    assert {e.data["offer"] for e in events if e.kind == "model_decision"} == {offer["digest"]}
+    assert {e.data["offer"] for e in events if e.kind == "model_called"} == {offer["digest"]}
     decision = events[3].data
     assert decision["raw_text"] and decision["decision"]["tool_calls"][0]["name"] == "add"
     assert decision["messages"][0]["role"] == "system" and decision["messages"][1]["content"].startswith("{")
@@ -204,8 +204,8 @@ async def test_stream_yields_events_then_final(db_path: Path) -> None:
     async with Runner(db_path) as runner:
         async with runner.stream(react_graph([add]), "x", model=model) as events:
             kinds = [event.kind async for event in events]
-    assert kinds[0] == "run_started" and kinds[-1] == "final"
-    assert kinds.count("model_decision") == 2 and "tool_result" in kinds
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert kinds.count("model_called") == 2 and "tool_called" in kinds
 
 
 async def test_many_concurrent_runs_in_one_process(db_path: Path) -> None:

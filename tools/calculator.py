@@ -14,8 +14,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from agentflow.exceptions import ToolError
-from agentflow.tools import tool
+from agentflow import ToolError, tool
 
 __all__ = ["calculator"]
 

@@ -15,8 +15,7 @@ import re
 import zoneinfo
 from datetime import datetime
 
-from agentflow.exceptions import ToolError
-from agentflow.tools import tool
+from agentflow import ToolError, tool
 
 __all__ = ["current_time", "resolve_zone"]
 

@@ -17,8 +17,7 @@ from typing import Annotated, Any
 import sqlite_utils
 from pydantic import Field
 
-from agentflow.exceptions import ToolError
-from agentflow.tools import RunContext, tool
+from agentflow import RunContext, ToolError, tool
 
 __all__ = ["search_notes", "write_note"]
 

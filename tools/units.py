@@ -12,8 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from agentflow.exceptions import ToolError
-from agentflow.tools import tool
+from agentflow import ToolError, tool
 
 __all__ = ["convert_units"]
 

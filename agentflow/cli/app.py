@@ -85,7 +85,7 @@ def _emit_result(result: Any, as_json: bool, console: Any) -> None:
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False, default=str) + "\n")
         return
-    if result.status == "succeeded":
+    if result.ok:
         output = result.output
         typer.echo(output if isinstance(output, str) else json.dumps(output, ensure_ascii=False, indent=2))
     elif result.error:
@@ -95,7 +95,7 @@ def _emit_result(result: Any, as_json: bool, console: Any) -> None:
     if result.status == "awaiting_approval":
         from agentflow.cli.render import pending_table
 
-        console.print(pending_table([{**c, "run_id": result.run_id} for c in result.pending]))
+        console.print(pending_table(result.pending))
         console.print(f"waiting for decisions: agentflow approve|reject|answer {result.run_id} ...", highlight=False)
     console.print(f"run id: {result.run_id}", highlight=False)
 
@@ -266,10 +266,10 @@ def approve(
     db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
 ) -> None:
     """Approve pending tool calls (optionally with edited arguments); the run continues once all are decided."""
-    from agentflow.approval import Decision
+    from agentflow.approval import HumanDecision
 
     arguments = _json_arg(edit, "--edit") if edit is not None else None
-    _decide(run_id, [Decision(action="approve", call_id=call, arguments=arguments)], db, as_json, verbose, quiet)
+    _decide(run_id, [HumanDecision(action="approve", call_id=call, arguments=arguments)], db, as_json, verbose, quiet)
 
 
 @app.command()
@@ -280,9 +280,9 @@ def reject(
     db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
 ) -> None:
     """Reject pending tool calls; the model sees the message as the observation."""
-    from agentflow.approval import Decision
+    from agentflow.approval import HumanDecision
 
-    _decide(run_id, [Decision(action="reject", call_id=call, message=message)], db, as_json, verbose, quiet)
+    _decide(run_id, [HumanDecision(action="reject", call_id=call, message=message)], db, as_json, verbose, quiet)
 
 
 @app.command()
@@ -293,10 +293,10 @@ def answer(
     db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
 ) -> None:
     """Answer a pending call with a result in the tool's place (the tool does not run)."""
-    from agentflow.approval import Decision
+    from agentflow.approval import HumanDecision
 
     value = _json_arg(result, "--result")
-    _decide(run_id, [Decision(action="answer", call_id=call, result=value)], db, as_json, verbose, quiet)
+    _decide(run_id, [HumanDecision(action="answer", call_id=call, result=value)], db, as_json, verbose, quiet)
 
 
 @app.command()
@@ -307,16 +307,19 @@ def pending(
 ) -> None:
     """List the tool calls paused runs are waiting on."""
     from agentflow.exceptions import UserError
+    from agentflow.status import RunStatus
 
     store = _open_store(db)
     try:
-        records = [store.get_run(run_id)] if run_id else store.list_runs(limit=1000, status="awaiting_approval")
+        records = [store.get_run(run_id)] if run_id else store.list_runs(limit=1000,
+                                                                           status=RunStatus.AWAITING_APPROVAL)
     except UserError as exc:
         raise _fail(str(exc), error_type=type(exc).__name__) from None
-    calls = [{**c, "run_id": r.id} for r in records if r.status == "awaiting_approval" for c in (r.pending or [])]
+    calls = [c for r in records if r.status is RunStatus.AWAITING_APPROVAL for c in (r.pending or [])]
     if as_json:
         keys = ("run_id", "call_id", "tool", "arguments", "reasoning", "unknown_outcome", "decision")
-        sys.stdout.write(json.dumps([{k: c.get(k) for k in keys} for c in calls], ensure_ascii=False) + "\n")
+        rows = [{k: v for k, v in c.to_json().items() if k in keys} for c in calls]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
         return
     from rich.console import Console
 
@@ -389,6 +392,7 @@ def runs_show(
     from rich.console import Console
 
     from agentflow.cli.render import DEFAULT_MODEL_LABEL, event_detail, short
+    from agentflow.events import from_trace
 
     console = Console(highlight=False)
     console.print(f"[bold]run {record.id}[/] · {record.status}"
@@ -403,7 +407,8 @@ def runs_show(
         console.print(f"error: {record.error['type']}: {record.error['message']}", markup=False)
     for e in events:
         step = e.step if e.step is not None else "-"
-        console.print(f"{e.seq:>4} {e.ts[11:23]} step {step:>3} {e.kind:<15} {event_detail(e.kind, e.data)}",
+        detail = event_detail(from_trace(e.kind, e.run_id, e.data))
+        console.print(f"{e.seq:>4} {e.ts[11:23]} step {step:>3} {e.kind:<16} {detail}",
                       markup=False)
 
 
@@ -467,7 +472,7 @@ def runs_fork(
 @app.command()
 def graphs() -> None:
     """List the graphs that ship with agentflow."""
-    from agentflow.graph.loader import bundled_graphs
+    from agentflow.loader import bundled_graphs
 
     for name in bundled_graphs():
         typer.echo(name)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from agentflow.approval import Decision
+from agentflow.approval import HumanDecision, PendingCall
 
 __all__ = ["ask_decisions"]
 
@@ -20,32 +19,32 @@ def _read(console: Console, prompt: str) -> str:
     return input().strip()
 
 
-def ask_decisions(console: Console, pending: list[dict[str, Any]]) -> list[Decision]:
+def ask_decisions(console: Console, pending: list[PendingCall]) -> list[HumanDecision]:
     """One decision per undecided call, read from stdin."""
     decisions = []
     for call in pending:
-        if call.get("decision") is not None:
+        if call.decision is not None:
             continue
-        console.print(f"\n[bold]{escape(call['tool'])}[/] call {call['call_id']} wants to run with "
-                      f"{escape(json.dumps(call['arguments'], ensure_ascii=False))}")
-        if call.get("reasoning"):
-            console.print(f"  model's reasoning: [italic]{escape(call['reasoning'])}[/]")
-        if call.get("unknown_outcome"):
+        console.print(f"\n[bold]{escape(call.tool)}[/] call {call.call_id} wants to run with "
+                      f"{escape(json.dumps(call.arguments, ensure_ascii=False))}")
+        if call.reasoning:
+            console.print(f"  model's reasoning: [italic]{escape(call.reasoning)}[/]")
+        if call.unknown_outcome:
             console.print("  [yellow]an earlier attempt was interrupted mid-call: it may already have taken effect[/]")
         while True:
             choice = _read(console, f"{_CHOICES}? ").lower()[:1]
             try:
                 if choice == "a":
-                    decisions.append(Decision(action="approve", call_id=call["call_id"]))
+                    decisions.append(HumanDecision(action="approve", call_id=call.call_id))
                 elif choice == "e":
                     arguments = json.loads(_read(console, "new arguments (JSON): "))
-                    decisions.append(Decision(action="approve", call_id=call["call_id"], arguments=arguments))
+                    decisions.append(HumanDecision(action="approve", call_id=call.call_id, arguments=arguments))
                 elif choice == "r":
                     message = _read(console, "message for the model: ") or "rejected"
-                    decisions.append(Decision(action="reject", call_id=call["call_id"], message=message))
+                    decisions.append(HumanDecision(action="reject", call_id=call.call_id, message=message))
                 elif choice == "n":
                     result = json.loads(_read(console, "result (JSON): "))
-                    decisions.append(Decision(action="answer", call_id=call["call_id"], result=result))
+                    decisions.append(HumanDecision(action="answer", call_id=call.call_id, result=result))
                 else:
                     continue
                 break

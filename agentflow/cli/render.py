@@ -9,6 +9,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agentflow.approval import PendingCall
+from agentflow.events import (
+    ApprovalDecided,
+    Event,
+    ModelCalled,
+    ModelOffer,
+    RunErrored,
+    RunFinished,
+    RunResumed,
+    RunStarted,
+    StepStarted,
+    ToolCalled,
+)
+
 # a run started without --model: each node uses its graph's own model, else the bundled demo model
 DEFAULT_MODEL_LABEL = "graph default (demo)"
 
@@ -33,41 +47,43 @@ class LiveView:
         self.console = console
         self.verbose = verbose
 
-    def __call__(self, event: Any) -> None:
-        kind = event.kind
+    def __call__(self, event: Event) -> None:
         c = self.console
         prefix = f"[magenta]{escape(event.agent)}[/] " if event.agent and event.agent != "agent" else ""
-        if kind == "run_started":
-            c.print(f"[dim]run {event.run_id} · graph {escape(event.graph)} · model {escape(event.model or DEFAULT_MODEL_LABEL)}[/]")
-        elif kind == "run_resumed":
-            was = "crashed" if event.crashed else event.previous_status
-            c.print(f"[dim]resuming run {event.run_id} (was {was})[/]")
-        elif kind == "step_started":
-            c.print(f"[bold cyan]step {event.step}[/]")
-        elif kind == "model_decision":
-            decision = event.decision
-            if decision.get("reasoning"):
-                c.print(f"  {prefix}[italic]{escape(short(decision['reasoning'], 200))}[/]")
-            for call in decision.get("tool_calls") or []:
-                c.print(f"  {prefix}[yellow]→ {escape(short(_call_text(call), 200))}[/]")
-            if not decision.get("tool_calls"):
-                c.print(f"  {prefix}[green]answer:[/] {escape(short(decision.get('final_answer'), 200))}")
-            if self.verbose:
-                c.print(f"  [dim]{event.input_tokens}+{event.output_tokens} tokens, {event.latency_s * 1000:.0f} ms[/]")
-        elif kind == "tool_result":
-            style = "red" if event.is_error else "blue"
-            prefix += "[magenta](human)[/] " if event.by_human else ""
-            c.print(f"  {prefix}[{style}]← {escape(event.tool)}: {escape(short(event.content, 200))}[/]")
-        elif kind == "error":
-            c.print(f"[red]error: {escape(event.error_type)}: {escape(event.message)}[/]")
-        elif kind == "final":
-            color = {"succeeded": "green", "budget_exhausted": "yellow", "awaiting_approval": "yellow"}.get(
-                event.status, "red")
-            extra = f" (budget '{event.budget}')" if event.budget else ""
-            u = event.usage
-            c.print(f"[{color}]{event.status}{extra}[/] · run {event.run_id} · {u.get('steps', 0)} steps, "
-                    f"{u.get('tool_calls', 0)} tool calls, {u.get('input_tokens', 0) + u.get('output_tokens', 0)} "
-                    f"tokens, {u.get('wall_s', 0):.2f} s")
+        match event:
+            case RunStarted():
+                c.print(f"[dim]run {event.run_id} · graph {escape(event.graph)} · model "
+                        f"{escape(event.model or DEFAULT_MODEL_LABEL)}[/]")
+            case RunResumed():
+                was = "crashed" if event.crashed else event.previous_status
+                c.print(f"[dim]resuming run {event.run_id} (was {was})[/]")
+            case StepStarted():
+                c.print(f"[bold cyan]step {event.step}[/]")
+            case ModelCalled():
+                decision = event.decision
+                if decision.get("reasoning"):
+                    c.print(f"  {prefix}[italic]{escape(short(decision['reasoning'], 200))}[/]")
+                for call in decision.get("tool_calls") or []:
+                    c.print(f"  {prefix}[yellow]→ {escape(short(_call_text(call), 200))}[/]")
+                if not decision.get("tool_calls"):
+                    c.print(f"  {prefix}[green]answer:[/] {escape(short(decision.get('final_answer'), 200))}")
+                if self.verbose:
+                    c.print(f"  [dim]{event.input_tokens}+{event.output_tokens} tokens, "
+                            f"{event.latency_s * 1000:.0f} ms[/]")
+            case ToolCalled():
+                style = "red" if event.is_error else "blue"
+                prefix += "[magenta](human)[/] " if event.by_human else ""
+                c.print(f"  {prefix}[{style}]← {escape(event.tool)}: {escape(short(event.content, 200))}[/]")
+            case RunErrored():
+                c.print(f"[red]error: {escape(event.error_type)}: {escape(event.message)}[/]")
+            case RunFinished():
+                color = {"succeeded": "green", "budget_exhausted": "yellow", "awaiting_approval": "yellow"}.get(
+                    event.status, "red")
+                extra = f" (budget '{event.budget}')" if event.budget else ""
+                u = event.usage
+                c.print(f"[{color}]{event.status}{extra}[/] · run {event.run_id} · {u.get('steps', 0)} steps, "
+                        f"{u.get('tool_calls', 0)} tool calls, {u.get('input_tokens', 0) + u.get('output_tokens', 0)} "
+                        f"tokens, {u.get('wall_s', 0):.2f} s")
 
 
 def runs_table(records: list[Any]) -> Table:
@@ -85,36 +101,38 @@ def runs_table(records: list[Any]) -> Table:
     return table
 
 
-def pending_table(calls: list[dict[str, Any]]) -> Table:
+def pending_table(calls: list[PendingCall]) -> Table:
     table = Table(show_edge=False, title="pending tool calls")
     table.add_column("run", no_wrap=True)
     table.add_column("call", no_wrap=True)
     for column in ("tool", "arguments", "reasoning", "decision"):
         table.add_column(column)
     for c in calls:
-        note = " (outcome unknown: interrupted)" if c.get("unknown_outcome") else ""
-        decision = (c.get("decision") or {}).get("action", "-")
-        table.add_row(c.get("run_id", ""), c["call_id"], escape(c["tool"]) + note, escape(short(c["arguments"], 80)),
-                      escape(short(c.get("reasoning") or "", 60)), decision)
+        note = " (outcome unknown: interrupted)" if c.unknown_outcome else ""
+        decision = c.decision.action if c.decision is not None else "-"
+        table.add_row(c.run_id, c.call_id, escape(c.tool) + note, escape(short(c.arguments, 80)),
+                      escape(short(c.reasoning, 60)), decision)
     return table
 
 
-def event_detail(kind: str, d: dict[str, Any]) -> str:
-    """One line about a trace event, for `runs show`."""
-    if kind == "model_decision":
-        return f"{d['input_tokens']}+{d['output_tokens']} tok {d['latency_s'] * 1000:.0f} ms {short(d['decision'], 150)}"
-    if kind == "tool_result":
-        flag = " [error]" if d["is_error"] else ""
-        return (f"{d['tool']} {short(d['arguments'], 80)} -> {short(d['content'], 80)}{flag} "
-                f"{d['latency_s'] * 1000:.0f} ms")
-    if kind == "error":
-        return f"{d['error_type']}: {d['message']}"
-    if kind == "final":
-        return f"{d['status']} {short(d['output'], 100)}"
-    if kind == "run_resumed":
-        return "after a crash" if d.get("crashed") else f"was {d['previous_status']}"
-    if kind == "model_offer":
-        return f"{d['digest']}: tools {', '.join(t['name'] for t in d['tools']) or 'none'}"
-    if kind == "approval_decided":
-        return f"{d['call_id']} ({d['tool']}): {short(d['decision'], 100)}"
+def event_detail(event: Event | None) -> str:
+    """One line about a trace event, for `runs show` (empty for a kind this version does not know)."""
+    match event:
+        case ModelCalled():
+            return (f"{event.input_tokens}+{event.output_tokens} tok {event.latency_s * 1000:.0f} ms "
+                    f"{short(event.decision, 150)}")
+        case ToolCalled():
+            flag = " [error]" if event.is_error else ""
+            return (f"{event.tool} {short(event.arguments, 80)} -> {short(event.content, 80)}{flag} "
+                    f"{event.latency_s * 1000:.0f} ms")
+        case RunErrored():
+            return f"{event.error_type}: {event.message}"
+        case RunFinished():
+            return f"{event.status} {short(event.output, 100)}"
+        case RunResumed():
+            return "after a crash" if event.crashed else f"was {event.previous_status}"
+        case ModelOffer():
+            return f"{event.digest}: tools {', '.join(t['name'] for t in event.tools) or 'none'}"
+        case ApprovalDecided():
+            return f"{event.call_id} ({event.tool}): {short(event.decision, 100)}"
     return ""

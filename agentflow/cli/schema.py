@@ -37,19 +37,20 @@ def check(
     model's forced engine cannot express is unsupported. Exit 1 if any file is unsupported, 2 if a file is not
     JSON."""
     from agentflow.decoding import check_schema, compile_cached
+    from agentflow.models.base import GuaranteedModel
 
     schemas = [(path, _load(path)) for path in files]
     backend, tokenizer_error = _check_model(model) if model else (None, None)
-    engine_report = getattr(backend, "engine_report", None)
-    forced = getattr(backend, "engine", "auto") if engine_report else "auto"
+    guaranteed = backend if isinstance(backend, GuaranteedModel) else None
+    forced = guaranteed.engine if guaranteed is not None else "auto"
     unsupported = 0
     for path, schema in schemas:
         report = check_schema(schema)
         row = {"file": str(path), **report.as_dict()}
         if tokenizer_error:
             row.update(supported=False, keyword=None, pointer=None, reason=tokenizer_error)
-        elif report.supported and engine_report is not None:
-            per_engine = engine_report(compile_cached(schema))
+        elif report.supported and guaranteed is not None:
+            per_engine = guaranteed.engine_report(compile_cached(schema))
             auto = per_engine.pop("auto")
             row["engines"] = {name: None if err is None else _where(err.keyword, err.pointer) + err.reason
                               for name, err in per_engine.items()}
@@ -80,15 +81,14 @@ def _where(keyword: str | None, pointer: str | None) -> str:
 
 def _check_model(spec: str) -> tuple[Any, str | None]:
     """The loaded model, and None if its tokenizer keeps the guarantee, else why not."""
-    from agentflow.decoding import UnsupportedTokenizerError
-    from agentflow.exceptions import UserError
+    from agentflow.exceptions import UnsupportedTokenizerError, UserError
+    from agentflow.models.base import GuaranteedModel
     from agentflow.models.spec import load_model
 
     try:
         model = load_model(spec)
-        check = getattr(model, "check_guarantee", None)
-        if check is not None:
-            check()
+        if isinstance(model, GuaranteedModel):
+            model.check_guarantee()
     except UnsupportedTokenizerError as exc:
         return None, f"tokenizer of {spec}: {exc}"
     except UserError as exc:
@@ -107,18 +107,17 @@ def sample(
     seed: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Print N instances of the schema (not the decision envelope), one JSON per line; exit 1 if unsupported."""
-    from agentflow.decoding import UnsupportedSchemaError
-    from agentflow.exceptions import UserError
+    from agentflow.exceptions import UnsupportedSchemaError, UserError
+    from agentflow.models.base import GuaranteedModel
     from agentflow.models.spec import load_model
 
     schema = _load(file)
     try:
         backend = load_model(model)
-        sampler = getattr(backend, "sample_schema", None)
-        if sampler is None:
+        if not isinstance(backend, GuaranteedModel):
             raise UserError(f"model {model} cannot sample a schema (use transformers:PATH)")
         for i in range(n):
-            text = sampler(schema, max_tokens=max_tokens, temperature=temperature,
+            text = backend.sample_schema(schema, max_tokens=max_tokens, temperature=temperature,
                            seed=None if seed is None else seed + i)
             sys.stdout.write(text + "\n")
     except UnsupportedSchemaError as exc:

@@ -7,28 +7,21 @@ language -- so that every output validates whenever `max_tokens` >= the reported
 
 from agentflow.decoding.compile import CompiledSchema, Limits, compile_schema
 from agentflow.decoding.engines import AUTO, ENGINES
-from agentflow.decoding.errors import (
+from agentflow.decoding.support import ENGINE, SupportReport, check_schema, compile_cached
+from agentflow.decoding.validate import Validity, check_output, missing_format_checkers
+from agentflow.exceptions import (
     DecodingInvariantError,
     EngineUnsupportedError,
     MaxTokensTooSmallError,
     UnsupportedSchemaError,
     UnsupportedTokenizerError,
 )
-from agentflow.decoding.support import (
-    ENGINE,
-    SupportReport,
-    check_decision_engine,
-    check_schema,
-    compile_cached,
-    compile_decision,
-)
-from agentflow.decoding.validate import Validity, check_output, missing_format_checkers
 
 __all__ = [
     "AUTO", "ENGINE", "ENGINES", "CompiledSchema", "DecodingInvariantError", "EngineUnsupportedError",
     "GuidedDecoder", "Limits", "MaxTokensTooSmallError", "Sample", "SupportReport", "UnsupportedSchemaError",
-    "UnsupportedTokenizerError", "Validity", "check_decision_engine", "check_output", "check_schema",
-    "compile_cached", "compile_decision", "compile_schema", "missing_format_checkers",
+    "UnsupportedTokenizerError", "Validity", "check_output", "check_schema", "compile_cached", "compile_schema",
+    "missing_format_checkers",
 ]
 
 

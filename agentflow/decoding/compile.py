@@ -19,13 +19,12 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from agentflow.decoding import objects, values
 from agentflow.decoding.disjoint import forbid_candidates, provably_disjoint
-from agentflow.decoding.errors import UnsupportedSchemaError
 from agentflow.decoding.grammar import ALL_TYPES, Grammar, GrammarIR, Lang, json_text
-from agentflow.decoding.objects import ObjectCompilerMixin
 from agentflow.decoding.prepass import check_keywords
 from agentflow.decoding.schema_ops import SchemaContext, implied_types, pointer_join, schema_types
-from agentflow.decoding.values import ValueCompilerMixin
+from agentflow.exceptions import UnsupportedSchemaError
 
 __all__ = ["CompiledSchema", "Limits", "compile_schema"]
 
@@ -70,6 +69,15 @@ class CompiledSchema:
         token is at least one byte: each token adds >= 1 byte, plus one eos token."""
         return self.max_bytes + 1
 
+    @property
+    def ir(self) -> GrammarIR:
+        """The structured grammar (every schema `compile_schema` returns has one)."""
+        if self.grammar is None:
+            from agentflow.exceptions import DecodingInvariantError
+
+            raise DecodingInvariantError("this compiled schema carries no structured grammar")
+        return self.grammar
+
 
 @dataclass(frozen=True, slots=True)
 class Ctx:
@@ -85,13 +93,27 @@ class Ctx:
 
 
 @dataclass
-class Compiler(ValueCompilerMixin, ObjectCompilerMixin):
+class Compiler:
     sc: SchemaContext
     limits: Limits
     g: Grammar = field(default_factory=Grammar)
     caps: list[str] = field(default_factory=list)
     empty_reason: tuple[str, str, str] | None = None
     _memo: dict[tuple[str, Ctx], Lang | None] = field(default_factory=dict)
+
+    # per-type compilation lives in values.py (numbers, strings, arrays) and objects.py (objects)
+    number = values.number
+    _multiples = values._multiples
+    string = values.string
+    any_scalar = values.any_scalar
+    _item = values._item
+    array = values.array
+    _unique = values._unique
+    object = objects.compile_object
+    _value_schema = objects._value_schema
+    _none = objects._none
+    _chain = objects._chain
+    _map = objects._map
 
     # ------------------------------------------------------------------------------------- helpers
     def empty(self, keyword: str, ptr: str, reason: str) -> None:
@@ -324,6 +346,6 @@ def _validate_grammar(lark: str) -> None:
         return
     error = llguidance.LLMatcher.validate_grammar(lark)
     if error:
-        from agentflow.decoding.errors import DecodingInvariantError
+        from agentflow.exceptions import DecodingInvariantError
 
         raise DecodingInvariantError(f"internal error: generated grammar rejected by llguidance: {error[:300]}")

@@ -23,14 +23,14 @@ from typing import Any
 from agentflow.decoding.compile import CompiledSchema
 from agentflow.decoding.engines import AUTO, ENGINES, engine_class, engine_support, supported_engines
 from agentflow.decoding.engines.llguidance import parser_limits
-from agentflow.decoding.errors import (
+from agentflow.exceptions import (
     DecodingInvariantError,
     EngineUnsupportedError,
     MaxTokensTooSmallError,
     UnsupportedTokenizerError,
 )
 
-__all__ = ["DecodingCancelled", "GuidedDecoder", "Sample", "check_tokenizer", "parser_limits"]
+__all__ = ["DecodingCancelled", "GuidedDecoder", "Sample", "cache_kwarg", "check_tokenizer", "new_cache", "parser_limits"]
 
 
 class DecodingCancelled(Exception):
@@ -94,7 +94,7 @@ class GuidedDecoder:
         self._words = self.view.words
         self._engines: dict[str, Any] = {}
         self._selector = EngineSelector(self.engine_impl, self.view.fingerprint, self.eos, self.vocab)
-        self._cache_kwarg = _cache_kwarg(model)
+        self._cache_kwarg = cache_kwarg(model)
 
     def engine_impl(self, name: str) -> Any:
         """The `MaskEngine` `name` bound to this tokenizer (created on first use)."""
@@ -157,7 +157,7 @@ class GuidedDecoder:
         gen = torch.Generator().manual_seed(seed if seed is not None else random.getrandbits(63))
         buf = torch.zeros((1, self._words), dtype=torch.int32)
         input_ids = torch.tensor([prompt_ids or [self.eos]])
-        cache = _new_cache(self.model)
+        cache = new_cache(self.model)
         out: list[int] = []
         mask_s = 0.0
         n_tokens = 0
@@ -207,7 +207,7 @@ class GuidedDecoder:
         return Sample(text, out, n_tokens, mask_s, time.perf_counter() - started, name)
 
 
-def _cache_kwarg(model: Any) -> str:
+def cache_kwarg(model: Any) -> str:
     """The name of the KV-cache argument of `model.forward`: transformers 5.24 renamed `past_key_values` to
     `cache` (the old name warns); both versions fill a `DynamicCache` passed in, in place."""
     import inspect
@@ -219,7 +219,7 @@ def _cache_kwarg(model: Any) -> str:
     return "cache" if "cache" in params else "past_key_values"
 
 
-def _new_cache(model: Any) -> Any:
+def new_cache(model: Any) -> Any:
     from transformers import DynamicCache
 
     try:

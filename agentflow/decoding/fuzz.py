@@ -13,7 +13,7 @@ from typing import Any
 
 from agentflow.decoding.compile import CompiledSchema
 from agentflow.decoding.driver import parser_limits
-from agentflow.decoding.errors import DecodingInvariantError
+from agentflow.exceptions import DecodingInvariantError
 
 __all__ = ["Walk", "random_walk"]
 

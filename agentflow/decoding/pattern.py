@@ -14,16 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
+from agentflow.decoding import re_syntax as rx
 from agentflow.decoding.regexes import SAFE_CHARS, char_class
-
-try:  # Python 3.11+
-    import re._constants as _c  # type: ignore[import-not-found]
-    import re._parser as _p  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
 
 __all__ = ["PatternError", "TranslatedPattern", "translate_pattern"]
 
@@ -32,10 +25,9 @@ HARD_LIMIT = 1024  # lengths beyond this are never generated
 _DIGITS = frozenset(range(0x30, 0x3A))
 _WORD = frozenset([*range(0x30, 0x3A), *range(0x41, 0x5B), *range(0x61, 0x7B), 0x5F])
 _SPACE = frozenset([0x20])
-_CATEGORIES = {
-    _c.CATEGORY_DIGIT: _DIGITS, _c.CATEGORY_NOT_DIGIT: SAFE_CHARS - _DIGITS,
-    _c.CATEGORY_WORD: _WORD, _c.CATEGORY_NOT_WORD: SAFE_CHARS - _WORD,
-    _c.CATEGORY_SPACE: _SPACE, _c.CATEGORY_NOT_SPACE: SAFE_CHARS - _SPACE,
+_CATEGORIES: dict[str, frozenset[int]] = {
+    "digit": _DIGITS, "not_digit": SAFE_CHARS - _DIGITS, "word": _WORD, "not_word": SAFE_CHARS - _WORD,
+    "space": _SPACE, "not_space": SAFE_CHARS - _SPACE,
 }
 _MASK = (1 << (HARD_LIMIT + 1)) - 1
 
@@ -69,35 +61,27 @@ def _conv(a: int, b: int) -> int:
 _Node = tuple[str | None, int]
 
 
-def _seq(items: list[Any]) -> _Node:
+def _seq(items: tuple[rx.Node, ...]) -> _Node:
     parts: list[str] = []
     lengths = 1
-    for op, av in items:
-        rx, ln = _item(op, av)
-        if rx is None:
+    for node in items:
+        regex, ln = _item(node)
+        if regex is None:
             return None, 0
-        parts.append(rx)
+        parts.append(regex)
         lengths = _conv(lengths, ln)
     return "".join(parts), lengths
 
 
-def _class_items(av: list[Any]) -> frozenset[int]:
-    codes: set[int] = set()
-    negate = False
-    for op, arg in av:
-        if op is _c.NEGATE:
-            negate = True
-        elif op is _c.LITERAL:
-            codes.add(arg)
-        elif op is _c.RANGE:
-            codes.update(range(arg[0], arg[1] + 1))
-        elif op is _c.CATEGORY:
-            if arg not in _CATEGORIES:
-                raise PatternError(f"unsupported class category {arg}")
-            codes.update(_CATEGORIES[arg])
-        else:
-            raise PatternError(f"unsupported class item {op}")
-    return SAFE_CHARS - codes if negate else SAFE_CHARS & codes
+def _class_items(node: rx.CharClass) -> frozenset[int]:
+    codes: set[int] = set(node.chars)
+    for lo, hi in node.ranges:
+        codes.update(range(lo, hi + 1))
+    for category in node.categories:
+        if category not in _CATEGORIES:
+            raise PatternError(f"unsupported class category {category}")
+        codes.update(_CATEGORIES[category])
+    return SAFE_CHARS - codes if node.negate else SAFE_CHARS & codes
 
 
 def _chars(codes: frozenset[int]) -> _Node:
@@ -106,63 +90,64 @@ def _chars(codes: frozenset[int]) -> _Node:
     return char_class(codes), 0b10
 
 
-def _item(op: Any, av: Any) -> _Node:
-    if op is _c.LITERAL:
-        return _chars(SAFE_CHARS & {av})
-    if op is _c.NOT_LITERAL:
-        return _chars(SAFE_CHARS - {av})
-    if op is _c.ANY:
-        return _chars(SAFE_CHARS)
-    if op is _c.IN:
-        return _chars(_class_items(av))
-    if op is _c.SUBPATTERN:
-        _group, add_flags, del_flags, sub = av
-        if add_flags or del_flags:
-            raise PatternError("inline flags")
-        rx, ln = _seq(list(sub))
-        return (None, 0) if rx is None else (f"(?:{rx})", ln)
-    if op is _c.BRANCH:
-        alts: list[str] = []
-        lengths = 0
-        for sub in av[1]:
-            rx, ln = _seq(list(sub))
-            if rx is not None:
-                alts.append(rx)
-                lengths |= ln
-        return (None, 0) if not alts else ("(?:" + "|".join(alts) + ")", lengths)
-    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", _c.MAX_REPEAT)):
-        lo, hi, sub = av
-        rx, ln = _seq(list(sub))
-        if rx is None:
-            return ("", 1) if lo == 0 else (None, 0)
-        hi_eff = HARD_LIMIT if hi is _c.MAXREPEAT or hi > HARD_LIMIT else hi
-        if lo > HARD_LIMIT:
-            return None, 0
-        total = 1
-        for _ in range(lo):
-            total = _conv(total, ln)
-        acc, cur = total, total
-        for _ in range(lo, hi_eff):
-            nxt = _conv(cur, ln)
-            if nxt == 0 or nxt == cur:
-                break
-            acc |= nxt
-            cur = nxt
-        quant = f"{{{lo},}}" if hi is _c.MAXREPEAT else f"{{{lo},{hi}}}"
-        return f"(?:{rx}){quant}", acc
-    if op is _c.AT:
-        raise PatternError("anchor inside the pattern")
-    raise PatternError(f"unsupported regex construct {str(op).lower()}")
+def _item(node: rx.Node) -> _Node:
+    match node:
+        case rx.Char(code):
+            return _chars(SAFE_CHARS & {code})
+        case rx.NotChar(code):
+            return _chars(SAFE_CHARS - {code})
+        case rx.AnyChar():
+            return _chars(SAFE_CHARS)
+        case rx.CharClass():
+            return _chars(_class_items(node))
+        case rx.Group(items, flagged):
+            if flagged:
+                raise PatternError("inline flags")
+            regex, ln = _seq(items)
+            return (None, 0) if regex is None else (f"(?:{regex})", ln)
+        case rx.Alt(branches):
+            alts: list[str] = []
+            lengths = 0
+            for branch in branches:
+                regex, ln = _seq(branch)
+                if regex is not None:
+                    alts.append(regex)
+                    lengths |= ln
+            return (None, 0) if not alts else ("(?:" + "|".join(alts) + ")", lengths)
+        case rx.Repeat(lo, hi, items):
+            return _repeat(lo, hi, items)
+        case rx.Anchor():
+            raise PatternError("anchor inside the pattern")
+        case rx.Unsupported(what):
+            raise PatternError(f"unsupported regex construct {what}")
+    raise PatternError(f"unsupported regex construct {node!r}")  # pragma: no cover
 
 
-_BEGIN = {_c.AT_BEGINNING, _c.AT_BEGINNING_STRING}
-_END = {_c.AT_END, _c.AT_END_STRING}
+def _repeat(lo: int, hi: int | None, items: tuple[rx.Node, ...]) -> _Node:
+    regex, ln = _seq(items)
+    if regex is None:
+        return ("", 1) if lo == 0 else (None, 0)
+    hi_eff = HARD_LIMIT if hi is None or hi > HARD_LIMIT else hi
+    if lo > HARD_LIMIT:
+        return None, 0
+    total = 1
+    for _ in range(lo):
+        total = _conv(total, ln)
+    acc, cur = total, total
+    for _ in range(lo, hi_eff):
+        nxt = _conv(cur, ln)
+        if nxt == 0 or nxt == cur:
+            break
+        acc |= nxt
+        cur = nxt
+    quant = f"{{{lo},}}" if hi is None else f"{{{lo},{hi}}}"
+    return f"(?:{regex}){quant}", acc
 
 
-def _strip_anchors(items: list[Any]) -> list[Any]:
-    if items and items[0][0] is _c.AT and items[0][1] in _BEGIN:
+def _strip_anchors(items: tuple[rx.Node, ...]) -> tuple[rx.Node, ...]:
+    if items and items[0] in (rx.Anchor("begin"), rx.Anchor("begin_string")):
         items = items[1:]
-    if items and items[-1][0] is _c.AT and items[-1][1] in _END:
+    if items and items[-1] in (rx.Anchor("end"), rx.Anchor("end_string")):
         items = items[:-1]
     return items
 
@@ -170,23 +155,19 @@ def _strip_anchors(items: list[Any]) -> list[Any]:
 def translate_pattern(pattern: str) -> TranslatedPattern:
     """Translate `pattern` (see the module docstring); raise `PatternError` when it cannot be done soundly."""
     try:
-        re.compile(pattern)
-        parsed = _p.parse(pattern)
+        parsed = rx.parse(pattern)
     except (re.error, RecursionError) as exc:
         raise PatternError(f"invalid regex: {exc}") from None
-    if parsed.state.flags & ~(_c.SRE_FLAG_UNICODE):
+    if parsed.flagged:
         raise PatternError("regex flags")
-    items = list(parsed)
-    if len(items) == 1 and items[0][0] is _c.BRANCH:
-        branches = [list(b) for b in items[0][1][1]]
-    else:
-        branches = [items]
+    items = parsed.items
+    branches = list(items[0].branches) if len(items) == 1 and isinstance(items[0], rx.Alt) else [items]
     alts: list[str] = []
     lengths = 0
     for branch in branches:
-        rx, ln = _seq(_strip_anchors(branch))
-        if rx is not None:
-            alts.append(rx)
+        regex, ln = _seq(_strip_anchors(branch))
+        if regex is not None:
+            alts.append(regex)
             lengths |= ln
     if not alts:
         raise PatternError("no ASCII string without quotes or backslashes matches the pattern")

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentflow.decoding.errors import UnsupportedSchemaError
 from agentflow.decoding.pattern import PatternError, translate_pattern
 from agentflow.decoding.regexes import FORMATS, NUMERIC_FORMATS
 from agentflow.decoding.schema_ops import HANDLED, SchemaContext, pointer_join
+from agentflow.exceptions import UnsupportedSchemaError
 
 __all__ = ["check_keywords"]
 

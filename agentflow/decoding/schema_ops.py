@@ -10,7 +10,7 @@ from typing import Any
 from jsonschema import validators
 from jsonschema.validators import Draft3Validator, Draft4Validator, Draft6Validator, Draft7Validator
 
-from agentflow.decoding.errors import UnsupportedSchemaError
+from agentflow.exceptions import UnsupportedSchemaError
 
 __all__ = ["ANNOTATIONS", "HANDLED", "SchemaContext", "pointer_join", "schema_types"]
 

@@ -3,8 +3,6 @@
     report = check_schema(schema, engines=True)
     report.supported, report.keyword, report.pointer, report.min_max_tokens, report.caps, report.engines
     compiled = compile_cached(schema)          # same CompiledSchema for equal (schema, limits)
-    compiled = compile_decision(tools)         # the decision envelope over `tools`, cached
-    check_decision_engine(compiled, tools, None, "xgrammar")   # refuses naming the tool, keyword, pointer
 
 What is cached, and under which key: the compiled grammar under (canonical schema, limits) -- it does not
 depend on the tokenizer or engine; each engine's translation of it under the grammar text
@@ -16,15 +14,14 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from threading import Lock
 from typing import Any
 
 from agentflow.decoding.compile import CompiledSchema, Limits, compile_schema
-from agentflow.decoding.errors import EngineUnsupportedError, UnsupportedSchemaError
+from agentflow.exceptions import UnsupportedSchemaError
 
-__all__ = ["ENGINE", "SupportReport", "check_decision_engine", "check_schema", "compile_cached", "compile_decision"]
+__all__ = ["ENGINE", "SupportReport", "check_schema", "clear_compile_cache", "compile_cached"]
 
 #: The syntax the compiled grammars are written in (llguidance's Lark, with regex intersection/negation); the
 #: other mask engines get translations (`decoding.engines`).
@@ -96,43 +93,7 @@ def compile_cached(schema: Any, limits: Limits | None = None) -> CompiledSchema:
     return hit
 
 
-def compile_decision(
-    tools: Sequence[Any], final_schema: dict[str, Any] | None = None, limits: Limits | None = None, **kwargs: Any,
-) -> CompiledSchema:
-    """Compile the decision envelope (`agentflow.models.decision_schema.decision_schema`) over `tools`.
-
-    Each tool's schema (and the final-answer schema) is checked on its own first: the envelope is an
-    `anyOf`, and a tool whose schema cannot be enforced must be refused by name, not silently left out.
-    """
-    from agentflow.models.decision_schema import decision_schema
-
-    parts = [(f"tool '{t.name}'", t.parameters) for t in tools]
-    if final_schema is not None:
-        parts.append(("the final-answer schema", final_schema))
-    for where, schema in parts:
-        try:
-            compile_cached(schema, limits)
-        except UnsupportedSchemaError as exc:
-            raise UnsupportedSchemaError(exc.keyword, exc.pointer, f"{where}: {exc.reason}") from None
-    return compile_cached(decision_schema(tools, final_schema, **kwargs), limits)
-
-
-def check_decision_engine(compiled: CompiledSchema, tools: Sequence[Any], final_schema: dict[str, Any] | None,
-                          engine: str, limits: Limits | None = None) -> None:
-    """Raise `EngineUnsupportedError` unless mask engine `engine` enforces the compiled decision exactly. When a
-    tool's own schema is what the engine cannot express, the error names that tool and the pointer inside it."""
-    from agentflow.decoding.engines import engine_support
-
-    try:
-        engine_support(compiled, engine)
-    except EngineUnsupportedError as exc:
-        parts = [(f"tool '{t.name}'", t.parameters) for t in tools]
-        if final_schema is not None:
-            parts.append(("the final-answer schema", final_schema))
-        for where, schema in parts:
-            try:
-                engine_support(compile_cached(schema, limits), engine)
-            except EngineUnsupportedError as own:
-                if own.keyword == exc.keyword:
-                    raise EngineUnsupportedError(engine, own.keyword, own.pointer, f"{where}: {own.reason}") from None
-        raise EngineUnsupportedError(engine, exc.keyword, exc.pointer, f"the decision envelope: {exc.reason}") from None
+def clear_compile_cache() -> None:
+    """Forget every compiled schema (benchmarks measure cold compiles with it)."""
+    with _LOCK:
+        _CACHE.clear()

@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agentflow.messages import Decision, Message, Usage
 
-__all__ = ["Model", "ModelRequest", "ModelResponse", "SamplingSettings", "ToolSpec"]
+__all__ = ["GuaranteedModel", "Model", "ModelRequest", "ModelResponse", "SamplingSettings", "ToolSpec"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,3 +66,28 @@ class Model(Protocol):
     def spec(self) -> str: ...
 
     async def decide(self, request: ModelRequest) -> ModelResponse: ...
+
+
+@runtime_checkable
+class GuaranteedModel(Model, Protocol):
+    """A local model decoding under agentflow's grammar with a choice of mask engines (`transformers:`): what
+    `agentflow schema check --model` and `schema sample` ask of a backend beyond deciding."""
+
+    @property
+    def engine(self) -> str:
+        """The mask engine asked for: "auto" or one engine name."""
+        ...
+
+    def check_guarantee(self) -> None:
+        """Load the model; raise `UnsupportedTokenizerError` if its tokenizer breaks the guarantee."""
+        ...
+
+    def engine_report(self, compiled: Any) -> dict[str, Any]:
+        """Per mask engine: None if it enforces `compiled` exactly, else its refusal; "auto": auto's pick (or the
+        refusal when no engine can)."""
+        ...
+
+    def sample_schema(self, schema: dict[str, Any], *, max_tokens: int | None = None, temperature: float = 1.0,
+                      seed: int | None = None) -> str:
+        """One instance of `schema` itself, decoded under agentflow's grammar (blocking)."""
+        ...

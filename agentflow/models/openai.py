@@ -15,7 +15,7 @@ The API key comes from `AGENTFLOW_OPENAI_API_KEY` or `OPENAI_API_KEY`; without o
 is sent (fine for local servers). `BASE_URL` is the API root (`https://api.openai.com/v1`); a URL with no path
 gets `/v1` appended.
 
-**`vllm-server:`** compiles the decision with `agentflow.decoding.compile_decision` and sends the grammar as
+**`vllm-server:`** compiles the decision with `agentflow.models.decision_grammar.compile_decision` and sends the grammar as
 `structured_outputs.grammar`, so the guarantee of the in-process backends carries over: `max_tokens` below the
 reported minimum is refused with `MaxTokensTooSmallError` before any request, and `max_tokens=None` means that
 minimum. The server must use llguidance (the grammar uses llguidance's Lark extensions):
@@ -48,12 +48,18 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
-from agentflow.exceptions import ModelError, ModelSpecError
+from agentflow.exceptions import (
+    ContextWindowError,
+    GrammarRejectedError,
+    InvalidModelOutputError,
+    ModelError,
+    ModelHTTPError,
+    ModelSpecError,
+)
 from agentflow.messages import Usage
 from agentflow.models.base import ModelRequest, ModelResponse
 from agentflow.models.decision_schema import decision_from_data, decision_schema
 from agentflow.models.output_check import (
-    InvalidModelOutputError,
     OutputError,
     check_decision_output,
     cut,
@@ -62,37 +68,14 @@ from agentflow.models.output_check import (
 from agentflow.models.prompt import render_chat, to_text
 
 __all__ = [
-    "API_KEY_ENV_VARS", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "ContextWindowError", "GrammarRejectedError",
-    "InvalidModelOutputError", "ModelHTTPError", "OpenAIModel", "VLLMServerModel", "parse_openai_target",
-    "parse_vllm_server_target",
+    "API_KEY_ENV_VARS", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "OpenAIModel", "VLLMServerModel",
+    "parse_openai_target", "parse_vllm_server_target",
 ]
 
 API_KEY_ENV_VARS = ("AGENTFLOW_OPENAI_API_KEY", "OPENAI_API_KEY")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT = 120.0  # seconds, per HTTP request
 DEFAULT_MAX_RETRIES = 2  # retries after an invalid output (so at most 3 attempts)
-
-
-# ------------------------------------------------------------------------------------------------- errors
-
-
-class ModelHTTPError(ModelError):
-    """The endpoint could not be reached, timed out, or answered with an HTTP error. `status` is None when
-    no HTTP answer came (connection refused, timeout)."""
-
-    def __init__(self, message: str, *, url: str, status: int | None = None, body: str = "") -> None:
-        self.url = url
-        self.status = status
-        self.body = body
-        super().__init__(message)
-
-
-class GrammarRejectedError(ModelHTTPError):
-    """A vLLM server refused agentflow's grammar (it does not run the llguidance backend)."""
-
-
-class ContextWindowError(ModelError):
-    """The prompt plus `max_tokens` does not fit the model's context window."""
 
 
 # ----------------------------------------------------------------------------------------------- spec targets
@@ -414,7 +397,7 @@ class VLLMServerModel(OpenAIModel):
         return not self._grammar_rejected
 
     def _compiled(self, request: ModelRequest) -> Any:
-        from agentflow.decoding import compile_decision
+        from agentflow.models.decision_grammar import compile_decision
 
         return compile_decision(request.tools, request.final_schema)  # cached; refuses what it can't enforce
 

@@ -3,7 +3,7 @@ own schema (its declared draft, formats checked), the final answer against the f
 schema. Every backend that does not decode under agentflow's grammar relies on it, and those that do use it
 as the last line of defence. A failure is an `OutputError` (message, JSON Schema keyword, JSON path); the
 retry turn a model sees is `retry_message`; a model that never gets it right ends the step with
-`InvalidModelOutputError`.
+`agentflow.exceptions.InvalidModelOutputError`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from agentflow.exceptions import ModelError
-from agentflow.messages import Usage
 from agentflow.models.base import ToolSpec
 from agentflow.models.decision_schema import decision_from_data, decision_schema
 
-__all__ = ["DecisionCheck", "InvalidModelOutputError", "OutputError", "check_decision_output", "cut",
+__all__ = ["DecisionCheck", "OutputError", "check_decision_output", "cut",
            "retry_message"]
 
 MESSAGE_CHARS = 300  # validation messages shown to the model / in errors are cut to this
@@ -36,23 +35,6 @@ class OutputError:
 
     def __str__(self) -> str:
         return f"{self.message} (keyword '{self.keyword}' at {self.path})"
-
-
-class InvalidModelOutputError(ModelError):
-    """The model kept producing invalid decisions: `attempts` outputs, none valid. `errors` holds one
-    `OutputError` per attempt, `outputs` the texts, `usage` the tokens of all attempts."""
-
-    def __init__(self, message: str, *, errors: Sequence[OutputError], outputs: Sequence[str],
-                 usage: Usage) -> None:
-        self.errors = list(errors)
-        self.outputs = list(outputs)
-        self.attempts = len(self.errors)
-        self.usage = usage
-        super().__init__(message)
-
-    @property
-    def last_error(self) -> OutputError:
-        return self.errors[-1]
 
 
 # ---------------------------------------------------------------------------------------------- validation

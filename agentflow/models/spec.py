@@ -64,7 +64,7 @@ def load_model(spec: str | Model) -> Model:
     if key in _cache:
         return _cache[key]
     if parsed.backend == "scripted":
-        from agentflow.testing import ScriptedModel
+        from agentflow.models.scripted import ScriptedModel
 
         return ScriptedModel.from_file(Path(parsed.target))  # cheap, and the file may change between runs
     if parsed.backend == DEMO:

@@ -104,7 +104,7 @@ class TransformersModel:
             if self._hf_model is not None:
                 return
             try:
-                import torch  # noqa: F401  (fail here, with the hint below, when the extra is missing)
+                import torch  # fail here, with the hint below, when the extra is missing
                 import transformers
                 from transformers import AutoModelForCausalLM, AutoTokenizer
             except ImportError as exc:
@@ -119,7 +119,7 @@ class TransformersModel:
                 stage = "causal LM"
                 model = AutoModelForCausalLM.from_pretrained(self._path, local_files_only=True)
                 stage = f"causal LM onto device {self._device!r}"
-                model.to(self._device)
+                torch.nn.Module.to(model, self._device)
             except Exception as exc:  # any failure here means the directory (or device) is unusable
                 raise ModelSpecError(f"cannot load the {stage} from {self._path}: {_brief(exc)}") from None
             finally:
@@ -172,11 +172,11 @@ class TransformersModel:
         return report
 
     def _compile(self, tools: Sequence[ToolSpec], final_schema: dict[str, Any] | None) -> Any:
-        from agentflow.decoding import compile_decision
+        from agentflow.models.decision_grammar import compile_decision
 
         compiled = compile_decision(tools, final_schema)  # cached; refuses what no engine can enforce
         if self._engine != "auto":
-            from agentflow.decoding import check_decision_engine
+            from agentflow.models.decision_grammar import check_decision_engine
 
             check_decision_engine(compiled, tools, final_schema, self._engine)
         return compiled

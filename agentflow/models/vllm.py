@@ -3,7 +3,7 @@
     model = VLLMModel("path/to/model")                     # engine started on the first decide (or load())
     model = VLLMModel("path", max_model_len=4096, kv_cache_memory_bytes=256 * 2**20)   # any vllm.LLM kwarg
 
-The decision is compiled by `agentflow.decoding.compile_decision` into a bounded llguidance Lark grammar and
+The decision is compiled by `agentflow.models.decision_grammar.compile_decision` into a bounded llguidance Lark grammar and
 handed to vLLM as `StructuredOutputsParams(grammar=...)`, with the engine's structured-output backend fixed
 to `guidance` (llguidance, the engine the grammar is written for). So the guarantee of the in-process
 transformers backend carries over: `max_tokens` below the reported minimum is refused with
@@ -34,11 +34,10 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from agentflow.exceptions import ModelError, ModelSpecError
+from agentflow.exceptions import ContextWindowError, ModelError, ModelSpecError
 from agentflow.messages import Usage
 from agentflow.models.base import ModelRequest, ModelResponse
 from agentflow.models.decision_schema import decision_from_data, decision_schema
-from agentflow.models.openai import ContextWindowError
 from agentflow.models.output_check import check_decision_output
 from agentflow.models.prompt import render_chat, to_text
 
@@ -202,7 +201,8 @@ class VLLMModel:
 
     def _generate(self, request: ModelRequest) -> _Generation:
         """Blocking: start the engine, compile (cached), check limits, render, generate. In a worker thread."""
-        from agentflow.decoding import DecodingInvariantError, MaxTokensTooSmallError, compile_decision
+        from agentflow.decoding import DecodingInvariantError, MaxTokensTooSmallError
+        from agentflow.models.decision_grammar import compile_decision
 
         compiled = compile_decision(request.tools, request.final_schema)  # refuses what it can't enforce
         settings = request.settings

@@ -17,7 +17,7 @@ from agentflow.exceptions import StoreError
 
 __all__ = ["SCHEMA_VERSION", "connect", "default_db_path", "resolve_db_path"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _OWN_TABLES = {"agentflow_meta", "runs", "events", "tool_journal"}
 _KNOWN_PREFIXES = ("notes", "checkpoints", "writes", "sqlite_")  # tools' and LangGraph's tables share the file
 
@@ -57,6 +57,12 @@ _MIGRATIONS: dict[int, list[str]] = {
             run_id TEXT NOT NULL, task TEXT NOT NULL, call_id TEXT NOT NULL, tool TEXT NOT NULL,
             arguments TEXT NOT NULL, status TEXT NOT NULL, outcome TEXT, started_at TEXT NOT NULL,
             finished_at TEXT, PRIMARY KEY (run_id, task, call_id))""",
+    ],
+    3: [
+        # event kinds are their class names in snake case (agentflow.events.EVENT_TYPES)
+        *(f"UPDATE events SET kind = '{new}' WHERE kind = '{old}'" for old, new in (
+            ("model_decision", "model_called"), ("tool_result", "tool_called"), ("error", "run_errored"),
+            ("final", "run_finished"))),
     ],
 }
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentflow.approval import PendingCall
 from agentflow.exceptions import StoreError, UnknownRunError
+from agentflow.status import RunStatus
 from agentflow.store.db import connect
 
 __all__ = ["RunRecord", "RunStore", "TraceEvent"]
@@ -22,12 +24,17 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _pending(text: str | None) -> list[PendingCall] | None:
+    calls = _loads(text)
+    return None if calls is None else [PendingCall.from_json(c) for c in calls]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:
     id: str
     graph: str
     input: Any
-    status: str
+    status: RunStatus
     output: Any
     partial: Any
     usage: dict[str, Any]
@@ -44,19 +51,19 @@ class RunRecord:
     finished_at: str | None
     wall_s: float
     owner: str | None = None
-    pending: list[dict[str, Any]] | None = None
+    pending: list[PendingCall] | None = None
     forked_from: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunRecord:
         return cls(
-            id=row["id"], graph=row["graph"], input=_loads(row["input"]), status=row["status"],
+            id=row["id"], graph=row["graph"], input=_loads(row["input"]), status=RunStatus(row["status"]),
             output=_loads(row["output"]), partial=_loads(row["partial"]), usage=_loads(row["usage"]) or {},
             cost_usd=row["cost_usd"] or 0.0, budget=_loads(row["budget"]) or {},
             budget_exhausted=row["budget_exhausted"], error=_loads(row["error"]), model=row["model"],
             settings=_loads(row["settings"]) or {}, seed=row["seed"], parent_id=row["parent_id"],
             created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"],
-            wall_s=row["wall_s"] or 0.0, owner=row.get("owner"), pending=_loads(row.get("pending")),
+            wall_s=row["wall_s"] or 0.0, owner=row.get("owner"), pending=_pending(row.get("pending")),
             forked_from=row.get("forked_from"),
         )
 

@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from agentflow.events import Event
+from agentflow.approval import PendingCall
+from agentflow.events import Event, ModelCalled, ToolCalled
 from agentflow.exceptions import RunBusyError, UnknownRunError
+from agentflow.status import RunStatus
 from agentflow.store.owner import owner_alive, process_owner
 
 __all__ = ["TraceWriter", "run_in_transaction"]
@@ -55,6 +57,10 @@ def _now() -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _pending_json(pending: Sequence[PendingCall] | None) -> str | None:
+    return _dumps([p.to_json() for p in pending]) if pending else None
 
 
 class TraceWriter:
@@ -102,14 +108,14 @@ class TraceWriter:
         now = _now()
         await self._write_now([
             ("INSERT INTO runs (id, graph, input, status, usage, budget, model, settings, seed, parent_id, "
-             "forked_from, created_at, started_at, owner) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             (run_id, graph, _dumps(input), _dumps(usage or {}), _dumps(budget), model, _dumps(settings), seed,
+             "forked_from, created_at, started_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             (run_id, graph, _dumps(input), RunStatus.RUNNING, _dumps(usage or {}), _dumps(budget), model, _dumps(settings), seed,
               parent_id, forked_from, now, now, process_owner())),
             *self._event_rows(events),
         ])
 
     async def claim(self, run_id: str, *, budget: dict[str, Any], events: Sequence[Event] = (),
-                    pending: list[dict[str, Any]] | None = None) -> str:
+                    pending: Sequence[PendingCall] | None = None) -> str:
         """Make this process the run's executor; return the run's previous status.
 
         Raises `RunBusyError` if another live process is executing it.
@@ -123,12 +129,12 @@ class TraceWriter:
                 if row is None:
                     raise UnknownRunError(f"no run '{run_id}'")
                 status, owner = row
-                if status == "running" and owner != process_owner() and owner_alive(owner):
+                if status == RunStatus.RUNNING and owner != process_owner() and owner_alive(owner):
                     raise RunBusyError(f"run {run_id} is being executed by another process ({owner}); "
                                        "wait for it to finish or stop that process")
-                conn.execute("UPDATE runs SET status = 'running', finished_at = NULL, budget = ?, owner = ?, "
+                conn.execute("UPDATE runs SET status = ?, finished_at = NULL, budget = ?, owner = ?, "
                              "pending = ? WHERE id = ?",
-                             (_dumps(budget), process_owner(), _dumps(pending) if pending else None, run_id))
+                             (RunStatus.RUNNING, _dumps(budget), process_owner(), _pending_json(pending), run_id))
                 for sql, params in self._event_rows(events):
                     conn.execute(sql, params)
                 conn.execute("COMMIT")
@@ -140,8 +146,8 @@ class TraceWriter:
         async with self.lock:
             return await self.conn._execute(run, self.conn._conn)
 
-    async def update_pending(self, run_id: str, expected: list[dict[str, Any]],
-                             pending: list[dict[str, Any]], events: Sequence[Event] = ()) -> None:
+    async def update_pending(self, run_id: str, expected: Sequence[PendingCall], pending: Sequence[PendingCall],
+                             events: Sequence[Event] = ()) -> None:
         """Store decisions on a paused run's calls (and their trace events), unless another process changed them
         meanwhile."""
         await self.flush()
@@ -151,10 +157,11 @@ class TraceWriter:
             begin(conn)
             try:
                 row = conn.execute("SELECT status, pending FROM runs WHERE id = ?", (run_id,)).fetchone()
-                if row is None or row[0] != "awaiting_approval" or json.loads(row[1] or "null") != expected:
+                stored = json.loads(row[1] or "null") if row is not None else None
+                if row is None or row[0] != RunStatus.AWAITING_APPROVAL or stored != [p.to_json() for p in expected]:
                     raise RunBusyError(f"run {run_id} changed while deciding (another process decided or "
                                        "resumed it); look at `agentflow pending` again")
-                conn.execute("UPDATE runs SET pending = ? WHERE id = ?", (_dumps(pending), run_id))
+                conn.execute("UPDATE runs SET pending = ? WHERE id = ?", (_pending_json(pending), run_id))
                 for statement, params in rows:
                     conn.execute(statement, params)
                 conn.execute("COMMIT")
@@ -180,8 +187,8 @@ class TraceWriter:
         def run(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
             journal = conn.execute("SELECT task, call_id, status, outcome FROM tool_journal WHERE run_id = ?",
                                    (run_id,)).fetchall()
-            events = conn.execute("SELECT kind, data FROM events WHERE run_id = ? AND kind IN "
-                                  "('model_decision', 'tool_result') ORDER BY seq", (run_id,)).fetchall()
+            events = conn.execute("SELECT kind, data FROM events WHERE run_id = ? AND kind IN (?, ?) ORDER BY seq",
+                                  (run_id, ModelCalled.kind, ToolCalled.kind)).fetchall()
             return journal, events
 
         async with self.lock:
@@ -189,10 +196,10 @@ class TraceWriter:
         entries: dict[tuple[str, str], dict[str, Any]] = {}
         for kind, text in events:  # decisions and idempotent calls: the trace is their record
             data = json.loads(text)
-            if kind == "model_decision" and data.get("task"):
+            if kind == ModelCalled.kind and data.get("task"):
                 entries[(data["task"], "decision")] = {
                     "status": "finished", "outcome": {"decision": data["decision"], "raw": data["raw_text"]}}
-            elif kind == "tool_result" and data.get("decision"):
+            elif kind == ToolCalled.kind and data.get("decision"):
                 entries[(data["decision"], data["call_id"])] = {"status": "finished", "outcome": {
                     k: data.get(k) for k in ("content", "is_error", "error_type", "result", "attempts", "latency_s")}}
         for task, call_id, status, outcome in journal:  # non-idempotent calls: explicit started / finished rows
@@ -222,14 +229,14 @@ class TraceWriter:
     async def _write_now(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
         await self._transaction([*self.take(), *statements])  # queued events first: the trace stays in order
 
-    async def finish_run(self, run_id: str, *, status: str, output: Any, partial: Any, usage: dict[str, Any],
+    async def finish_run(self, run_id: str, *, status: RunStatus, output: Any, partial: Any, usage: dict[str, Any],
                          budget_exhausted: str | None, error: dict[str, str] | None,
-                         pending: list[dict[str, Any]] | None = None, events: Sequence[Event] = ()) -> None:
+                         pending: Sequence[PendingCall] | None = None, events: Sequence[Event] = ()) -> None:
         await self._write_now([
             *self._event_rows(events),
             ("UPDATE runs SET status = ?, output = ?, partial = ?, usage = ?, cost_usd = ?, budget_exhausted = ?,"
              " error = ?, finished_at = ?, wall_s = ?, pending = ?, owner = NULL WHERE id = ?",
              (status, _dumps(output), _dumps(partial), _dumps(usage), usage.get("cost_usd", 0.0),
               budget_exhausted, _dumps(error) if error else None, _now(), usage.get("wall_s", 0.0),
-              _dumps(pending) if pending else None, run_id)),
+              _pending_json(pending), run_id)),
         ])

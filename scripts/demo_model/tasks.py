@@ -765,7 +765,7 @@ def _free_thing(rng: random.Random) -> tuple[str, Any]:
     return thing, value
 
 
-def _fact(rng: random.Random) -> tuple[str, str, str, str]:
+def note_fact(rng: random.Random) -> tuple[str, str, str, str]:
     """(fact text, subject with owner, query words, key value): ("my locker code is 4512", "my locker code", ...)."""
     thing, make = _free_thing(rng) if rng.random() < 0.4 else rng.choice(_THINGS)
     owner = _owner(rng, thing)
@@ -805,7 +805,7 @@ _SEARCH_QUERY = [  # use the query words ("locker code")
 
 
 def gen_write_note(rng: random.Random, split: str) -> Task:
-    fact, subject, query, value = _fact(rng)
+    fact, subject, query, value = note_fact(rng)
     request = _noise(rng, rng.choice(_split(_WRITE, split)).format(f=fact), split, suffix_p=0.05)
     fact = as_written(request, fact)
     return Task(skill="write_note", request=request, call={"name": "write_note", "arguments": {"text": fact}},
@@ -823,11 +823,11 @@ def search_request(rng: random.Random, subject: str, query: str, split: str) -> 
 
 
 def gen_search_note(rng: random.Random, split: str, *, n_distractors: int | None = None) -> Task:
-    fact, subject, query, value = _fact(rng)
+    fact, subject, query, value = note_fact(rng)
     n = rng.choice([0, 1, 1, 2, 3]) if n_distractors is None else n_distractors
     distractors = []
     while len(distractors) < n:
-        other = _fact(rng)
+        other = note_fact(rng)
         if other[2] != query and not set(other[2].lower().split()) & set(query.lower().split()):
             distractors.append(other[0])
     stored = list(distractors)
@@ -842,7 +842,7 @@ def gen_search_note(rng: random.Random, split: str, *, n_distractors: int | None
 
 # ----------------------------------------------------------------------------------------------- out of scope
 
-_OUT_OF_SCOPE = [
+OUT_OF_SCOPE = [
     "What's the weather like tomorrow?", "Translate 'hello' into Spanish", "Tell me a joke", "Write a poem about the sea",
     "Send an email to my boss", "Book a flight to Rome", "Who won the World Cup in 2018?", "Play some music",
     "What is the capital of Australia?", "Order a pizza", "Call my mother", "Write me a Python script",
@@ -870,7 +870,7 @@ _OOS_ANSWERS = [
 
 
 def gen_out_of_scope(rng: random.Random, split: str) -> Task:
-    request = rng.choice(_split(_OUT_OF_SCOPE, split))
+    request = rng.choice(_split(OUT_OF_SCOPE, split))
     if rng.random() < 0.3 and request[0].isascii():
         request = _noise(rng, request, split, upper=True)
     return Task(skill="out_of_scope", request=request, call=None)

@@ -102,9 +102,9 @@ def test_runs_list_and_show(db_path: Path) -> None:
     assert [r["run_id"] for r in listed] == [first["run_id"]] and listed[0]["graph"] == "react"
     shown = json.loads(agentflow("runs", "show", first["run_id"], "--json", db=db_path).stdout)
     assert shown["run"]["status"] == "succeeded"
-    assert [e["kind"] for e in shown["events"]][-1] == "final"
+    assert [e["kind"] for e in shown["events"]][-1] == "run_finished"
     text = agentflow("runs", "show", first["run_id"][:6], db=db_path)
-    assert text.returncode == 0 and "tool_result" in text.stdout and "calculator" in text.stdout
+    assert text.returncode == 0 and "tool_called" in text.stdout and "calculator" in text.stdout
     table = agentflow("runs", "list", db=db_path)
     assert first["run_id"] in table.stdout
 

@@ -138,7 +138,7 @@ def test_kill_during_non_idempotent_call_never_runs_it_twice(h: Harness) -> None
     events = h.trace(run_id)
     resume = next(e for e in events if e["kind"] == "run_resumed")
     assert resume["data"]["crashed"] is True and resume["data"]["previous_status"] == "running"
-    observation = next(e["data"] for e in events if e["kind"] == "tool_result")
+    observation = next(e["data"] for e in events if e["kind"] == "tool_called")
     assert observation["error_type"] == "unknown_outcome" and "not run again" in observation["content"]
 
 
@@ -166,7 +166,7 @@ def test_kill_between_calls_neither_repeats_nor_loses(h: Harness) -> None:
     resumed = h.cli("resume", h.run_id(), "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert h.count("pay") == 2 and h.count("sync") == 2
-    journal_payments = [e["data"]["arguments"] for e in h.trace(h.run_id()) if e["kind"] == "tool_result"
+    journal_payments = [e["data"]["arguments"] for e in h.trace(h.run_id()) if e["kind"] == "tool_called"
                         and e["data"]["tool"] == "pay"]
     assert journal_payments == [{"amount": 5}, {"amount": 6}]
 
@@ -236,7 +236,7 @@ def test_non_interactive_pause_exits_4_and_decisions_continue(h: Harness) -> Non
     done = h.cli("reject", result["run_id"], "--message", "freeze week", "--json")
     assert done.returncode == 0, done.stderr
     assert h.count("deploy") == 0
-    observation = next(e["data"] for e in h.trace(result["run_id"]) if e["kind"] == "tool_result")
+    observation = next(e["data"] for e in h.trace(result["run_id"]) if e["kind"] == "tool_called")
     assert observation["content"] == "rejected by a human: freeze week" and observation["by_human"] is True
 
 
@@ -282,7 +282,7 @@ def test_kill_before_and_after_a_tool_call(h: Harness, point: str) -> None:
     assert json.loads(resumed.stdout)["output"] == "done 9"
     assert h.count(tool) == 1
     kinds = [e["kind"] for e in h.trace(run_id)]
-    assert "run_resumed" in kinds and kinds[-1] == "final"
+    assert "run_resumed" in kinds and kinds[-1] == "run_finished"
 
 
 def test_kill_during_an_approved_call_asks_the_human_about_the_unknown_outcome(h: Harness) -> None:

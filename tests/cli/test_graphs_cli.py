@@ -29,8 +29,8 @@ def test_bundled_graph_runs_from_the_cli(db_path: Path, graph: str, answer: str,
     result = json.loads(proc.stdout)
     assert result["status"] == "succeeded" and result["output"] == answer
     events = RunStore(db_path).events(result["run_id"])
-    assert {e.agent for e in events if e.kind == "model_decision"} == agents
-    observations = {e.data["tool"]: e.data["content"] for e in events if e.kind == "tool_result"}
+    assert {e.agent for e in events if e.kind == "model_called"} == agents
+    observations = {e.data["tool"]: e.data["content"] for e in events if e.kind == "tool_called"}
     if graph == "plan_execute":
         assert observations["calculator"] in ("391", "394.10686")
     elif graph == "supervisor":
@@ -52,10 +52,10 @@ def test_per_role_model_flags(tmp_path: Path, db_path: Path) -> None:
                      "--model", f"mathematician=scripted:{mathematician}", "--json", db=db_path)
     assert proc.returncode == 0, proc.stderr
     run_id = json.loads(proc.stdout)["run_id"]
-    models = {e.agent: e.data["model"] for e in RunStore(db_path).events(run_id) if e.kind == "model_decision"}
+    models = {e.agent: e.data["model"] for e in RunStore(db_path).events(run_id) if e.kind == "model_called"}
     assert models["mathematician"] == f"scripted:{mathematician}" and models["supervisor"] == f"scripted:{default}"
     reports = [e.data["messages"] for e in RunStore(db_path).events(run_id)
-               if e.kind == "model_decision" and e.agent == "supervisor"][1]
+               if e.kind == "model_called" and e.agent == "supervisor"][1]
     assert any("mathematician reports: exactly 1024" in m["content"] for m in reports)
 
 

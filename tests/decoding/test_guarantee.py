@@ -19,14 +19,14 @@ from pydantic import BaseModel
 from agentflow.decoding import (
     MaxTokensTooSmallError,
     check_output,
-    compile_decision,
     compile_schema,
 )
 from agentflow.decoding.engines import ENGINES
 from agentflow.decoding.fuzz import random_walk
-from agentflow.decoding.pydantic_schema import model_schema
 from agentflow.models.base import ToolSpec
+from agentflow.models.decision_grammar import compile_decision
 from agentflow.models.decision_schema import parse_decision
+from agentflow.tooling.schema import arguments_schema
 
 from decoding_cases import SUPPORTED
 
@@ -125,7 +125,7 @@ class Order(BaseModel):
 
 
 def test_pydantic_schemas_supported_and_accepted(decoder: Any) -> None:
-    schema = model_schema(Order)
+    schema = arguments_schema(Order)
     comp = compile_schema(schema)
     for seed in range(SAMPLES_PER_SCHEMA):
         sample = decoder.sample(comp, max_tokens=comp.min_max_tokens, seed=seed)
@@ -135,8 +135,8 @@ def test_pydantic_schemas_supported_and_accepted(decoder: Any) -> None:
 
 def test_decision_envelope(decoder: Any) -> None:
     tools = [
-        ToolSpec(name="calc", description="", parameters=model_schema(Address)),
-        ToolSpec(name="order", description="", parameters=model_schema(Order)),
+        ToolSpec(name="calc", description="", parameters=arguments_schema(Address)),
+        ToolSpec(name="order", description="", parameters=arguments_schema(Order)),
     ]
     comp = compile_decision(tools)
     from agentflow.models.decision_schema import decision_schema

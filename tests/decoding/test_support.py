@@ -10,12 +10,12 @@ from agentflow.decoding import (
     UnsupportedSchemaError,
     check_schema,
     compile_cached,
-    compile_decision,
     compile_schema,
     missing_format_checkers,
 )
 from agentflow.exceptions import UserError
 from agentflow.models.base import ToolSpec
+from agentflow.models.decision_grammar import compile_decision
 
 from decoding_cases import SUPPORTED, UNSUPPORTED
 

@@ -8,8 +8,9 @@ import pytest
 
 import agentflow
 from agentflow import Budget
-from agentflow.approval import Decision, InvalidDecisionError
-from agentflow.graph.loader import resolve_graph
+from agentflow.approval import HumanDecision
+from agentflow.exceptions import InvalidDecisionError
+from agentflow.loader import resolve_graph
 from agentflow.testing import ScriptedModel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,11 +31,11 @@ async def test_gate_pauses_and_an_edit_is_validated_then_published(db_path: Path
         paused = await runner.run(g, "What is 6 * 7?", model=model)
         assert paused.status == "awaiting_approval"
         [item] = paused.pending
-        assert item["call_id"] == "gate_publish_answer" and item["arguments"] == {"answer": "42"}
+        assert item.call_id == "gate_publish_answer" and item.arguments == {"answer": "42"}
         with pytest.raises(InvalidDecisionError, match="answer"):
-            await runner.decide(paused.run_id, [Decision(action="approve", arguments={"answer": ""})], graph=g)
+            await runner.decide(paused.run_id, [HumanDecision(action="approve", arguments={"answer": ""})], graph=g)
         assert runner.result_of(paused.run_id).status == "awaiting_approval"
-        done = await runner.decide(paused.run_id, [Decision(action="approve", arguments={"answer": "6 * 7 = 42."})],
+        done = await runner.decide(paused.run_id, [HumanDecision(action="approve", arguments={"answer": "6 * 7 = 42."})],
                                    graph=g)
     assert done.ok and done.output == "6 * 7 = 42."
 
@@ -44,10 +45,10 @@ async def test_a_rejection_goes_back_to_the_model(db_path: Path) -> None:
     g, model = graph(), ScriptedModel.from_file(SCRIPT)
     async with agentflow.Runner(db_path) as runner:
         paused = await runner.run(g, "What is 6 * 7?", model=model)
-        again = await runner.decide(paused.run_id, [Decision(action="reject", message="use a full sentence")],
+        again = await runner.decide(paused.run_id, [HumanDecision(action="reject", message="use a full sentence")],
                                     graph=g)
-        assert again.status == "awaiting_approval" and again.pending[0]["arguments"] == {"answer": "6 times 7 is 42."}
-        done = await runner.decide(paused.run_id, [Decision(action="approve")], graph=g)
+        assert again.status == "awaiting_approval" and again.pending[0].arguments == {"answer": "6 times 7 is 42."}
+        done = await runner.decide(paused.run_id, [HumanDecision(action="approve")], graph=g)
     assert done.ok and done.output == "6 times 7 is 42."
 
 
@@ -56,5 +57,5 @@ async def test_the_budget_guard_stops_the_review_loop(db_path: Path) -> None:
     g, model = graph(), ScriptedModel.from_file(SCRIPT)
     async with agentflow.Runner(db_path) as runner:
         paused = await runner.run(g, "What is 6 * 7?", model=model, budget=Budget(max_steps=2))
-        stopped = await runner.decide(paused.run_id, [Decision(action="reject", message="no")], graph=g)
+        stopped = await runner.decide(paused.run_id, [HumanDecision(action="reject", message="no")], graph=g)
     assert stopped.status == "budget_exhausted" and stopped.budget == "steps"

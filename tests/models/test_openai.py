@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 import agentflow
+from agentflow.exceptions import InvalidModelOutputError, ModelHTTPError
 from agentflow.models.base import ModelRequest, SamplingSettings
-from agentflow.models.openai import ModelHTTPError, OpenAIModel
-from agentflow.models.output_check import InvalidModelOutputError
+from agentflow.models.openai import OpenAIModel
 from agentflow.models.spec import load_model
 from agentflow.store import RunStore
 

@@ -21,11 +21,11 @@ from agentflow.decoding import (
     EngineUnsupportedError,
     MaxTokensTooSmallError,
     UnsupportedSchemaError,
-    compile_decision,
 )
 from agentflow.exceptions import ConfigError, ModelSpecError
 from agentflow.messages import system_message, user_message
 from agentflow.models.base import ModelRequest, SamplingSettings, ToolSpec
+from agentflow.models.decision_grammar import compile_decision
 from agentflow.models.decision_schema import decision_schema
 from agentflow.models.prompt import render_chat, to_text
 from agentflow.models.transformers import ENGINES, TransformersModel

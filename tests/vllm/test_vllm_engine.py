@@ -19,14 +19,13 @@ from agentflow.decoding import (
     MaxTokensTooSmallError,
     UnsupportedSchemaError,
     check_output,
-    compile_decision,
     compile_schema,
 )
-from agentflow.exceptions import ModelSpecError
+from agentflow.exceptions import ContextWindowError, ModelSpecError
 from agentflow.messages import system_message, user_message
 from agentflow.models.base import ModelRequest, SamplingSettings, ToolSpec
+from agentflow.models.decision_grammar import compile_decision
 from agentflow.models.decision_schema import decision_schema
-from agentflow.models.openai import ContextWindowError
 from agentflow.models.output_check import check_decision_output
 from agentflow.models.prompt import render_chat, to_text
 from agentflow.models.vllm import VLLMModel

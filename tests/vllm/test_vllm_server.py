@@ -14,11 +14,13 @@ import pytest
 
 pytest.importorskip("vllm")
 
-from agentflow.decoding import MaxTokensTooSmallError, check_output, compile_decision
+from agentflow.decoding import MaxTokensTooSmallError, check_output
+from agentflow.exceptions import ModelHTTPError
 from agentflow.messages import system_message, user_message
 from agentflow.models.base import ModelRequest, SamplingSettings, ToolSpec
+from agentflow.models.decision_grammar import compile_decision
 from agentflow.models.decision_schema import decision_schema
-from agentflow.models.openai import ModelHTTPError, OpenAIModel, VLLMServerModel
+from agentflow.models.openai import OpenAIModel, VLLMServerModel
 from agentflow.models.output_check import check_decision_output
 from agentflow.models.prompt import render_chat, to_text
 
@@ -154,7 +156,7 @@ async def test_openai_path_retries_invalid_output_of_a_real_server(vllm_server: 
     """Unconstrained (no response_format), the random model's replies are not valid decisions: each is sent
     back with its validation error, every attempt's tokens are counted, and after the retries the step ends
     with InvalidModelOutputError naming the last error."""
-    from agentflow.models.output_check import InvalidModelOutputError
+    from agentflow.exceptions import InvalidModelOutputError
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("AGENTFLOW_OPENAI_API_KEY", raising=False)

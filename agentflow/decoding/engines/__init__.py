@@ -11,8 +11,13 @@ supported engine that measures cheapest (`select.py`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from agentflow.decoding.compile import CompiledSchema
-from agentflow.decoding.errors import EngineUnsupportedError
+from agentflow.exceptions import EngineUnsupportedError
+
+if TYPE_CHECKING:
+    from agentflow.decoding.engines.base import MaskEngine
 
 __all__ = ["AUTO", "ENGINES", "engine_class", "engine_support", "make_engine", "supported_engines"]
 
@@ -20,7 +25,7 @@ ENGINES = ("llguidance", "xgrammar", "outlines_core")
 AUTO = "auto"
 
 
-def engine_class(name: str) -> type:
+def engine_class(name: str) -> type[MaskEngine]:
     if name == "llguidance":
         from agentflow.decoding.engines.llguidance import LLGuidanceEngine
 
@@ -36,7 +41,7 @@ def engine_class(name: str) -> type:
     raise ValueError(f"unknown mask engine {name!r}; choose one of: {', '.join((AUTO, *ENGINES))}")
 
 
-def make_engine(name: str, view: object) -> object:
+def make_engine(name: str, view: Any) -> MaskEngine:
     return engine_class(name)(view)
 
 

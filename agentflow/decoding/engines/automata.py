@@ -16,13 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-try:  # Python 3.11+
-    import re._constants as _c  # type: ignore[import-not-found]
-    import re._parser as _p  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
-
+from agentflow.decoding import re_syntax as rx
 from agentflow.decoding.grammar import Lexeme
 
 __all__ = ["DFA", "AutomatonError", "lexeme_dfa", "regex_dfa"]
@@ -123,67 +117,67 @@ class _NFA:
             self.edges[start].append((codes, end))
         return end
 
-    def seq(self, items: Any, start: int) -> int:
-        for op, av in items:
-            start = self.item(op, av, start)
+    def seq(self, items: tuple[rx.Node, ...], start: int) -> int:
+        for node in items:
+            start = self.item(node, start)
         return start
 
-    def item(self, op: Any, av: Any, start: int) -> int:
-        if op is _c.LITERAL:
-            if av > 0x7F:
-                raise AutomatonError("non-ASCII literal")
-            return self.chars(start, frozenset({av}))
-        if op is _c.NOT_LITERAL:
-            self.exact = False
-            return self.chars(start, ASCII - {av})
-        if op is _c.ANY:
-            self.exact = False
-            return self.chars(start, _NOT_NEWLINE)
-        if op is _c.IN:
-            return self.chars(start, self._class(av))
-        if op is _c.SUBPATTERN:
-            _group, add_flags, del_flags, sub = av
-            if add_flags or del_flags:
-                raise AutomatonError("inline regex flags")
-            return self.seq(sub, start)
-        if op is _c.BRANCH:
-            end = self.new()
-            for sub in av[1]:
-                s = self.new()
-                self.eps[start].append(s)
-                self.eps[self.seq(sub, s)].append(end)
-            return end
-        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", _c.MAX_REPEAT)):
-            lo, hi, sub = av
-            cur = start
-            for _ in range(lo):
-                cur = self.seq(sub, cur)
-            if hi is _c.MAXREPEAT:
-                loop = self.new()
-                self.eps[cur].append(loop)
-                self.eps[self.seq(sub, loop)].append(loop)
-                return loop
-            end = self.new()
-            self.eps[cur].append(end)
-            for _ in range(hi - lo):
-                cur = self.seq(sub, cur)
-                self.eps[cur].append(end)
-            return end
-        raise AutomatonError(f"regex construct {str(op).lower()} not handled")
+    def item(self, node: rx.Node, start: int) -> int:
+        match node:
+            case rx.Char(code):
+                if code > 0x7F:
+                    raise AutomatonError("non-ASCII literal")
+                return self.chars(start, frozenset({code}))
+            case rx.NotChar(code):
+                self.exact = False
+                return self.chars(start, ASCII - {code})
+            case rx.AnyChar():
+                self.exact = False
+                return self.chars(start, _NOT_NEWLINE)
+            case rx.CharClass():
+                return self.chars(start, self._class(node))
+            case rx.Group(items, flagged):
+                if flagged:
+                    raise AutomatonError("inline regex flags")
+                return self.seq(items, start)
+            case rx.Alt(branches):
+                end = self.new()
+                for branch in branches:
+                    s = self.new()
+                    self.eps[start].append(s)
+                    self.eps[self.seq(branch, s)].append(end)
+                return end
+            case rx.Repeat(lo, hi, items):
+                return self._repeat(lo, hi, items, start)
+            case rx.Anchor(kind):
+                raise AutomatonError(f"regex construct at ({kind}) not handled")
+            case rx.Unsupported(what):
+                raise AutomatonError(f"regex construct {what} not handled")
+        raise AutomatonError(f"regex construct {node!r} not handled")  # pragma: no cover
 
-    def _class(self, av: Any) -> frozenset[int]:
-        codes: set[int] = set()
-        negate = False
-        for op, arg in av:
-            if op is _c.NEGATE:
-                negate = True
-            elif op is _c.LITERAL:
-                codes.add(arg)
-            elif op is _c.RANGE:
-                codes.update(range(arg[0], arg[1] + 1))
-            else:
-                raise AutomatonError(f"class item {str(op).lower()} not handled")
-        if negate:
+    def _repeat(self, lo: int, hi: int | None, items: tuple[rx.Node, ...], start: int) -> int:
+        cur = start
+        for _ in range(lo):
+            cur = self.seq(items, cur)
+        if hi is None:
+            loop = self.new()
+            self.eps[cur].append(loop)
+            self.eps[self.seq(items, loop)].append(loop)
+            return loop
+        end = self.new()
+        self.eps[cur].append(end)
+        for _ in range(hi - lo):
+            cur = self.seq(items, cur)
+            self.eps[cur].append(end)
+        return end
+
+    def _class(self, node: rx.CharClass) -> frozenset[int]:
+        if node.categories:
+            raise AutomatonError("class item category not handled")
+        codes = set(node.chars)
+        for lo, hi in node.ranges:
+            codes.update(range(lo, hi + 1))
+        if node.negate:
             self.exact = False
             return ASCII - codes
         if any(c > 0x7F for c in codes):
@@ -204,14 +198,14 @@ def _closure(nfa: _NFA, states: set[int]) -> frozenset[int]:
 
 def _parse(regex: str) -> _NFA:
     try:
-        parsed = _p.parse(regex)
+        parsed = rx.parse(regex, compile_check=False)
     except Exception as exc:  # re.error, RecursionError, OverflowError
         raise AutomatonError(f"regex not parsed: {exc}") from None
-    if parsed.state.flags & ~_c.SRE_FLAG_UNICODE:
+    if parsed.flagged:
         raise AutomatonError("regex flags")
     nfa = _NFA()
     start = nfa.new()
-    nfa.final = nfa.seq(list(parsed), start)
+    nfa.final = nfa.seq(parsed.items, start)
     return nfa
 
 
@@ -348,8 +342,8 @@ def minimize(dfa: DFA) -> DFA:
             sigs = {}
             new = [0] * n
             for q in range(n):
-                sig = (cls[q], tuple(sorted((b, cls[t]) for b, t in dfa.trans[q].items())))
-                new[q] = sigs.setdefault(sig, len(sigs))
+                key = (cls[q], tuple(sorted((b, cls[t]) for b, t in dfa.trans[q].items())))
+                new[q] = sigs.setdefault(key, len(sigs))
             cls = new
             if len(sigs) == count:
                 break

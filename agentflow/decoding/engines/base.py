@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from agentflow.decoding.compile import CompiledSchema
-from agentflow.decoding.errors import DecodingInvariantError, EngineUnsupportedError
+from agentflow.exceptions import DecodingInvariantError, EngineUnsupportedError
 
 __all__ = ["MaskEngine", "Matcher", "TokenizerView"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from agentflow.decoding.compile import CompiledSchema
 from agentflow.decoding.engines.base import MaskEngine, Matcher
-from agentflow.decoding.errors import DecodingInvariantError
+from agentflow.exceptions import DecodingInvariantError
 
 __all__ = ["LLGuidanceEngine", "parser_limits"]
 

@@ -24,8 +24,8 @@ from agentflow.decoding.compile import CompiledSchema
 from agentflow.decoding.engines.automata import AutomatonError, lexeme_dfa
 from agentflow.decoding.engines.base import MaskEngine, Matcher, TokenizerView
 from agentflow.decoding.engines.regex_form import to_regex
-from agentflow.decoding.errors import DecodingInvariantError, EngineUnsupportedError
 from agentflow.decoding.grammar import GrammarIR
+from agentflow.exceptions import DecodingInvariantError, EngineUnsupportedError
 
 __all__ = ["MAX_REGEX_CHARS", "OutlinesCoreEngine"]
 
@@ -55,7 +55,7 @@ def first_bytes(ir: GrammarIR) -> frozenset[int]:
 
 @lru_cache(maxsize=512)
 def _translate(lark: str, compiled: CompiledSchema) -> str:
-    ir = compiled.grammar
+    ir = compiled.ir
     try:
         if ord('"') in first_bytes(ir):
             raise EngineUnsupportedError("outlines_core", "type", "", "the output can start with a string, on which "

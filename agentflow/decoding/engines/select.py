@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentflow.decoding.compile import CompiledSchema
 from agentflow.decoding.engines import engine_support
-from agentflow.decoding.errors import EngineUnsupportedError, UnsupportedSchemaError
+from agentflow.exceptions import EngineUnsupportedError, UnsupportedSchemaError
 
 if TYPE_CHECKING:
     from agentflow.decoding.engines.base import MaskEngine

@@ -10,7 +10,7 @@ from agentflow.decoding.compile import CompiledSchema
 from agentflow.decoding.engines.automata import AutomatonError
 from agentflow.decoding.engines.base import MaskEngine, Matcher
 from agentflow.decoding.engines.ebnf import to_ebnf
-from agentflow.decoding.errors import DecodingInvariantError, EngineUnsupportedError
+from agentflow.exceptions import DecodingInvariantError, EngineUnsupportedError
 
 __all__ = ["XGrammarEngine"]
 
@@ -20,7 +20,7 @@ MAX_EBNF_CHARS = 2_000_000
 @lru_cache(maxsize=512)
 def _translate(lark: str, compiled: CompiledSchema) -> str:
     try:
-        text = to_ebnf(compiled.grammar)
+        text = to_ebnf(compiled.ir)
     except AutomatonError as exc:
         lexeme = exc.lexeme
         raise EngineUnsupportedError("xgrammar", lexeme.keyword if lexeme else "schema",

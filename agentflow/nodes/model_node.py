@@ -1,0 +1,160 @@
+"""The model node and routing, usable in any LangGraph `StateGraph` over `AgentState` (see also `ToolNode`).
+
+- `ModelNode`: one model decision (a step). Checks the budget first, records the call in the trace.
+- `route_after_model`: to the tool node when the last decision called tools, else to the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from langgraph.graph import END
+
+from agentflow.events import ModelCalled, ModelOffer, StepStarted
+from agentflow.exceptions import ModelError
+from agentflow.failpoints import failpoint
+from agentflow.messages import Decision, Message, assistant_message, system_message, user_message
+from agentflow.models.base import Model, ModelRequest
+from agentflow.nodes.state import AgentState
+from agentflow.runtime.journal import DECISION
+from agentflow.runtime.services import agent_label, current_task, services
+from agentflow.tooling.tool import Tool
+
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "ModelNode", "input_text", "model_step", "route_after_model"]
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a careful assistant. Use the tools to get facts and do arithmetic; never guess what a tool can "
+    "tell you. When you have the answer, give it."
+)
+
+
+def _warn_unenforceable(tools: Sequence[Tool]) -> None:
+    """Support check at registration: a tool whose schema constrained decoding cannot enforce still works
+    with scripted and hosted models, so this warns; guaranteed backends refuse it when bound (typed error)."""
+    from agentflow.decoding import check_schema
+
+    for tool in tools:
+        report = check_schema(tool.parameters)
+        if not report.supported:
+            structlog.get_logger("agentflow").warning(
+                "tool schema cannot be enforced by constrained decoding", tool=tool.name, keyword=report.keyword,
+                pointer=report.pointer, reason=report.reason)
+
+
+def _common_prefix(before: list[Message], now: list[Message]) -> int:
+    n = 0
+    for a, b in zip(before, now, strict=False):
+        if a is not b and a != b:
+            break
+        n += 1
+    return n
+
+
+def input_text(value: Any) -> str:
+    """A run input as the text of a user turn (JSON for structured input)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+async def model_step(messages: list[Message], *, role: str, tools: Sequence[Tool] = (),
+                     final_schema: dict[str, Any] | None = None, model: Model | None = None) -> tuple[Decision, str, str]:
+    """One model decision (a step) inside a node: budget check, the model for `role`, trace events, and the
+    decision journal (a node re-run after a crash or a pause reuses its decision instead of deciding again).
+    Returns (decision, raw text, the decision's task id). At most one call per node execution."""
+    svc = services()
+    svc.tracker.check_before_model()
+    model = svc.model_for(role, model)
+    agent = agent_label(role)
+    task = current_task()
+    recorded = svc.journal.get(task, DECISION)
+    if recorded is not None:
+        # this model task already decided before a crash: reuse the decision, so its tool calls keep their
+        # identity (and a call that ran is not run again)
+        await svc.record(StepStarted(run_id=svc.run_id, agent=agent, step=svc.tracker.usage.steps + 1))
+        return Decision.model_validate(recorded["outcome"]["decision"]), recorded["outcome"]["raw"], task
+    step = svc.tracker.start_step()
+    await svc.record(StepStarted(run_id=svc.run_id, agent=agent, step=step))
+    request = ModelRequest(messages=messages, tools=[t.spec for t in tools], final_schema=final_schema,
+                           settings=svc.settings, step=step, role=role)
+    offer = await _record_offer(svc, request)
+    started = time.perf_counter()
+    try:
+        response = await model.decide(request)
+    except ModelError as exc:  # tokens spent on failed attempts (e.g. invalid outputs retried) still count
+        spent = getattr(exc, "usage", None)
+        if spent is not None:
+            svc.tracker.record_tokens(model.spec, spent.input_tokens, spent.output_tokens)
+        raise
+    latency = time.perf_counter() - started
+    cost = svc.tracker.record_tokens(model.spec, response.usage.input_tokens, response.usage.output_tokens)
+    decision, raw_text = response.decision, response.raw_text
+    shared = _common_prefix(svc.sent_messages.get(agent, []), messages)
+    svc.sent_messages[agent] = messages
+    event = ModelCalled(
+        run_id=svc.run_id, agent=agent, step=step, model=model.spec,
+        messages=[dict(m) for m in messages[shared:]], messages_from=shared, raw_text=raw_text,
+        decision=decision.model_dump(mode="json"), input_tokens=response.usage.input_tokens,
+        output_tokens=response.usage.output_tokens, cost_usd=cost, latency_s=latency,
+        settings=svc.settings.as_dict(), task=task, offer=offer, engine=response.engine,
+    )
+    svc.journal.remember_decision(task, event.decision, raw_text)  # the event is its durable record
+    await svc.record(event)
+    failpoint("after_decision")
+    return decision, raw_text, task
+
+
+async def _record_offer(svc: Any, request: ModelRequest) -> str:
+    """Trace what the model is offered, once per distinct offer; return its digest."""
+    tools = [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in request.tools]
+    text = json.dumps([tools, request.final_schema], sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    if digest not in svc.offers:
+        svc.offers.add(digest)
+        await svc.record(ModelOffer(run_id=svc.run_id, agent=agent_label(request.role), digest=digest, tools=tools,
+                                    final_schema=request.final_schema))
+    return digest
+
+
+class ModelNode:
+    """Ask the model for the next decision. `role` picks a per-role model override (`--model ROLE=SPEC`)."""
+
+    def __init__(self, tools: Sequence[Tool] = (), *, model: Model | None = None,
+                 system_prompt: str = DEFAULT_SYSTEM_PROMPT, final_schema: dict[str, Any] | None = None,
+                 role: str = "agent") -> None:
+        self.tools = list(tools)
+        self.model = model
+        self.system_prompt = system_prompt
+        self.final_schema = final_schema
+        self.role = role
+        _warn_unenforceable(self.tools)
+
+    async def __call__(self, state: AgentState) -> dict[str, Any]:
+        history = list(state.get("messages") or [])
+        new: list[Message] = []
+        if not history:
+            new.append(user_message(input_text(state.get("input", ""))))
+        messages = [system_message(self.system_prompt), *history, *new]
+        decision, raw_text, task = await model_step(messages, role=self.role, tools=self.tools,
+                                                    final_schema=self.final_schema, model=self.model)
+        message = assistant_message(decision, raw_text)
+        message["decision_id"] = task
+        new.append(message)
+        update: dict[str, Any] = {"messages": new}
+        if decision.is_final:
+            update["output"] = decision.final_answer
+            update["partial"] = decision.final_answer
+        elif decision.reasoning:
+            update["partial"] = decision.reasoning
+        return update
+
+
+def route_after_model(state: AgentState) -> str:
+    """`"tools"` when the last decision called tools, else `END`."""
+    messages = state.get("messages") or []
+    if messages and messages[-1].get("role") == "assistant" and messages[-1].get("tool_calls"):
+        return "tools"
+    return END

@@ -1,0 +1,177 @@
+"""`ToolNode`: run the calls of the last decision — approvals first, then concurrently, never twice.
+
+For each call, in order:
+1. finished before (the journal has its outcome: after a pause or a crash) -> reuse the outcome, don't run;
+2. interrupted mid-execution before (journal says `started`): re-run if the tool is idempotent, otherwise
+   the outcome is unknown -> ask the human if approval applies to the tool, else tell the model;
+3. needs approval under the tool's policy -> the node pauses the run (a LangGraph interrupt carrying every
+   call that needs a decision, so parallel calls never collide) and, once decided, applies the decisions;
+4. otherwise it runs, after the budget allows it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+
+from agentflow import approval
+from agentflow.approval import ApprovalPolicy, PendingCall, needs_approval
+from agentflow.events import ToolCalled
+from agentflow.exceptions import UserError
+from agentflow.failpoints import failpoint
+from agentflow.messages import Message, ToolCall, tool_message
+from agentflow.nodes.state import AgentState
+from agentflow.runtime.journal import outcome_from_dict
+from agentflow.runtime.services import RunServices, agent_label, current_task, services
+from agentflow.tooling.context import RunContext
+from agentflow.tooling.execute import DEFAULT_MAX_OBSERVATION_CHARS, ToolOutcome, execute_call, truncate
+from agentflow.tooling.tool import Tool
+
+__all__ = ["UNKNOWN_OUTCOME", "ToolNode"]
+
+UNKNOWN_OUTCOME = ("outcome unknown: this call was interrupted while it ran (the process stopped) and tool "
+                   "'{tool}' is not idempotent, so it was not run again; it may or may not have taken effect")
+
+
+class ToolNode:
+    """Run every call of the last decision; observations come back in call order.
+
+    `approval` overrides the tools' own policies: one policy for all tools, or a mapping by tool name.
+    """
+
+    def __init__(self, tools: Sequence[Tool], *, approval: ApprovalPolicy | Mapping[str, ApprovalPolicy] | None = None,
+                 max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS, role: str = "agent") -> None:
+        self.tools = {t.name: t for t in tools}
+        self.approval = approval
+        self.max_observation_chars = max_observation_chars
+        self.role = role
+
+    def policy_for(self, tool: Tool) -> ApprovalPolicy | None:
+        if isinstance(self.approval, Mapping):
+            return self.approval.get(tool.name, tool.approval)
+        return self.approval if self.approval is not None else tool.approval
+
+    async def __call__(self, state: AgentState) -> dict[str, Any]:
+        svc = services()
+        messages = state.get("messages") or []
+        if not messages:
+            return {}
+        last = messages[-1]
+        calls = [ToolCall.model_validate(c) for c in last.get("tool_calls") or []]
+        if not calls:
+            return {}
+        # keyed by the decision (the model task that made it), which survives a crash: see ModelNode
+        task = last.get("decision_id") or current_task()
+        outcomes: dict[str, ToolOutcome] = {}
+        to_run: list[ToolCall] = []
+        asks: list[PendingCall] = []
+        for call in calls:
+            entry = svc.journal.get(task, call.id)
+            tool = self.tools.get(call.name)
+            if entry is not None and entry["status"] == "finished":
+                outcomes[call.id] = outcome_from_dict(call, entry["outcome"])
+                continue
+            policy = self.policy_for(tool) if tool is not None else None
+            if entry is not None and not (tool is not None and tool.idempotent):  # interrupted mid-call
+                if policy not in (None, "never"):
+                    asks.append(self._ask(svc, call, last, tool, unknown_outcome=True))
+                else:
+                    outcome = ToolOutcome(call=call, content=UNKNOWN_OUTCOME.format(tool=call.name), is_error=True,
+                                          error_type="unknown_outcome")
+                    await self._settle(svc, task, call, outcome, durable=True)
+                    outcomes[call.id] = outcome
+                continue
+            if tool is not None and _asks_human(tool, policy, call.arguments, svc):
+                asks.append(self._ask(svc, call, last, tool, unknown_outcome=False))
+            else:
+                to_run.append(call)  # (invalid arguments are refused by execute_call as an observation)
+        if asks:
+            decisions = approval.ask(asks)
+            for ask in asks:
+                call = next(c for c in calls if c.id == ask.call_id)
+                decision = decisions[call.id]
+                if decision.action == "approve":
+                    if decision.arguments is not None:
+                        call = call.model_copy(update={"arguments": decision.arguments})
+                    to_run.append(call)
+                    continue
+                if decision.action == "reject":
+                    outcome = ToolOutcome(call=call, content=f"rejected by a human: {decision.message or ''}",
+                                          is_error=True, error_type="rejected")
+                else:
+                    result = decision.result
+                    text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+                    outcome = ToolOutcome(call=call, content=truncate(text, self.max_observation_chars),
+                                          result=result, error_type=None)
+                await self._settle(svc, task, call, outcome, durable=True, by_human=True)
+                outcomes[call.id] = outcome
+        if to_run:  # all or nothing: a decision's calls start only if all fit the budget
+            svc.tracker.check_before_tool(len(to_run))
+        if to_run:
+            # Non-idempotent calls are journaled durably one by one (`started` before, `finished` after);
+            # idempotent ones are queued: losing one to a crash only re-runs an idempotent call.
+            async with anyio.create_task_group() as tg:
+                for call in to_run:
+                    tg.start_soon(self._run_one, svc, task, call, outcomes)
+        ordered = [outcomes[c.id] for c in calls]
+        return {
+            "messages": [tool_message(o.call, o.content, is_error=o.is_error) for o in ordered],
+            "partial": ordered[-1].content if len(ordered) == 1 else [o.content for o in ordered],
+        }
+
+    def _ask(self, svc: RunServices, call: ToolCall, last: Message, tool: Tool | None, *,
+             unknown_outcome: bool) -> PendingCall:
+        return PendingCall(run_id=svc.run_id, call_id=call.id, tool=call.name, arguments=call.arguments,
+                           reasoning=last.get("reasoning", ""), parameters=tool.parameters if tool else {},
+                           unknown_outcome=unknown_outcome)
+
+    async def _run_one(self, svc: RunServices, task: str, call: ToolCall, outcomes: dict[str, ToolOutcome]) -> None:
+        tool = self.tools.get(call.name)
+        guarded = tool is not None and not tool.idempotent
+        if guarded:
+            await svc.journal.start(task, call)
+        context = RunContext(run_id=svc.run_id, step=svc.tracker.usage.steps, call_id=call.id,
+                             db_path=svc.db_path, stores=svc.stores, cancelled=svc.cancelled,
+                             base_logger=svc.logger)
+        outcome = await execute_call(call, self.tools, context, max_observation_chars=self.max_observation_chars)
+        outcomes[call.id] = outcome
+        await self._settle(svc, task, call, outcome, durable=guarded)
+        failpoint("after_tool")
+
+    async def _settle(self, svc: RunServices, task: str, call: ToolCall, outcome: ToolOutcome, *, durable: bool,
+                      by_human: bool = False) -> None:
+        svc.tracker.sync_wall()
+        event = ToolCalled(run_id=svc.run_id, agent=agent_label(self.role), step=svc.tracker.usage.steps, call_id=call.id,
+                           tool=call.name, arguments=call.arguments, content=outcome.content,
+                           is_error=outcome.is_error, error_type=outcome.error_type, result=outcome.result,
+                           attempts=outcome.attempts, latency_s=outcome.latency_s, by_human=by_human,
+                           decision=task)
+        svc.journal.remember(task, call, outcome)
+        if durable:  # a non-idempotent call: its journal row is finished in the same transaction as the event
+            await svc.journal.finish(task, call, outcome, event)
+            await svc.notify(event)
+        else:  # the trace event is the record (the runner rebuilds the journal from events on resume)
+            await svc.record(event)
+
+
+def _asks_human(tool: Tool, policy: ApprovalPolicy | None, arguments: dict[str, Any], svc: RunServices) -> bool:
+    """Whether the call waits for a human. Arguments that fail the tool's schema never reach a human (the model
+    gets the validation error instead), and a predicate sees the validated arguments; a predicate that raises
+    asks the human rather than crash the run."""
+    if policy in (None, "never"):
+        return False
+    try:
+        validated = tool.args_model.model_validate(arguments).model_dump(mode="json")
+    except ValidationError:
+        return False
+    try:
+        return needs_approval(tool, policy, validated)
+    except UserError:
+        raise
+    except Exception as exc:
+        svc.logger.warning("approval predicate failed; asking a human", tool=tool.name, error=repr(exc))
+        return True

@@ -1,0 +1,41 @@
+"""The ReAct graph: model -> tools -> model -> ... until the model gives a final answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langgraph.graph import START, StateGraph
+
+from agentflow.approval import ApprovalPolicy
+from agentflow.models.base import Model
+from agentflow.nodes.model_node import DEFAULT_SYSTEM_PROMPT, ModelNode, route_after_model
+from agentflow.nodes.state import AgentState
+from agentflow.nodes.tool_node import ToolNode
+from agentflow.tooling.tool import Tool
+
+__all__ = ["react_graph"]
+
+
+def react_graph(
+    tools: Sequence[Tool],
+    *,
+    model: Model | None = None,
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+    final_schema: dict[str, Any] | None = None,
+    role: str = "agent",
+    approval: ApprovalPolicy | Mapping[str, ApprovalPolicy] | None = None,
+) -> StateGraph:
+    """A ReAct `StateGraph` (not compiled: the runner compiles it with the SQLite checkpointer).
+
+    `model=None` uses the run's model (`--model`); pass one to pin it. `approval` overrides the tools' approval
+    policies (one for all, or by tool name).
+    """
+    builder = StateGraph(AgentState)
+    builder.add_node("model", ModelNode(tools, model=model, system_prompt=system_prompt,
+                                        final_schema=final_schema, role=role))
+    builder.add_node("tools", ToolNode(tools, role=role, approval=approval))
+    builder.add_edge(START, "model")
+    builder.add_conditional_edges("model", route_after_model, {"tools": "tools", "__end__": "__end__"})
+    builder.add_edge("tools", "model")
+    return builder

@@ -1,0 +1,117 @@
+"""`RunServices`: the per-run objects agentflow's nodes use, passed to LangGraph as the run's context.
+
+Nodes reach them with `services()`. Outside an agentflow runner (a user invoking a compiled graph directly)
+they get fresh defaults: no trace, no shared budget, the model the node was built with.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+import structlog
+
+from agentflow.budget import BudgetTracker
+from agentflow.events import Event
+from agentflow.models.base import Model, SamplingSettings
+from agentflow.runtime.journal import ToolJournal
+
+__all__ = ["EventSink", "RunServices", "agent_label", "agent_scope", "current_task", "services"]
+
+_AGENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("agentflow_agent", default=None)
+
+
+class EventSink(Protocol):
+    async def append(self, events: Sequence[Event], usage: dict[str, Any], *, wait: bool = False) -> None: ...
+
+
+@dataclass(slots=True, kw_only=True)
+class RunServices:
+    run_id: str = "adhoc"
+    tracker: BudgetTracker = field(default_factory=BudgetTracker)
+    sink: EventSink | None = None
+    journal: ToolJournal = field(default_factory=lambda: ToolJournal(run_id="adhoc"))
+    on_event: Callable[[Event], Any] | None = None
+    model: Model | None = None
+    models: Mapping[str, Model] = field(default_factory=dict)
+    settings: SamplingSettings = field(default_factory=SamplingSettings)
+    db_path: Path | None = None
+    stores: dict[str, Any] = field(default_factory=dict)
+    cancelled: anyio.Event = field(default_factory=anyio.Event)
+    logger: Any = field(default_factory=lambda: structlog.get_logger("agentflow"))
+    sent_messages: dict[str, list[Any]] = field(default_factory=dict)  # per agent: messages of its last call
+    offers: set[str] = field(default_factory=set)  # digests of the `ModelOffer`s traced by this process
+
+    def model_for(self, role: str, default: Model | None = None) -> Model:
+        """The model for `role`: a per-role override, else the node's own, else the run's default, else the
+        bundled demo model."""
+        model = self.models.get(role) or default or self.model
+        if model is None:  # nothing given anywhere: the bundled demo model
+            from agentflow.models.spec import load_model
+
+            model = self.model = load_model("demo")
+        return model
+
+    async def record(self, event: Event, *, durable: bool = False) -> None:
+        """Trace `event` (with the usage so far) and tell listeners. `durable=True` returns only once the
+        event is on disk; otherwise the trace writer batches it with others."""
+        if self.sink is not None:
+            self.tracker.sync_wall()
+            await self.sink.append([event], self.tracker.usage.as_dict(), wait=durable)
+        await self.notify(event)
+
+    async def notify(self, event: Event) -> None:
+        """Tell listeners only (the event was traced some other way)."""
+        if self.on_event is not None:
+            result = self.on_event(event)
+            if inspect.isawaitable(result):
+                await result
+
+
+def services() -> RunServices:
+    """The current run's services (inside a node), or fresh defaults outside an agentflow run."""
+    try:
+        from langgraph.config import get_config
+        from langgraph.runtime import get_runtime
+
+        get_config()
+        context = get_runtime().context
+    except (RuntimeError, LookupError):
+        context = None
+    if isinstance(context, RunServices):
+        return context
+    # Not run by agentflow: no budgets or trace (LangGraph's recursion_limit still bounds loops).
+    return RunServices()
+
+
+def current_task() -> str:
+    """The LangGraph task executing now (its checkpoint namespace): stable when LangGraph re-runs the node
+    from the same checkpoint, after a pause or a crash."""
+    try:
+        from langgraph.config import get_config
+
+        return str(get_config()["configurable"].get("checkpoint_ns") or "")
+    except (RuntimeError, LookupError):
+        return ""
+
+
+@contextmanager
+def agent_scope(label: str) -> Iterator[None]:
+    """Name the agent for everything run inside (a sub-agent of a plan step: `executor:s2`): trace events
+    and the live view show who did what. Parallel branches are separate tasks, so each keeps its own name."""
+    token = _AGENT.set(label)
+    try:
+        yield
+    finally:
+        _AGENT.reset(token)
+
+
+def agent_label(role: str) -> str:
+    """The agent name for a node of `role`: the enclosing `agent_scope`, else the role itself."""
+    return _AGENT.get() or role

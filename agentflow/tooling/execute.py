@@ -1,0 +1,170 @@
+"""Running one tool call: validate, inject the context, time out, retry, and turn the result into an observation.
+
+Nothing here raises for a tool's own failure: invalid arguments, exceptions and timeouts come back as an
+error `ToolOutcome` whose text the model reads. Only cancellation of the run propagates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from pydantic import BaseModel, ValidationError
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from agentflow.messages import ToolCall
+from agentflow.tooling.context import RunContext
+from agentflow.tooling.tool import Tool
+
+__all__ = ["DEFAULT_MAX_OBSERVATION_CHARS", "ToolOutcome", "execute_call", "format_validation_error", "truncate"]
+
+DEFAULT_MAX_OBSERVATION_CHARS = 4000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolOutcome:
+    """The result of one call as the model will see it (`content`) and as the trace records it."""
+
+    call: ToolCall
+    content: str
+    is_error: bool = False
+    error_type: str | None = None
+    result: Any = None
+    attempts: int = 0
+    latency_s: float = 0.0
+
+
+class _Timeout(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timed out after {seconds:g} s")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cap `text` at `limit` characters with a visible marker saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    omitted = len(text) - limit
+    while True:  # the marker's own length changes how much is omitted; settles in a step or two
+        marker = f"... [truncated: {omitted} of {len(text)} characters omitted]"
+        kept = max(0, limit - len(marker))
+        if len(text) - kept == omitted:
+            return text[:kept] + marker
+        omitted = len(text) - kept
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    return str(value)
+
+
+def _to_text(result: Any) -> tuple[str, Any]:
+    """The observation text for `result` and a JSON-safe copy for the trace."""
+    if isinstance(result, str):
+        return result, result
+    if isinstance(result, BaseModel):
+        data = result.model_dump(mode="json")
+    else:
+        data = json.loads(json.dumps(result, default=_json_default, allow_nan=False))
+    if isinstance(data, float) and data.is_integer() and not math.isinf(data):
+        return json.dumps(data), data
+    return json.dumps(data, ensure_ascii=False, separators=(", ", ": ")), data
+
+
+def format_validation_error(tool_name: str, exc: ValidationError) -> str:
+    """`tool 'x': argument 'limit': Input should be less than or equal to 50 (got 80)` — one line per problem."""
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(arguments)"
+        if err["type"] == "extra_forbidden":
+            problems.append(f"unknown argument '{loc}'")
+        elif err["type"] == "missing":
+            problems.append(f"argument '{loc}' is required")
+        else:
+            got = err.get("input")
+            got_text = json.dumps(got, default=str)[:80] if got is not None else "null"
+            problems.append(f"argument '{loc}': {err['msg']} (got {got_text})")
+    return f"invalid arguments for tool '{tool_name}': " + "; ".join(problems)
+
+
+async def _invoke(tool: Tool, kwargs: dict[str, Any]) -> Any:
+    if tool.is_async:
+        return await tool.function(**kwargs)
+    return await anyio.to_thread.run_sync(lambda: tool.function(**kwargs), abandon_on_cancel=True)
+
+
+async def _attempt(tool: Tool, kwargs: dict[str, Any]) -> Any:
+    if tool.timeout_s is None:
+        return await _invoke(tool, kwargs)
+    with anyio.move_on_after(tool.timeout_s) as scope:
+        return await _invoke(tool, kwargs)
+    if scope.cancelled_caught:
+        raise _Timeout(tool.timeout_s)
+
+
+async def execute_call(
+    call: ToolCall,
+    tools: Mapping[str, Tool],
+    context: RunContext,
+    *,
+    max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS,
+) -> ToolOutcome:
+    """Run `call` against `tools`; every failure becomes an error outcome the model can read."""
+    started = time.perf_counter()
+
+    def outcome(content: str, *, error_type: str | None = None, result: Any = None, attempts: int = 0) -> ToolOutcome:
+        limit = tool.max_observation_chars if tool is not None and tool.max_observation_chars else max_observation_chars
+        return ToolOutcome(call=call, content=truncate(content, limit), is_error=error_type is not None,
+                           error_type=error_type, result=result, attempts=attempts,
+                           latency_s=time.perf_counter() - started)
+
+    tool = tools.get(call.name)
+    if tool is None:
+        available = ", ".join(sorted(tools)) or "none"
+        return outcome(f"unknown tool '{call.name}'; available tools: {available}", error_type="unknown_tool")
+    try:
+        args = tool.args_model.model_validate(call.arguments)
+    except ValidationError as exc:
+        return outcome(format_validation_error(tool.name, exc), error_type="invalid_arguments")
+    kwargs = {name: getattr(args, name) for name in type(args).model_fields}
+    if tool.context_param:
+        kwargs[tool.context_param] = context
+
+    def retryable(exc: BaseException) -> bool:
+        if isinstance(exc, _Timeout):
+            return tool.idempotent
+        return tool.is_retryable(exc)
+
+    attempts = 0
+    try:
+        if tool.retries == 0:  # the common case: no retry machinery
+            attempts = 1
+            result = await _attempt(tool, kwargs)
+        else:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(tool.retries + 1),
+                wait=wait_exponential(multiplier=0.1, max=5),
+                retry=retry_if_exception(retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    attempts += 1
+                    result = await _attempt(tool, kwargs)
+    except _Timeout as exc:
+        return outcome(f"tool '{tool.name}' {exc}", error_type="timeout", attempts=attempts)
+    except Exception as exc:
+        return outcome(f"tool '{tool.name}' failed: {type(exc).__name__}: {exc}", error_type=type(exc).__name__,
+                       attempts=attempts)
+    try:
+        text, data = _to_text(result)
+    except (TypeError, ValueError) as exc:
+        return outcome(f"tool '{tool.name}' returned a value that is not JSON-serialisable: {exc}",
+                       error_type="bad_result", attempts=attempts)
+    return outcome(text, result=data, attempts=attempts)
