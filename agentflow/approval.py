@@ -69,8 +69,13 @@ class HumanDecision:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], call_id: str | None = None) -> HumanDecision:
-        return cls(action=data["action"], call_id=call_id, arguments=data.get("arguments"),
-                   message=data.get("message"), result=data.get("result"))
+        return cls(
+            action=data["action"],
+            call_id=call_id,
+            arguments=data.get("arguments"),
+            message=data.get("message"),
+            result=data.get("result"),
+        )
 
 
 #: what a call gets when the run continues without a decision on it
@@ -94,19 +99,32 @@ class PendingCall:
     decision: HumanDecision | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "call_id": self.call_id, "tool": self.tool, "arguments": self.arguments,
-                "reasoning": self.reasoning, "parameters": self.parameters, "interrupt_id": self.interrupt_id,
-                "unknown_outcome": self.unknown_outcome,
-                "decision": self.decision.to_json() if self.decision is not None else None}
+        return {
+            "run_id": self.run_id,
+            "call_id": self.call_id,
+            "tool": self.tool,
+            "arguments": self.arguments,
+            "reasoning": self.reasoning,
+            "parameters": self.parameters,
+            "interrupt_id": self.interrupt_id,
+            "unknown_outcome": self.unknown_outcome,
+            "decision": self.decision.to_json() if self.decision is not None else None,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PendingCall:
         decision = data.get("decision")
-        return cls(run_id=data.get("run_id", ""), call_id=data["call_id"], tool=data["tool"],
-                   arguments=data.get("arguments") or {}, reasoning=data.get("reasoning") or "",
-                   parameters=data.get("parameters") or {}, interrupt_id=data.get("interrupt_id") or "",
-                   unknown_outcome=bool(data.get("unknown_outcome")),
-                   decision=HumanDecision.from_json(decision, data["call_id"]) if decision else None)
+        return cls(
+            run_id=data.get("run_id", ""),
+            call_id=data["call_id"],
+            tool=data["tool"],
+            arguments=data.get("arguments") or {},
+            reasoning=data.get("reasoning") or "",
+            parameters=data.get("parameters") or {},
+            interrupt_id=data.get("interrupt_id") or "",
+            unknown_outcome=bool(data.get("unknown_outcome")),
+            decision=HumanDecision.from_json(decision, data["call_id"]) if decision else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +157,9 @@ def needs_approval(tool: Tool, policy: ApprovalPolicy | None, arguments: dict[st
         return tool.destructive and not tool.read_only
     if callable(policy):
         return bool(policy(arguments))
-    raise UserError(f"tool '{tool.name}': unknown approval policy {policy!r} (never, always, destructive or a function)")
+    raise UserError(
+        f"tool '{tool.name}': unknown approval policy {policy!r} (never, always, destructive or a function)"
+    )
 
 
 # --------------------------------------------------------------------------------------- inside the graph
@@ -153,8 +173,12 @@ def ask(calls: Sequence[PendingCall]) -> dict[str, HumanDecision]:
     from langgraph.types import interrupt
 
     resume = interrupt(ApprovalRequest(tuple(calls)).to_json()) or {}
-    return {c.call_id: HumanDecision.from_json(resume[c.call_id], c.call_id) if resume.get(c.call_id)
-            else dataclasses.replace(NO_DECISION, call_id=c.call_id) for c in calls}
+    return {
+        c.call_id: HumanDecision.from_json(resume[c.call_id], c.call_id)
+        if resume.get(c.call_id)
+        else dataclasses.replace(NO_DECISION, call_id=c.call_id)
+        for c in calls
+    }
 
 
 # -------------------------------------------------------------------------------------- outside the graph
@@ -170,16 +194,21 @@ def pending_calls(snapshot: Any) -> list[PendingCall]:
     return pending
 
 
-def decide(run_id: str, pending: Sequence[PendingCall], decisions: Sequence[HumanDecision]) -> list[PendingCall]:
+def decide(
+    run_id: str, pending: Sequence[PendingCall], decisions: Sequence[HumanDecision]
+) -> list[PendingCall]:
     """`pending` with `decisions` applied (a decision without `call_id` applies to every call still
     undecided). Raises `InvalidDecisionError` naming what is wrong; nothing is applied then."""
     by_id = {p.call_id: p for p in pending}
     decided: dict[str, HumanDecision] = {}
     for decision in decisions:
         if decision.call_id is not None and decision.call_id not in by_id:
-            raise InvalidDecisionError(f"run {run_id} has no pending call '{decision.call_id}' "
-                                       f"(pending: {', '.join(by_id)})")
-        targets = [by_id[decision.call_id]] if decision.call_id else [p for p in pending if p.decision is None]
+            raise InvalidDecisionError(
+                f"run {run_id} has no pending call '{decision.call_id}' (pending: {', '.join(by_id)})"
+            )
+        targets = (
+            [by_id[decision.call_id]] if decision.call_id else [p for p in pending if p.decision is None]
+        )
         for call in targets:
             decided[call.call_id] = _validated(call, decision)
     return [dataclasses.replace(p, decision=decided.get(p.call_id, p.decision)) for p in pending]
@@ -192,7 +221,8 @@ def resume_command(pending: Sequence[PendingCall]) -> Any:
     by_interrupt: dict[str, dict[str, Any]] = {}
     for call in pending:
         by_interrupt.setdefault(call.interrupt_id, {})[call.call_id] = (
-            call.decision.to_json() if call.decision is not None else None)
+            call.decision.to_json() if call.decision is not None else None
+        )
     return Command(resume=by_interrupt)
 
 
@@ -205,9 +235,15 @@ def _validated(call: PendingCall, decision: HumanDecision) -> HumanDecision:
             raise InvalidDecisionError(f"edit for call {call.call_id}: arguments must be a JSON object")
         from jsonschema import Draft202012Validator
 
-        errors = sorted(Draft202012Validator(call.parameters).iter_errors(decision.arguments), key=lambda e: e.path)
+        errors = sorted(
+            Draft202012Validator(call.parameters).iter_errors(decision.arguments), key=lambda e: e.path
+        )
         if errors:
             problems = "; ".join(
-                f"argument '{'.'.join(str(p) for p in e.path) or '(arguments)'}': {e.message}" for e in errors[:5])
-            raise InvalidDecisionError(f"edit for call {call.call_id} of tool '{call.tool}' is invalid: {problems}")
+                f"argument '{'.'.join(str(p) for p in e.path) or '(arguments)'}': {e.message}"
+                for e in errors[:5]
+            )
+            raise InvalidDecisionError(
+                f"edit for call {call.call_id} of tool '{call.tool}' is invalid: {problems}"
+            )
     return dataclasses.replace(decision, call_id=call.call_id)

@@ -55,13 +55,23 @@ class Budget:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"max_steps": self.max_steps, "max_tokens": self.max_tokens, "max_cost_usd": self.max_cost_usd,
-                "max_wall_s": self.max_wall_s, "max_tool_calls": self.max_tool_calls}
+        return {
+            "max_steps": self.max_steps,
+            "max_tokens": self.max_tokens,
+            "max_cost_usd": self.max_cost_usd,
+            "max_wall_s": self.max_wall_s,
+            "max_tool_calls": self.max_tool_calls,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Budget:
-        return cls(**{k: data[k] for k in ("max_steps", "max_tokens", "max_cost_usd", "max_wall_s",
-                                              "max_tool_calls") if k in data})
+        return cls(
+            **{
+                k: data[k]
+                for k in ("max_steps", "max_tokens", "max_cost_usd", "max_wall_s", "max_tool_calls")
+                if k in data
+            }
+        )
 
 
 DEFAULT_BUDGET = Budget()
@@ -83,14 +93,25 @@ class RunUsage:
         return self.input_tokens + self.output_tokens
 
     def as_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                "tool_calls": self.tool_calls, "cost_usd": round(self.cost_usd, 8), "wall_s": round(self.wall_s, 4)}
+        return {
+            "steps": self.steps,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "tool_calls": self.tool_calls,
+            "cost_usd": round(self.cost_usd, 8),
+            "wall_s": round(self.wall_s, 4),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> RunUsage:
         data = data or {}
-        return cls(**{k: data[k] for k in ("steps", "input_tokens", "output_tokens", "tool_calls", "cost_usd",
-                                              "wall_s") if k in data})
+        return cls(
+            **{
+                k: data[k]
+                for k in ("steps", "input_tokens", "output_tokens", "tool_calls", "cost_usd", "wall_s")
+                if k in data
+            }
+        )
 
 
 @dataclass(slots=True, kw_only=True)

@@ -48,7 +48,9 @@ class Event:
 
     def __init_subclass__(cls) -> None:  # (no super(): dataclass(slots=True) re-creates this class)
         cls.kind = _snake(cls.__name__)
-        EVENT_TYPES[cls.kind] = cls  # dataclass(slots=True) re-creates the class: the last one registered wins
+        EVENT_TYPES[cls.kind] = (
+            cls  # dataclass(slots=True) re-creates the class: the last one registered wins
+        )
 
     def data(self) -> dict[str, Any]:
         """The event's fields other than `run_id`, JSON-safe (what the trace stores)."""

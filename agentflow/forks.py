@@ -31,8 +31,14 @@ class Checkpoint:
     values: dict[str, Any]
 
     def as_dict(self, *, with_values: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {"number": self.number, "step": self.step, "after": self.after, "next": list(self.next),
-               "created_at": self.created_at, "checkpoint_id": self.checkpoint_id}
+        out: dict[str, Any] = {
+            "number": self.number,
+            "step": self.step,
+            "after": self.after,
+            "next": list(self.next),
+            "created_at": self.created_at,
+            "checkpoint_id": self.checkpoint_id,
+        }
         if with_values:
             out["values"] = self.values
         return out
@@ -45,12 +51,17 @@ async def history(compiled: Any, run_id: str) -> list[Checkpoint]:
     out: list[Checkpoint] = []
     previous_next: tuple[str, ...] = ()
     for number, snap in enumerate(snapshots):
-        out.append(Checkpoint(
-            number=number, step=int(snap.metadata.get("step", number - 1)),
-            after=previous_next[0] if previous_next else None, next=tuple(snap.next),
-            created_at=snap.created_at or "", checkpoint_id=snap.config["configurable"]["checkpoint_id"],
-            values=dict(snap.values or {}),
-        ))
+        out.append(
+            Checkpoint(
+                number=number,
+                step=int(snap.metadata.get("step", number - 1)),
+                after=previous_next[0] if previous_next else None,
+                next=tuple(snap.next),
+                created_at=snap.created_at or "",
+                checkpoint_id=snap.config["configurable"]["checkpoint_id"],
+                values=dict(snap.values or {}),
+            )
+        )
         previous_next = tuple(snap.next)
     return out
 
@@ -62,8 +73,10 @@ def _pointer_set(state: dict[str, Any], pointer: str, value: Any) -> None:
         try:
             target = target[int(part)] if isinstance(target, list) else target[part]
         except (KeyError, IndexError, ValueError):
-            raise UserError(f"--set: {pointer} does not exist in the checkpoint's state "
-                            f"(no '{part}' at /{'/'.join(parts[:index])})") from None
+            raise UserError(
+                f"--set: {pointer} does not exist in the checkpoint's state "
+                f"(no '{part}' at /{'/'.join(parts[:index])})"
+            ) from None
     last = parts[-1]
     if isinstance(target, list):
         try:

@@ -53,7 +53,9 @@ def _from_module(module: Any, attr: str | None, where: str) -> Any:
             except Exception as exc:
                 raise GraphLoadError(f"{where}: {name}() failed: {type(exc).__name__}: {exc}") from exc
             if not _is_graph(built):
-                raise GraphLoadError(f"{where}: {name}() returned {type(built).__name__}, not a LangGraph graph")
+                raise GraphLoadError(
+                    f"{where}: {name}() returned {type(built).__name__}, not a LangGraph graph"
+                )
             return built
         raise GraphLoadError(f"{where}: '{name}' is a {type(value).__name__}, not a graph factory")
     wanted = f"'{attr}'" if attr else f"'{DEFAULT_FACTORY}' factory (or 'graph' object)"
@@ -102,8 +104,9 @@ def _resolve_ref(ref: str) -> Any:
         if exc.name != f"agentflow.graphs.{path_part}":
             raise GraphLoadError(f"bundled graph '{path_part}' needs a missing module: {exc.name}") from exc
         names = ", ".join(bundled_graphs()) or "none"
-        raise GraphLoadError(f"no bundled graph named '{path_part}' (bundled: {names}); "
-                             "or give a path to a .py file") from None
+        raise GraphLoadError(
+            f"no bundled graph named '{path_part}' (bundled: {names}); or give a path to a .py file"
+        ) from None
     return _from_module(module, attr or None, f"bundled graph '{path_part}'")
 
 

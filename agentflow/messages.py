@@ -97,4 +97,10 @@ def assistant_message(decision: Decision, text: str) -> Message:
 
 
 def tool_message(call: ToolCall, content: str, *, is_error: bool = False) -> Message:
-    return {"role": "tool", "content": content, "tool_call_id": call.id, "name": call.name, "is_error": is_error}
+    return {
+        "role": "tool",
+        "content": content,
+        "tool_call_id": call.id,
+        "name": call.name,
+        "is_error": is_error,
+    }

@@ -63,6 +63,13 @@ class RunResult:
     @classmethod
     def from_record(cls, record: RunRecord) -> RunResult:
         paused = record.status is RunStatus.AWAITING_APPROVAL
-        return cls(run_id=record.id, status=record.status, output=record.output, usage=record.usage,
-                   partial=record.partial, budget=record.budget_exhausted, error=record.error,
-                   pending=list(record.pending or []) if paused else [])
+        return cls(
+            run_id=record.id,
+            status=record.status,
+            output=record.output,
+            usage=record.usage,
+            partial=record.partial,
+            budget=record.budget_exhausted,
+            error=record.error,
+            pending=list(record.pending or []) if paused else [],
+        )

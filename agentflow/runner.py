@@ -51,8 +51,13 @@ class Runner:
     Many runs may execute concurrently on one runner; each is its own LangGraph thread.
     """
 
-    def __init__(self, db: str | Path | None = None, *, prices: dict[str, tuple[float, float]] | None = None,
-                 stores: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        db: str | Path | None = None,
+        *,
+        prices: dict[str, tuple[float, float]] | None = None,
+        stores: dict[str, Any] | None = None,
+    ) -> None:
         self.db_path = resolve_db_path(db)
         self.prices = prices
         self.stores = stores or {}
@@ -119,20 +124,38 @@ class Runner:
         compiled, graph_ref = self._compile(graph)
         settings = settings or SamplingSettings()
         if seed is not None:
-            settings = SamplingSettings(temperature=settings.temperature, top_p=settings.top_p,
-                                        max_tokens=settings.max_tokens, seed=seed)
+            settings = SamplingSettings(
+                temperature=settings.temperature,
+                top_p=settings.top_p,
+                max_tokens=settings.max_tokens,
+                seed=seed,
+            )
         budget = budget or DEFAULT_BUDGET
         default_model = load_model(model) if model is not None else None
         role_models = {role: load_model(m) for role, m in (models or {}).items()}
         run_id = run_id or new_run_id()
         model_spec = _describe_models(default_model, role_models)
         started = RunStarted(run_id=run_id, graph=graph_ref, input=input, model=model_spec)
-        await self.writer.create_run(run_id=run_id, graph=graph_ref, input=input, model=model_spec,
-                                     settings=settings.as_dict(), seed=settings.seed, budget=budget.as_dict(),
-                                     events=[started])
+        await self.writer.create_run(
+            run_id=run_id,
+            graph=graph_ref,
+            input=input,
+            model=model_spec,
+            settings=settings.as_dict(),
+            seed=settings.seed,
+            budget=budget.as_dict(),
+            events=[started],
+        )
         tracker = BudgetTracker(budget=budget, prices=self.prices)
-        svc = self._services(run_id, tracker, default_model, role_models, settings, on_event,
-                             ToolJournal(run_id=run_id, store=self.writer))
+        svc = self._services(
+            run_id,
+            tracker,
+            default_model,
+            role_models,
+            settings,
+            on_event,
+            ToolJournal(run_id=run_id, store=self.writer),
+        )
         await _notify(on_event, started)
         return await self._execute(compiled, {"input": input}, svc)
 
@@ -160,15 +183,25 @@ class Runner:
             pending = record.pending or []
             undecided = [p.call_id for p in pending if p.decision is None]
             if undecided:
-                raise UserError(f"run {record.id} is waiting for decisions on {', '.join(undecided)}; "
-                                "use approve / reject / answer")
+                raise UserError(
+                    f"run {record.id} is waiting for decisions on {', '.join(undecided)}; "
+                    "use approve / reject / answer"
+                )
             command = approval.resume_command(pending)
-        return await self._continue(record, command, graph=graph, model=model, models=models, budget=budget,
-                                    on_event=on_event)
+        return await self._continue(
+            record, command, graph=graph, model=model, models=models, budget=budget, on_event=on_event
+        )
 
-    async def decide(self, run_id: str, decisions: Sequence[HumanDecision], *, graph: Any = None,
-                     model: str | Model | None = None, models: Mapping[str, str | Model] | None = None,
-                     on_event: EventHandler | None = None) -> RunResult:
+    async def decide(
+        self,
+        run_id: str,
+        decisions: Sequence[HumanDecision],
+        *,
+        graph: Any = None,
+        model: str | Model | None = None,
+        models: Mapping[str, str | Model] | None = None,
+        on_event: EventHandler | None = None,
+    ) -> RunResult:
         """Record decisions on a paused run's calls; once every pending call has one, continue the run here.
 
         A decision without `call_id` applies to every call still undecided. An invalid edit raises
@@ -178,19 +211,38 @@ class Runner:
         if record.status is not RunStatus.AWAITING_APPROVAL or not record.pending:
             raise UserError(f"run {record.id} is {record.status}, not waiting for decisions")
         updated = approval.decide(record.id, record.pending, decisions)
-        events = [ApprovalDecided(run_id=record.id, call_id=new.call_id, tool=new.tool, decision=new.decision.to_json())
-                  for old, new in zip(record.pending, updated, strict=True)
-                  if new.decision is not None and new.decision is not old.decision]
+        events = [
+            ApprovalDecided(
+                run_id=record.id, call_id=new.call_id, tool=new.tool, decision=new.decision.to_json()
+            )
+            for old, new in zip(record.pending, updated, strict=True)
+            if new.decision is not None and new.decision is not old.decision
+        ]
         await self.writer.update_pending(record.id, record.pending, updated, events)
         if any(p.decision is None for p in updated):
             return dataclasses.replace(RunResult.from_record(record), pending=updated)
         record = dataclasses.replace(record, pending=updated)
-        return await self._continue(record, approval.resume_command(updated), graph=graph, model=model,
-                                    models=models, budget=None, on_event=on_event)
+        return await self._continue(
+            record,
+            approval.resume_command(updated),
+            graph=graph,
+            model=model,
+            models=models,
+            budget=None,
+            on_event=on_event,
+        )
 
-    async def _continue(self, record: RunRecord, command: Any, *, graph: Any, model: str | Model | None,
-                        models: Mapping[str, str | Model] | None, budget: Budget | None,
-                        on_event: EventHandler | None) -> RunResult:
+    async def _continue(
+        self,
+        record: RunRecord,
+        command: Any,
+        *,
+        graph: Any,
+        model: str | Model | None,
+        models: Mapping[str, str | Model] | None,
+        budget: Budget | None,
+        on_event: EventHandler | None,
+    ) -> RunResult:
         compiled, _ = self._compile(self._graph_of(record, graph))
         default_model, role_models = self._models(record, model, models)
         settings = _settings_of(record)
@@ -199,17 +251,21 @@ class Runner:
         resumed = RunResumed(run_id=record.id, previous_status=record.status, crashed=crashed)
         await self.writer.claim(record.id, budget=budget.as_dict(), events=[resumed], pending=record.pending)
         tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(record.usage), prices=self.prices)
-        journal = ToolJournal(run_id=record.id, store=self.writer, entries=await self.writer.load_journal(record.id))
+        journal = ToolJournal(
+            run_id=record.id, store=self.writer, entries=await self.writer.load_journal(record.id)
+        )
         svc = self._services(record.id, tracker, default_model, role_models, settings, on_event, journal)
         await _notify(on_event, resumed)
         return await self._execute(compiled, command, svc)
 
     @asynccontextmanager
-    async def stream(self, graph: Any, input: Any, **options: Any) -> AsyncIterator[MemoryObjectReceiveStream[Event]]:
+    async def stream(
+        self, graph: Any, input: Any, **options: Any
+    ) -> AsyncIterator[MemoryObjectReceiveStream[Event]]:
         """Run in the background and iterate its events; the last one is `RunFinished`.
 
-            async with runner.stream("react", "What is 2+2?", model=...) as events:
-                async for event in events: ...
+        async with runner.stream("react", "What is 2+2?", model=...) as events:
+            async for event in events: ...
         """
         send, receive = anyio.create_memory_object_stream[Event](max_buffer_size=1000)
 
@@ -225,18 +281,37 @@ class Runner:
             yield receive
             tg.cancel_scope.cancel()
 
-    def _services(self, run_id: str, tracker: BudgetTracker, model: Model | None, models: dict[str, Model],
-                  settings: SamplingSettings, on_event: EventHandler | None, journal: ToolJournal) -> RunServices:
-        return RunServices(run_id=run_id, tracker=tracker, sink=self.writer, journal=journal, on_event=on_event,
-                           model=model,
-                           models=models, settings=settings, db_path=self.db_path, stores=self.stores,
-                           logger=log.bind(run_id=run_id))
+    def _services(
+        self,
+        run_id: str,
+        tracker: BudgetTracker,
+        model: Model | None,
+        models: dict[str, Model],
+        settings: SamplingSettings,
+        on_event: EventHandler | None,
+        journal: ToolJournal,
+    ) -> RunServices:
+        return RunServices(
+            run_id=run_id,
+            tracker=tracker,
+            sink=self.writer,
+            journal=journal,
+            on_event=on_event,
+            model=model,
+            models=models,
+            settings=settings,
+            db_path=self.db_path,
+            stores=self.stores,
+            logger=log.bind(run_id=run_id),
+        )
 
     async def _execute(self, compiled: Any, graph_input: Any, svc: RunServices) -> RunResult:
         tracker = svc.tracker
         steps_cap = tracker.budget.max_steps
-        config = {"configurable": {"thread_id": svc.run_id},
-                  "recursion_limit": 10_000 if steps_cap is None else 4 * steps_cap + 50}
+        config = {
+            "configurable": {"thread_id": svc.run_id},
+            "recursion_limit": 10_000 if steps_cap is None else 4 * steps_cap + 50,
+        }
         status, budget_name, error = RunStatus.SUCCEEDED, None, None
         try:
             with anyio.CancelScope() as wall:
@@ -261,8 +336,15 @@ class Runner:
             raise
         return await self._finish(compiled, config, svc, status, budget_name, error)
 
-    async def _finish(self, compiled: Any, config: dict[str, Any], svc: RunServices, status: RunStatus,
-                      budget_name: str | None, error: dict[str, str] | None) -> RunResult:
+    async def _finish(
+        self,
+        compiled: Any,
+        config: dict[str, Any],
+        svc: RunServices,
+        status: RunStatus,
+        budget_name: str | None,
+        error: dict[str, str] | None,
+    ) -> RunResult:
         values: dict[str, Any] = {}
         pending: list[approval.PendingCall] = []
         try:
@@ -277,19 +359,41 @@ class Runner:
             status = RunStatus.AWAITING_APPROVAL
         output = values.get("output") if status is RunStatus.SUCCEEDED else None
         if status is RunStatus.SUCCEEDED and "output" not in values:
-            status, error = RunStatus.FAILED, {"type": "GraphError", "message": "the graph ended without an 'output'"}
+            status, error = (
+                RunStatus.FAILED,
+                {"type": "GraphError", "message": "the graph ended without an 'output'"},
+            )
         if error is not None:
-            await svc.record(RunErrored(run_id=svc.run_id, error_type=error["type"], message=error["message"]))
+            await svc.record(
+                RunErrored(run_id=svc.run_id, error_type=error["type"], message=error["message"])
+            )
         svc.tracker.sync_wall()
         usage = svc.tracker.usage.as_dict()
         pending = pending if status is RunStatus.AWAITING_APPROVAL else []
-        result = RunResult(run_id=svc.run_id, status=status, output=output, partial=values.get("partial"),
-                           usage=usage, budget=budget_name, error=error, pending=pending)
-        final = RunFinished(run_id=svc.run_id, status=status, output=output, usage=usage, budget=budget_name,
-                            error=error)
-        await self.writer.finish_run(svc.run_id, status=status, output=output, partial=result.partial, usage=usage,
-                                     budget_exhausted=budget_name, error=error, pending=pending,
-                                     events=[final])
+        result = RunResult(
+            run_id=svc.run_id,
+            status=status,
+            output=output,
+            partial=values.get("partial"),
+            usage=usage,
+            budget=budget_name,
+            error=error,
+            pending=pending,
+        )
+        final = RunFinished(
+            run_id=svc.run_id, status=status, output=output, usage=usage, budget=budget_name, error=error
+        )
+        await self.writer.finish_run(
+            svc.run_id,
+            status=status,
+            output=output,
+            partial=result.partial,
+            usage=usage,
+            budget_exhausted=budget_name,
+            error=error,
+            pending=pending,
+            events=[final],
+        )
         await _notify(svc.on_event, final)  # listeners see the final event once it is durable
         return result
 
@@ -300,10 +404,19 @@ class Runner:
         compiled, _ = self._compile(self._graph_of(record, graph))
         return await history(compiled, record.id)
 
-    async def fork(self, parent: str, *, at: int, edits: dict[str, Any] | None = None, graph: Any = None,
-                   model: str | Model | None = None, models: Mapping[str, str | Model] | None = None,
-                   budget: Budget | None = None, on_event: EventHandler | None = None,
-                   run_id: str | None = None) -> RunResult:
+    async def fork(
+        self,
+        parent: str,
+        *,
+        at: int,
+        edits: dict[str, Any] | None = None,
+        graph: Any = None,
+        model: str | Model | None = None,
+        models: Mapping[str, str | Model] | None = None,
+        budget: Budget | None = None,
+        on_event: EventHandler | None = None,
+        run_id: str | None = None,
+    ) -> RunResult:
         """Start a new run from checkpoint `at` of `parent`, with `edits` applied to its state, and run it."""
         record = await anyio.to_thread.run_sync(self.store.get_run, parent)
         compiled, graph_ref = self._compile(self._graph_of(record, graph))
@@ -318,16 +431,33 @@ class Runner:
         settings = _settings_of(record)
         budget = budget or Budget.from_dict(record.budget)
         model_spec = _describe_models(default_model, role_models) or record.model
-        started = RunStarted(run_id=new_id, graph=graph_ref, input=values.get("input", record.input),
-                             model=model_spec)
-        await self.writer.create_run(run_id=new_id, graph=graph_ref, input=started.input, model=model_spec,
-                                     settings=settings.as_dict(), seed=settings.seed, budget=budget.as_dict(),
-                                     parent_id=record.id, forked_from=f"{record.id}@{at}", events=[started])
+        started = RunStarted(
+            run_id=new_id, graph=graph_ref, input=values.get("input", record.input), model=model_spec
+        )
+        await self.writer.create_run(
+            run_id=new_id,
+            graph=graph_ref,
+            input=started.input,
+            model=model_spec,
+            settings=settings.as_dict(),
+            seed=settings.seed,
+            budget=budget.as_dict(),
+            parent_id=record.id,
+            forked_from=f"{record.id}@{at}",
+            events=[started],
+        )
         if not fresh:
             await compiled.aupdate_state({"configurable": {"thread_id": new_id}}, values, as_node=point.after)
         tracker = BudgetTracker(budget=budget, prices=self.prices)
-        svc = self._services(new_id, tracker, default_model, role_models, settings, on_event,
-                             ToolJournal(run_id=new_id, store=self.writer))
+        svc = self._services(
+            new_id,
+            tracker,
+            default_model,
+            role_models,
+            settings,
+            on_event,
+            ToolJournal(run_id=new_id, store=self.writer),
+        )
         await _notify(on_event, started)
         return await self._execute(compiled, {"input": started.input} if fresh else None, svc)
 
@@ -336,17 +466,22 @@ class Runner:
             raise UserError(f"run {record.id} ran an in-memory graph ({record.graph}); pass its graph")
         return graph if graph is not None else record.graph
 
-    def _models(self, record: RunRecord, model: str | Model | None,
-                models: Mapping[str, str | Model] | None) -> tuple[Model | None, dict[str, Model]]:
+    def _models(
+        self, record: RunRecord, model: str | Model | None, models: Mapping[str, str | Model] | None
+    ) -> tuple[Model | None, dict[str, Model]]:
         """The models a continued run uses: those given, else the spec recorded with the run."""
         if model is None and record.model and not models:
             recorded = record.model.split()
             default = next((m for m in recorded if "=" not in m.split(":", 1)[0]), None)
             roles = dict(m.split("=", 1) for m in recorded if "=" in m.split(":", 1)[0])
-            return (load_model(default) if default and _reloadable(default) else None,
-                    {r: load_model(m) for r, m in roles.items() if _reloadable(m)})
-        return (load_model(model) if model is not None else None,
-                {role: load_model(m) for role, m in (models or {}).items()})
+            return (
+                load_model(default) if default and _reloadable(default) else None,
+                {r: load_model(m) for r, m in roles.items() if _reloadable(m)},
+            )
+        return (
+            load_model(model) if model is not None else None,
+            {role: load_model(m) for role, m in (models or {}).items()},
+        )
 
     # -- reading ----------------------------------------------------------------------------------------------
     def result_of(self, run_id: str) -> RunResult:
@@ -380,8 +515,9 @@ def _reloadable(spec: str) -> bool:
 
 
 def _settings_of(record: RunRecord) -> SamplingSettings:
-    return SamplingSettings(**{k: v for k, v in record.settings.items()
-                               if k in ("temperature", "top_p", "max_tokens", "seed")})
+    return SamplingSettings(
+        **{k: v for k, v in record.settings.items() if k in ("temperature", "top_p", "max_tokens", "seed")}
+    )
 
 
 def _describe_models(default: Model | None, roles: dict[str, Model]) -> str | None:
@@ -405,4 +541,3 @@ async def run(graph: Any, input: Any, *, db: str | Path | None = None, **options
 def run_sync(graph: Any, input: Any, *, db: str | Path | None = None, **options: Any) -> RunResult:
     """Blocking `run`, for scripts and notebooks without an event loop."""
     return anyio.run(lambda: run(graph, input, db=db, **options))
-

@@ -23,5 +23,11 @@ class RunStatus(StrEnum):
         return _EXIT_CODES[self]
 
 
-_EXIT_CODES = {RunStatus.SUCCEEDED: 0, RunStatus.FAILED: 1, RunStatus.RUNNING: 1, RunStatus.BUDGET_EXHAUSTED: 3,
-               RunStatus.AWAITING_APPROVAL: 4, RunStatus.CANCELLED: 130}
+_EXIT_CODES = {
+    RunStatus.SUCCEEDED: 0,
+    RunStatus.FAILED: 1,
+    RunStatus.RUNNING: 1,
+    RunStatus.BUDGET_EXHAUSTED: 3,
+    RunStatus.AWAITING_APPROVAL: 4,
+    RunStatus.CANCELLED: 130,
+}

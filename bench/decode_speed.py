@@ -65,14 +65,17 @@ def bench_model(name: str, path: Path, engines: list[str], repeats: int) -> None
     t0 = time.perf_counter()
     compile_decision(specs)
     cached_us = (time.perf_counter() - t0) * 1e6
-    request = ModelRequest(messages=[{"role": "user", "content": "What is 17 * 23 + 4?"}],
-                           tools=specs)
+    request = ModelRequest(messages=[{"role": "user", "content": "What is 17 * 23 + 4?"}], tools=specs)
     prompt_ids = tokenizer(to_text(render_chat(request), tokenizer))["input_ids"]
     decoder = GuidedDecoder(model, tokenizer)
-    print(f"{name}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M params, vocab {decoder.vocab}, "
-          f"prompt {len(prompt_ids)} tokens, decision min max_tokens {compiled.min_max_tokens}")
+    print(
+        f"{name}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M params, vocab {decoder.vocab}, "
+        f"prompt {len(prompt_ids)} tokens, decision min max_tokens {compiled.min_max_tokens}"
+    )
     print(f"  compile decision (schema -> grammar): {first_ms:.1f} ms first, {cached_us:.1f} µs cached")
-    print(f"  {'engine':<24}{'tok/s':>9}{'free tok/s':>12}{'ratio':>8}{'mask µs/tok':>13}{'engine compile':>22}")
+    print(
+        f"  {'engine':<24}{'tok/s':>9}{'free tok/s':>12}{'ratio':>8}{'mask µs/tok':>13}{'engine compile':>22}"
+    )
     for engine in engines:
         label = engine
         try:
@@ -90,19 +93,34 @@ def bench_model(name: str, path: Path, engines: list[str], repeats: int) -> None
         t0 = time.perf_counter()
         impl.prepare(compiled)
         engine_cached = (time.perf_counter() - t0) * 1e6
-        decoder.sample(compiled, max_tokens=compiled.min_max_tokens, temperature=1.0, seed=0,
-                       prompt_ids=prompt_ids, engine=engine)
+        decoder.sample(
+            compiled,
+            max_tokens=compiled.min_max_tokens,
+            temperature=1.0,
+            seed=0,
+            prompt_ids=prompt_ids,
+            engine=engine,
+        )
         free, guided, mask_us = [], [], []
         for seed in range(repeats):
-            sample = decoder.sample(compiled, max_tokens=compiled.min_max_tokens, temperature=1.0, seed=seed,
-                                    prompt_ids=prompt_ids, engine=engine)
+            sample = decoder.sample(
+                compiled,
+                max_tokens=compiled.min_max_tokens,
+                temperature=1.0,
+                seed=seed,
+                prompt_ids=prompt_ids,
+                engine=engine,
+            )
             n = sample.n_tokens
             guided.append(n / sample.total_seconds)
             mask_us.append(sample.mask_us_per_token)
             free.append(unconstrained(model, prompt_ids, n, seed))
         g, f = statistics.median(guided), statistics.median(free)
-        print(f"  {label:<24}{g:>9.1f}{f:>12.1f}{g / f:>8.3f}{statistics.median(mask_us):>13.1f}"
-              f"{engine_first:>10.1f} ms / {engine_cached:.1f} µs", flush=True)
+        print(
+            f"  {label:<24}{g:>9.1f}{f:>12.1f}{g / f:>8.3f}{statistics.median(mask_us):>13.1f}"
+            f"{engine_first:>10.1f} ms / {engine_cached:.1f} µs",
+            flush=True,
+        )
 
 
 def main() -> None:

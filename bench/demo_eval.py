@@ -112,15 +112,31 @@ class Evaluator:
                     calls.append(call)
                     self._check_call(call, request)
             elif event.kind == "tool_called":
-                observations.append({"tool": event.data["tool"], "content": event.data["content"],
-                                     "is_error": event.data["is_error"]})
-        return {"request": request, "status": result.status, "output": result.output, "calls": calls,
-                "observations": observations, "seconds": round(seconds, 3), "steps": result.usage.get("steps")}
+                observations.append(
+                    {
+                        "tool": event.data["tool"],
+                        "content": event.data["content"],
+                        "is_error": event.data["is_error"],
+                    }
+                )
+        return {
+            "request": request,
+            "status": result.status,
+            "output": result.output,
+            "calls": calls,
+            "observations": observations,
+            "seconds": round(seconds, 3),
+            "steps": result.usage.get("steps"),
+        }
 
     def _check_call(self, call: dict[str, Any], request: str) -> None:
         self.calls_total += 1
         validator = self.validators.get(call.get("name"))
-        errors = ["unknown tool"] if validator is None else [e.message for e in validator.iter_errors(call.get("arguments", {}))]
+        errors = (
+            ["unknown tool"]
+            if validator is None
+            else [e.message for e in validator.iter_errors(call.get("arguments", {}))]
+        )
         if errors:
             self.invalid.append({"request": request, "call": call, "errors": errors})
         else:
@@ -131,35 +147,56 @@ class Evaluator:
     async def calculator(self, request: str, expected: float, db: Path) -> dict[str, Any]:
         record = await self.run(request, db)
         record["expected"] = expected
-        record["ok"] = record["status"] == "succeeded" and close(answer_number(record["output"]), expected, 1e-6)
+        record["ok"] = record["status"] == "succeeded" and close(
+            answer_number(record["output"]), expected, 1e-6
+        )
         return record
 
     async def convert_units(self, request: str, expected: float, db: Path) -> dict[str, Any]:
         record = await self.run(request, db)
         record["expected"] = expected
-        record["ok"] = record["status"] == "succeeded" and close(answer_number(record["output"]), expected, 1e-4)
+        record["ok"] = record["status"] == "succeeded" and close(
+            answer_number(record["output"]), expected, 1e-4
+        )
         return record
 
     async def current_time(self, request: str, zone: str, db: Path) -> dict[str, Any]:
         record = await self.run(request, db)
-        seen = [o["content"] for o in record["observations"] if o["tool"] == "current_time" and not o["is_error"]]
+        seen = [
+            o["content"] for o in record["observations"] if o["tool"] == "current_time" and not o["is_error"]
+        ]
         output = record["output"] if isinstance(record["output"], str) else ""
         record["expected"] = zone
         record["ok"] = record["status"] == "succeeded" and bool(seen) and seen[-1] in output
-        zones = [c["arguments"].get("timezone", "UTC") for c in record["calls"] if c.get("name") == "current_time"]
+        zones = [
+            c["arguments"].get("timezone", "UTC") for c in record["calls"] if c.get("name") == "current_time"
+        ]
         record["right_zone"] = bool(zones) and _same_zone(zones[-1], zone)
         return record
 
-    async def notes(self, write: str, search: str, key: str, distractors: list[str], db: Path) -> dict[str, Any]:
+    async def notes(
+        self, write: str, search: str, key: str, distractors: list[str], db: Path
+    ) -> dict[str, Any]:
         await _store_notes(distractors, db)
         first = await self.run(write, db)
         second = await self.run(search, db)
         wrote = any(c.get("name") == "write_note" for c in first["calls"])
         output = second["output"] if isinstance(second["output"], str) else ""
-        ok = (first["status"] == "succeeded" and wrote and second["status"] == "succeeded"
-              and key.lower() in output.lower())
-        return {"request": write, "later_request": search, "expected": key, "ok": ok, "write_run": first,
-                "search_run": second, "seconds": round(first["seconds"] + second["seconds"], 3)}
+        ok = (
+            first["status"] == "succeeded"
+            and wrote
+            and second["status"] == "succeeded"
+            and key.lower() in output.lower()
+        )
+        return {
+            "request": write,
+            "later_request": search,
+            "expected": key,
+            "ok": ok,
+            "write_run": first,
+            "search_run": second,
+            "seconds": round(first["seconds"] + second["seconds"], 3),
+        }
 
     async def out_of_scope(self, request: str, db: Path) -> dict[str, Any]:
         record = await self.run(request, db)
@@ -192,6 +229,7 @@ async def _store_notes(texts: list[str], db: Path) -> None:
 
 # ------------------------------------------------------------------------------------------------ task lists
 
+
 def training_requests(model_dir: Path) -> set[str]:
     info_path = model_dir / "training.json"
     if not info_path.exists():
@@ -220,7 +258,11 @@ def generated(skill: str, n: int, seed: int, exclude: set[str]) -> list[dict[str
 
     if skill == "out_of_scope":
         n = min(n, len(task_gen.OUT_OF_SCOPE))
-        pool = [r for r in task_gen.OUT_OF_SCOPE if task_gen.normalise(r) not in {task_gen.normalise(e) for e in exclude}]
+        pool = [
+            r
+            for r in task_gen.OUT_OF_SCOPE
+            if task_gen.normalise(r) not in {task_gen.normalise(e) for e in exclude}
+        ]
         return [{"skill": skill, "request": r} for r in pool[:n]]
     rng = random.Random(f"distractors-{seed}")
     items = []
@@ -230,7 +272,13 @@ def generated(skill: str, n: int, seed: int, exclude: set[str]) -> list[dict[str
         if len(items) == n:
             break
         if skill == "calculator":
-            items.append({"skill": skill, "request": task.request, "expected": evaluate(task.call["arguments"]["expression"])})
+            items.append(
+                {
+                    "skill": skill,
+                    "request": task.request,
+                    "expected": evaluate(task.call["arguments"]["expression"]),
+                }
+            )
         elif skill == "convert_units":
             a = task.call["arguments"]
             try:
@@ -241,8 +289,15 @@ def generated(skill: str, n: int, seed: int, exclude: set[str]) -> list[dict[str
         elif skill == "current_time":
             items.append({"skill": skill, "request": task.request, "timezone": task.expected})
         elif skill == "notes":
-            items.append({"skill": skill, "write": task.request, "search": task.meta["search_request"],
-                          "key": task.meta["key"], "distractors": distractor_notes(rng, task.meta["query"])})
+            items.append(
+                {
+                    "skill": skill,
+                    "write": task.request,
+                    "search": task.meta["search_request"],
+                    "key": task.meta["key"],
+                    "distractors": distractor_notes(rng, task.meta["query"]),
+                }
+            )
     return items
 
 
@@ -251,8 +306,12 @@ def paraphrases(path: Path, exclude: set[str]) -> list[dict[str, Any]]:
 
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     excluded = {task_gen.normalise(r) for r in exclude}
-    leaked = [r for row in rows for r in (row.get("request"), row.get("write"), row.get("search"))
-              if r and task_gen.normalise(r) in excluded]
+    leaked = [
+        r
+        for row in rows
+        for r in (row.get("request"), row.get("write"), row.get("search"))
+        if r and task_gen.normalise(r) in excluded
+    ]
     if leaked:
         raise SystemExit(f"paraphrases occur in the training requests: {leaked}")
     rng = random.Random("paraphrase-distractors")
@@ -263,6 +322,7 @@ def paraphrases(path: Path, exclude: set[str]) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------------------------ main
+
 
 async def evaluate_items(ev: Evaluator, items: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
     out = []
@@ -277,7 +337,9 @@ async def evaluate_items(ev: Evaluator, items: list[dict[str, Any]], label: str)
         elif skill == "current_time":
             record = await ev.current_time(item["request"], item["timezone"], db)
         elif skill == "notes":
-            record = await ev.notes(item["write"], item["search"], item["key"], item.get("distractors", []), db)
+            record = await ev.notes(
+                item["write"], item["search"], item["key"], item.get("distractors", []), db
+            )
         else:
             record = await ev.out_of_scope(item["request"], db)
         record["skill"] = skill
@@ -291,7 +353,10 @@ async def evaluate_items(ev: Evaluator, items: list[dict[str, Any]], label: str)
             print(f"  FAIL {json.dumps(shown, ensure_ascii=False)}", flush=True)
         if (i + 1) % 25 == 0 or i + 1 == len(items):
             ok = sum(r["ok"] for r in out)
-            print(f"  {label}: {i + 1}/{len(items)} done, {ok} ok, {time.perf_counter() - started:.0f} s", flush=True)
+            print(
+                f"  {label}: {i + 1}/{len(items)} done, {ok} ok, {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
     return out
 
 
@@ -301,8 +366,11 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         by.setdefault(r["skill"], []).append(r)
     summary: dict[str, Any] = {}
     for skill, rows in by.items():
-        entry: dict[str, Any] = {"n": len(rows), "success": round(sum(r["ok"] for r in rows) / len(rows), 4),
-                                 "median_s": round(statistics.median(r["seconds"] for r in rows), 2)}
+        entry: dict[str, Any] = {
+            "n": len(rows),
+            "success": round(sum(r["ok"] for r in rows) / len(rows), 4),
+            "median_s": round(statistics.median(r["seconds"] for r in rows), 2),
+        }
         if skill == "current_time":
             entry["right_zone"] = round(sum(r["right_zone"] for r in rows) / len(rows), 4)
         if skill == "out_of_scope":
@@ -310,8 +378,11 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         summary[skill] = entry
     scored = [r for r in records if r["skill"] != "out_of_scope"]
     if scored:
-        summary["all tools"] = {"n": len(scored), "success": round(sum(r["ok"] for r in scored) / len(scored), 4),
-                                "median_s": round(statistics.median(r["seconds"] for r in scored), 2)}
+        summary["all tools"] = {
+            "n": len(scored),
+            "success": round(sum(r["ok"] for r in scored) / len(scored), 4),
+            "median_s": round(statistics.median(r["seconds"] for r in scored), 2),
+        }
     return summary
 
 
@@ -335,8 +406,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     exclude = training_requests(args.model)
     items: list[dict[str, Any]] = []
     for skill in skills:
-        items += generated(skill, args.n if skill != "out_of_scope" else min(args.n, args.n_out_of_scope), args.seed, exclude)
-    para = [] if args.no_paraphrases else [p for p in paraphrases(args.paraphrases, exclude) if p["skill"] in skills]
+        items += generated(
+            skill, args.n if skill != "out_of_scope" else min(args.n, args.n_out_of_scope), args.seed, exclude
+        )
+    para = (
+        []
+        if args.no_paraphrases
+        else [p for p in paraphrases(args.paraphrases, exclude) if p["skill"] in skills]
+    )
     if args.limit_paraphrases:
         para = para[: args.limit_paraphrases]
     print(f"model {args.model}; {len(items)} generated tasks, {len(para)} paraphrases", flush=True)
@@ -350,19 +427,27 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "model": str(args.model),
         "generated": summarise(gen_records) if gen_records else {},
         "paraphrases": summarise(para_records) if para_records else {},
-        "tool_calls": {"total": ev.calls_total, "valid": ev.calls_valid,
-                       "validity": round(ev.calls_valid / ev.calls_total, 4) if ev.calls_total else None,
-                       "invalid_examples": ev.invalid[:10]},
+        "tool_calls": {
+            "total": ev.calls_total,
+            "valid": ev.calls_valid,
+            "validity": round(ev.calls_valid / ev.calls_total, 4) if ev.calls_total else None,
+            "invalid_examples": ev.invalid[:10],
+        },
         "median_s_per_run": round(statistics.median(ev.run_seconds), 2) if ev.run_seconds else None,
         "wall_s": round(wall, 1),
     }
     if report["generated"]:
         print_table("Generated tasks (not seen in training)", report["generated"], GOALS["generated"])
     if report["paraphrases"]:
-        print_table("Hand-written paraphrases (never trained on)", report["paraphrases"], GOALS["paraphrases"])
+        print_table(
+            "Hand-written paraphrases (never trained on)", report["paraphrases"], GOALS["paraphrases"]
+        )
     tc = report["tool_calls"]
-    print(f"\ntool-call validity: {tc['valid']}/{tc['total']}" + (f" = {tc['validity']:.1%}" if tc["total"] else "")
-          + " (goal 100%)")
+    print(
+        f"\ntool-call validity: {tc['valid']}/{tc['total']}"
+        + (f" = {tc['validity']:.1%}" if tc["total"] else "")
+        + " (goal 100%)"
+    )
     print(f"median seconds per run: {report['median_s_per_run']} (goal < 10 s per task); total {wall:.0f} s")
     if args.json:
         report["records"] = {"generated": gen_records, "paraphrases": para_records}
@@ -373,10 +458,16 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Evaluate the demo model through the ReAct graph.")
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model directory (default: the bundled demo)")
+    p.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL, help="model directory (default: the bundled demo)"
+    )
     p.add_argument("--n", type=int, default=200, help="generated tasks per tool (default 200)")
-    p.add_argument("--n-out-of-scope", type=int, default=40, help="generated out-of-scope requests (default 40)")
-    p.add_argument("--skills", default=",".join(SKILLS), help="comma-separated subset of: " + ", ".join(SKILLS))
+    p.add_argument(
+        "--n-out-of-scope", type=int, default=40, help="generated out-of-scope requests (default 40)"
+    )
+    p.add_argument(
+        "--skills", default=",".join(SKILLS), help="comma-separated subset of: " + ", ".join(SKILLS)
+    )
     p.add_argument("--seed", type=int, default=12345, help="seed of the generated eval tasks")
     p.add_argument("--paraphrases", type=Path, default=PARAPHRASES)
     p.add_argument("--no-paraphrases", action="store_true")

@@ -20,10 +20,28 @@ COMPARED = ("model.safetensors", "tokenizer.json", "tokenizer_config.json", "con
 
 
 def train(out: Path, args: argparse.Namespace) -> dict[str, str]:
-    subprocess.run([sys.executable, str(TRAIN), "--out", str(out), "--seed", str(args.seed),
-                    "--steps", str(args.steps), "--tasks", str(args.tasks), "--val-tasks", "50",
-                    "--val-every", str(args.steps), "--drill-steps", str(args.steps // 3)],  # both phases
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            str(TRAIN),
+            "--out",
+            str(out),
+            "--seed",
+            str(args.seed),
+            "--steps",
+            str(args.steps),
+            "--tasks",
+            str(args.tasks),
+            "--val-tasks",
+            "50",
+            "--val-every",
+            str(args.steps),
+            "--drill-steps",
+            str(args.steps // 3),
+        ],  # both phases
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in COMPARED}
 
 

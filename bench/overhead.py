@@ -59,7 +59,11 @@ def raw_graph(steps: int) -> StateGraph:
 
     async def tools(state: RawState) -> dict[str, Any]:
         call = state["messages"][-1]["tool_calls"][0]
-        return {"messages": [{"role": "tool", "content": str(add(**call["arguments"])), "tool_call_id": call["id"]}]}
+        return {
+            "messages": [
+                {"role": "tool", "content": str(add(**call["arguments"])), "tool_call_id": call["id"]}
+            ]
+        }
 
     def route(state: RawState) -> str:
         return "tools" if state["messages"][-1].get("tool_calls") else END
@@ -80,14 +84,19 @@ async def main(steps: int, runs: int) -> None:
     model = make_model(steps)
     budget = agentflow.Budget(max_steps=steps + 1)
     with tempfile.TemporaryDirectory() as tmp:
-        async with AsyncSqliteSaver.from_conn_string(str(Path(tmp) / "raw.db")) as saver, \
-                agentflow.Runner(Path(tmp) / "agentflow.db") as runner:
+        async with (
+            AsyncSqliteSaver.from_conn_string(str(Path(tmp) / "raw.db")) as saver,
+            agentflow.Runner(Path(tmp) / "agentflow.db") as runner,
+        ):
             raw_compiled = raw_graph(steps).compile(checkpointer=saver)
             # alternate the two so a busy machine slows both alike; round 0 warms up and is dropped
             for i in range(runs + 1):
                 started = time.perf_counter()
-                await raw_compiled.ainvoke({"input": "x"}, {"configurable": {"thread_id": f"raw{i}"},
-                                                            "recursion_limit": 1000}, durability=DURABILITY)
+                await raw_compiled.ainvoke(
+                    {"input": "x"},
+                    {"configurable": {"thread_id": f"raw{i}"}, "recursion_limit": 1000},
+                    durability=DURABILITY,
+                )
                 raw_ms = (time.perf_counter() - started) / steps * 1000
                 started = time.perf_counter()
                 result = await runner.run(graph, "x", model=model, budget=budget)
@@ -97,8 +106,10 @@ async def main(steps: int, runs: int) -> None:
                     raw.append(raw_ms)
                     ours.append(ours_ms)
     raw_ms, ours_ms = statistics.median(raw), statistics.median(ours)
-    print(f"steps/run {steps}, runs {runs} (median ms per step, a step = model node + tool node); "
-          f"raw loop durability={DURABILITY}, agentflow durability=sync")
+    print(
+        f"steps/run {steps}, runs {runs} (median ms per step, a step = model node + tool node); "
+        f"raw loop durability={DURABILITY}, agentflow durability=sync"
+    )
     print(f"raw langgraph loop : {raw_ms:7.3f} ms/step")
     print(f"agentflow react    : {ours_ms:7.3f} ms/step")
     print(f"ratio              : {ours_ms / raw_ms:7.3f}")
@@ -108,8 +119,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--runs", type=int, default=8)
-    parser.add_argument("--durability", choices=["sync", "async", "exit"], default="sync",
-                        help="the raw loop's LangGraph durability (agentflow always uses sync)")
+    parser.add_argument(
+        "--durability",
+        choices=["sync", "async", "exit"],
+        default="sync",
+        help="the raw loop's LangGraph durability (agentflow always uses sync)",
+    )
     args = parser.parse_args()
     DURABILITY = args.durability
     anyio.run(main, args.steps, args.runs)

@@ -60,12 +60,18 @@ def bench_agentflow(engine: str, schemas: dict[str, Any], dec: Any, samples: int
             mask_s += s.mask_seconds
             spent += s.total_seconds
             valid += check_output(s.text, schema).ok
-    return {"covered": covered, "valid": valid, "total": total,
-            "mask_us_per_token": 1e6 * mask_s / max(tokens, 1), "s_per_sample": spent / max(total, 1)}
+    return {
+        "covered": covered,
+        "valid": valid,
+        "total": total,
+        "mask_us_per_token": 1e6 * mask_s / max(tokens, 1),
+        "s_per_sample": spent / max(total, 1),
+    }
 
 
-def bench_raw(backend: str, schemas: dict[str, Any], model: Any, tok: Any, samples: int,
-              max_new_tokens: int) -> dict[str, Any]:
+def bench_raw(
+    backend: str, schemas: dict[str, Any], model: Any, tok: Any, samples: int, max_new_tokens: int
+) -> dict[str, Any]:
     import outlines
     import torch
 
@@ -98,8 +104,11 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=40, help="number of dev schemas (evenly spaced); 0 = all")
     ap.add_argument("--samples", type=int, default=2)
     ap.add_argument("--raw-max-tokens", type=int, default=256)
-    ap.add_argument("--engines", default="agentflow:auto,agentflow:llguidance,agentflow:xgrammar,"
-                    "agentflow:outlines_core,raw:llguidance,raw:xgrammar,raw:outlines_core")
+    ap.add_argument(
+        "--engines",
+        default="agentflow:auto,agentflow:llguidance,agentflow:xgrammar,"
+        "agentflow:outlines_core,raw:llguidance,raw:xgrammar,raw:outlines_core",
+    )
     args = ap.parse_args()
 
     import torch
@@ -130,8 +139,11 @@ def main() -> None:
         cov = r["covered"] / len(schemas)
         comp = r["valid"] / max(r["total"], 1)
         mask = f"{r['mask_us_per_token']:.0f}" if "mask_us_per_token" in r else "-"
-        print(f"{label:<28}{cov:>9.1%}{comp:>11.1%} {r['s_per_sample']:>9.2f}{mask:>13}"
-              f"   ({r['valid']}/{r['total']} valid, {time.perf_counter() - started:.0f}s)", flush=True)
+        print(
+            f"{label:<28}{cov:>9.1%}{comp:>11.1%} {r['s_per_sample']:>9.2f}{mask:>13}"
+            f"   ({r['valid']}/{r['total']} valid, {time.perf_counter() - started:.0f}s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

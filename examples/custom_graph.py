@@ -48,9 +48,14 @@ if __name__ == "__main__":
     import agentflow
     from agentflow.testing import ScriptedModel
 
-    model = ScriptedModel([
-        {"reasoning": "multiply", "tool_calls": [{"name": "calculator", "arguments": {"expression": "6 * 7"}}]},
-        {"reasoning": "done", "final_answer": "42"},
-    ])
+    model = ScriptedModel(
+        [
+            {
+                "reasoning": "multiply",
+                "tool_calls": [{"name": "calculator", "arguments": {"expression": "6 * 7"}}],
+            },
+            {"reasoning": "done", "final_answer": "42"},
+        ]
+    )
     result = agentflow.run_sync(make_graph(), " ".join(sys.argv[1:]) or "What is 6 * 7?", model=model)
     print(result.output)

@@ -19,8 +19,12 @@ from langgraph.graph import END, START, StateGraph
 from agentflow import AgentState, ApprovalGate, BudgetGuard, ModelNode, ToolNode, route_after_model
 from agentflow.toolkit import calculator
 
-DRAFT_SCHEMA = {"type": "object", "properties": {"answer": {"type": "string", "minLength": 1, "maxLength": 400}},
-                "required": ["answer"], "additionalProperties": False}
+DRAFT_SCHEMA = {
+    "type": "object",
+    "properties": {"answer": {"type": "string", "minLength": 1, "maxLength": 400}},
+    "required": ["answer"],
+    "additionalProperties": False,
+}
 
 
 class ReviewState(AgentState, total=False):
@@ -38,8 +42,12 @@ def publish(state: ReviewState, arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def send_back(state: ReviewState, message: str) -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": f"A reviewer rejected your answer: {message}. Answer again."}],
-            "reviewed": False}
+    return {
+        "messages": [
+            {"role": "user", "content": f"A reviewer rejected your answer: {message}. Answer again."}
+        ],
+        "reviewed": False,
+    }
 
 
 def after_review(state: ReviewState) -> str:
@@ -53,9 +61,17 @@ def make_graph() -> StateGraph:
     builder.add_node("model", ModelNode(tools, system_prompt="Use the calculator; answer in one sentence."))
     builder.add_node("tools", ToolNode(tools))
     builder.add_node("draft", keep_draft)
-    builder.add_node("review", ApprovalGate("publish_answer", lambda s: {"answer": s["draft"]}, apply=publish,
-                                            on_reject=send_back, schema=DRAFT_SCHEMA,
-                                            reason="review the answer before it is sent"))
+    builder.add_node(
+        "review",
+        ApprovalGate(
+            "publish_answer",
+            lambda s: {"answer": s["draft"]},
+            apply=publish,
+            on_reject=send_back,
+            schema=DRAFT_SCHEMA,
+            reason="review the answer before it is sent",
+        ),
+    )
     builder.add_edge(START, "guard")
     builder.add_edge("guard", "model")
     builder.add_conditional_edges("model", route_after_model, {"tools": "tools", END: "draft"})

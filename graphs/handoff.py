@@ -28,14 +28,25 @@ class NoteRequest(BaseModel):
 
 
 AGENTS = [
-    agentflow.Agent(name="front_desk", description="talks to the user and hands work on",
-                    handoffs={"mathematician": Calculation, "archivist": NoteRequest},
-                    system_prompt="You are the front desk. Hand arithmetic to the mathematician and notes to "
-                                  "the archivist; answer anything else yourself."),
-    agentflow.Agent(name="mathematician", description="arithmetic and unit conversions",
-                    tools=[calculator, convert_units], handoffs=["front_desk"]),
-    agentflow.Agent(name="archivist", description="stores and finds notes", tools=[write_note, search_notes],
-                    handoffs=["front_desk"]),
+    agentflow.Agent(
+        name="front_desk",
+        description="talks to the user and hands work on",
+        handoffs={"mathematician": Calculation, "archivist": NoteRequest},
+        system_prompt="You are the front desk. Hand arithmetic to the mathematician and notes to "
+        "the archivist; answer anything else yourself.",
+    ),
+    agentflow.Agent(
+        name="mathematician",
+        description="arithmetic and unit conversions",
+        tools=[calculator, convert_units],
+        handoffs=["front_desk"],
+    ),
+    agentflow.Agent(
+        name="archivist",
+        description="stores and finds notes",
+        tools=[write_note, search_notes],
+        handoffs=["front_desk"],
+    ),
 ]
 
 

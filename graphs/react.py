@@ -1,7 +1,7 @@
 """A ReAct agent over the bundled tools: calculator, unit conversion, current time, notes.
 
-    agentflow run react --input "What is 17 * 23 + 4?"
-    agentflow run graphs/react.py --input "Convert 5 km to miles" --model transformers:./my-model
+agentflow run react --input "What is 17 * 23 + 4?"
+agentflow run graphs/react.py --input "Convert 5 km to miles" --model transformers:./my-model
 """
 
 from langgraph.graph import StateGraph

@@ -13,10 +13,12 @@ import agentflow
 from agentflow.toolkit import calculator, convert_units, current_time, search_notes, write_note
 
 AGENTS = [
-    agentflow.Agent(name="mathematician", description="arithmetic and unit conversions",
-                    tools=[calculator, convert_units]),
-    agentflow.Agent(name="timekeeper", description="the current date and time in any time zone",
-                    tools=[current_time]),
+    agentflow.Agent(
+        name="mathematician", description="arithmetic and unit conversions", tools=[calculator, convert_units]
+    ),
+    agentflow.Agent(
+        name="timekeeper", description="the current date and time in any time zone", tools=[current_time]
+    ),
     agentflow.Agent(name="archivist", description="writes and finds notes", tools=[write_note, search_notes]),
 ]
 

@@ -17,7 +17,9 @@ def add(a: int, b: int) -> int:
 
 
 @tool(read_only=True)
-def lookup(key: Annotated[str, Field(max_length=10)], limit: Annotated[int, Field(ge=1, le=50)] = 5) -> dict[str, Any]:
+def lookup(
+    key: Annotated[str, Field(max_length=10)], limit: Annotated[int, Field(ge=1, le=50)] = 5
+) -> dict[str, Any]:
     """Look a key up."""
     return {"key": key, "limit": limit}
 

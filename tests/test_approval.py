@@ -51,8 +51,12 @@ def echo_observations(request: agentflow.ModelRequest) -> dict[str, Any]:
     if request.messages[-1]["role"] == "tool":
         tools = [m for m in request.messages if m["role"] == "tool"]
         return final(" | ".join(m["content"] for m in tools))
-    return calls(call("transfer", account="A", amount=5), call("transfer", account="B", amount=7),
-                 call("balance"), reasoning="pay both")
+    return calls(
+        call("transfer", account="A", amount=5),
+        call("transfer", account="B", amount=7),
+        call("balance"),
+        reasoning="pay both",
+    )
 
 
 def graph(**kw: Any) -> Any:
@@ -65,7 +69,8 @@ async def test_pause_lists_pending_calls_and_runs_nothing(db_path: Path) -> None
     assert result.status == "awaiting_approval" and result.exit_code == 4
     assert [(p.call_id, p.tool, p.arguments) for p in result.pending] == [
         ("call_1_0", "transfer", {"account": "A", "amount": 5}),
-        ("call_1_1", "transfer", {"account": "B", "amount": 7})]
+        ("call_1_1", "transfer", {"account": "B", "amount": 7}),
+    ]
     assert all(p.reasoning == "pay both" for p in result.pending)
     assert executed == []
     record = RunStore(db_path).get_run(result.run_id)
@@ -76,17 +81,26 @@ async def test_decisions_per_call_from_another_runner(db_path: Path) -> None:
     """Parallel pending calls are decided one by one (edit one, reject the other) later, by a new runner."""
     first = await agentflow.run(graph(), "pay", model=FunctionModel(echo_observations), db=db_path)
     async with Runner(db_path) as runner:  # "hours later, another process"
-        partial = await runner.decide(first.run_id, [HumanDecision(action="approve", call_id="call_1_0",
-                                                              arguments={"account": "A", "amount": 50})],
-                                      graph=graph(), model=FunctionModel(echo_observations))
+        partial = await runner.decide(
+            first.run_id,
+            [HumanDecision(action="approve", call_id="call_1_0", arguments={"account": "A", "amount": 50})],
+            graph=graph(),
+            model=FunctionModel(echo_observations),
+        )
         assert partial.status == "awaiting_approval" and executed == []
         assert [p.decision for p in partial.pending][1] is None
-        done = await runner.decide(first.run_id, [HumanDecision(action="reject", call_id="call_1_1",
-                                                           message="B is closed")],
-                                   graph=graph(), model=FunctionModel(echo_observations))
+        done = await runner.decide(
+            first.run_id,
+            [HumanDecision(action="reject", call_id="call_1_1", message="B is closed")],
+            graph=graph(),
+            model=FunctionModel(echo_observations),
+        )
     assert done.status == "succeeded"
     assert done.output == "sent 50 to A | rejected by a human: B is closed | 100"
-    assert sorted(executed) == [("balance", {}), ("transfer", {"account": "A", "amount": 50})]  # ran concurrently
+    assert sorted(executed) == [
+        ("balance", {}),
+        ("transfer", {"account": "A", "amount": 50}),
+    ]  # ran concurrently
 
 
 async def test_decisions_are_traced(db_path: Path) -> None:
@@ -94,12 +108,20 @@ async def test_decisions_are_traced(db_path: Path) -> None:
     async with Runner(db_path) as runner:
         paused = await runner.run(graph(), "pay", model=FunctionModel(echo_observations))
         first, second = (p.call_id for p in paused.pending)
-        await runner.decide(paused.run_id, [HumanDecision(action="approve", call_id=first, arguments={"account": "A",
-                                                                                                  "amount": 1}),
-                                            HumanDecision(action="reject", call_id=second, message="no")],
-                            graph=graph(), model=FunctionModel(echo_observations))
+        await runner.decide(
+            paused.run_id,
+            [
+                HumanDecision(action="approve", call_id=first, arguments={"account": "A", "amount": 1}),
+                HumanDecision(action="reject", call_id=second, message="no"),
+            ],
+            graph=graph(),
+            model=FunctionModel(echo_observations),
+        )
     decided = [e.data for e in RunStore(db_path).events(paused.run_id) if e.kind == "approval_decided"]
-    assert [(d["call_id"], d["decision"]["action"]) for d in decided] == [(first, "approve"), (second, "reject")]
+    assert [(d["call_id"], d["decision"]["action"]) for d in decided] == [
+        (first, "approve"),
+        (second, "reject"),
+    ]
     assert decided[0]["decision"]["arguments"] == {"account": "A", "amount": 1}
 
 
@@ -107,10 +129,18 @@ async def test_answer_stands_in_for_the_tool(db_path: Path) -> None:
     """An answer becomes the observation and the tool never runs; a decision without call id covers all."""
     first = await agentflow.run(graph(), "pay", model=FunctionModel(echo_observations), db=db_path)
     async with Runner(db_path) as runner:
-        await runner.decide(first.run_id, [HumanDecision(action="answer", call_id="call_1_0", result={"ok": True})],
-                            graph=graph(), model=FunctionModel(echo_observations))
-        done = await runner.decide(first.run_id, [HumanDecision(action="approve")], graph=graph(),
-                                   model=FunctionModel(echo_observations))
+        await runner.decide(
+            first.run_id,
+            [HumanDecision(action="answer", call_id="call_1_0", result={"ok": True})],
+            graph=graph(),
+            model=FunctionModel(echo_observations),
+        )
+        done = await runner.decide(
+            first.run_id,
+            [HumanDecision(action="approve")],
+            graph=graph(),
+            model=FunctionModel(echo_observations),
+        )
     assert done.output == '{"ok": true} | sent 7 to B | 100'
     assert sorted(name for name, _ in executed) == ["balance", "transfer"]
 
@@ -120,12 +150,20 @@ async def test_invalid_edit_is_refused_and_run_stays_paused(db_path: Path) -> No
     first = await agentflow.run(graph(), "pay", model=FunctionModel(echo_observations), db=db_path)
     async with Runner(db_path) as runner:
         with pytest.raises(InvalidDecisionError, match="argument 'amount'"):
-            await runner.decide(first.run_id, [HumanDecision(action="approve", call_id="call_1_0",
-                                                        arguments={"account": "A", "amount": "lots"})])
+            await runner.decide(
+                first.run_id,
+                [
+                    HumanDecision(
+                        action="approve", call_id="call_1_0", arguments={"account": "A", "amount": "lots"}
+                    )
+                ],
+            )
         with pytest.raises(InvalidDecisionError, match="no pending call 'nope'"):
             await runner.decide(first.run_id, [HumanDecision(action="approve", call_id="nope")])
         with pytest.raises(InvalidDecisionError, match="needs a message"):
-            await runner.decide(first.run_id, [HumanDecision(action="reject", call_id="call_1_0", message=" ")])
+            await runner.decide(
+                first.run_id, [HumanDecision(action="reject", call_id="call_1_0", message=" ")]
+            )
         record = runner.store.get_run(first.run_id)
     assert record.status == "awaiting_approval" and all(p.decision is None for p in record.pending)
     assert executed == []
@@ -150,24 +188,35 @@ async def test_policies() -> None:
 
 async def test_graph_level_policy_overrides_tools(db_path: Path) -> None:
     """A graph's approval mapping overrides the tools' own policies (here: destructive tools wait, transfer not)."""
-    model = ScriptedModel([calls(call("delete_file", path="/x"), call("transfer", account="A", amount=1)),
-                           final("ok")])
-    result = await agentflow.run(graph(approval={"delete_file": "destructive", "transfer": "never"}), "x",
-                                 model=model, db=db_path)
+    model = ScriptedModel(
+        [calls(call("delete_file", path="/x"), call("transfer", account="A", amount=1)), final("ok")]
+    )
+    result = await agentflow.run(
+        graph(approval={"delete_file": "destructive", "transfer": "never"}), "x", model=model, db=db_path
+    )
     assert [p.tool for p in result.pending] == ["delete_file"]
 
 
 async def test_invalid_arguments_never_reach_a_human_and_predicates_see_valid_ones(db_path: Path) -> None:
     """A predicate policy gets validated arguments; a call whose arguments fail the schema is not shown to a
     human (the model gets the validation error); a predicate that raises pauses for a human, not a crash."""
+
     def big(arguments: dict[str, Any]) -> bool:
         return arguments["amount"] > 10
 
     def broken(arguments: dict[str, Any]) -> bool:
         raise KeyError("oops")
 
-    model = ScriptedModel([calls(call("transfer", account="A", amount="lots"), call("transfer", account="B", amount=3),
-                                 call("transfer", account="C", amount=30)), final("done")])
+    model = ScriptedModel(
+        [
+            calls(
+                call("transfer", account="A", amount="lots"),
+                call("transfer", account="B", amount=3),
+                call("transfer", account="C", amount=30),
+            ),
+            final("done"),
+        ]
+    )
     result = await agentflow.run(graph(approval={"transfer": big}), "x", model=model, db=db_path)
     assert result.status == "awaiting_approval"
     assert [p.arguments for p in result.pending] == [{"account": "C", "amount": 30}]

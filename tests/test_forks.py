@@ -29,8 +29,12 @@ async def test_history_numbers_checkpoints_with_step_and_node(db_path: Path) -> 
         points = await runner.history(result.run_id, graph=graph)
     assert [p.number for p in points] == list(range(len(points)))
     assert [(p.after, p.next) for p in points] == [
-        (None, ("__start__",)), ("__start__", ("model",)), ("model", ("tools",)), ("tools", ("model",)),
-        ("model", ())]
+        (None, ("__start__",)),
+        ("__start__", ("model",)),
+        ("model", ("tools",)),
+        ("tools", ("model",)),
+        ("model", ()),
+    ]
     assert points[-1].values["output"] == "got 5"
 
 
@@ -43,12 +47,19 @@ async def test_fork_with_edited_tool_result(db_path: Path) -> None:
         points = await runner.history(parent.run_id, graph=graph)
         after_tools = next(p for p in points if p.after == "tools")
         index = len(after_tools.values["messages"]) - 1
-        fork = await runner.fork(parent.run_id, at=after_tools.number, edits={f"/messages/{index}/content": "41"},
-                                 graph=graph, model=model)
+        fork = await runner.fork(
+            parent.run_id,
+            at=after_tools.number,
+            edits={f"/messages/{index}/content": "41"},
+            graph=graph,
+            model=model,
+        )
         record = runner.store.get_run(fork.run_id)
     assert parent.output == "got 5" and fork.output == "got 41"
     assert record.parent_id == parent.run_id and record.forked_from == f"{parent.run_id}@{after_tools.number}"
-    assert fork.usage["steps"] == 1 and fork.usage["tool_calls"] == 0  # only the model step after the fork ran
+    assert (
+        fork.usage["steps"] == 1 and fork.usage["tool_calls"] == 0
+    )  # only the model step after the fork ran
 
 
 async def test_fork_at_input_reruns_with_edited_input(db_path: Path) -> None:
@@ -61,5 +72,7 @@ async def test_fork_at_input_reruns_with_edited_input(db_path: Path) -> None:
         with pytest.raises(agentflow.UserError, match="no 99"):
             await runner.fork(parent.run_id, at=99, graph=graph, model=model)
         with pytest.raises(agentflow.UserError, match="does not exist"):
-            await runner.fork(parent.run_id, at=2, edits={"/messages/9/content": "x"}, graph=graph, model=model)
+            await runner.fork(
+                parent.run_id, at=2, edits={"/messages/9/content": "x"}, graph=graph, model=model
+            )
     assert fork.output == "echo two"

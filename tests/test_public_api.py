@@ -13,26 +13,84 @@ REPO = Path(__file__).resolve().parents[1]
 
 EXPORTED = {
     # running
-    "Runner", "run", "run_sync", "new_run_id", "RunResult", "RunStatus", "Budget", "DEFAULT_BUDGET",
+    "Runner",
+    "run",
+    "run_sync",
+    "new_run_id",
+    "RunResult",
+    "RunStatus",
+    "Budget",
+    "DEFAULT_BUDGET",
     # graphs and their parts
-    "react_graph", "plan_execute_graph", "supervisor_graph", "handoff_graph", "Agent", "AgentState",
-    "ModelNode", "ToolNode", "ApprovalGate", "BudgetGuard", "route_after_model",
+    "react_graph",
+    "plan_execute_graph",
+    "supervisor_graph",
+    "handoff_graph",
+    "Agent",
+    "AgentState",
+    "ModelNode",
+    "ToolNode",
+    "ApprovalGate",
+    "BudgetGuard",
+    "route_after_model",
     # tools
-    "tool", "Tool", "ToolOutcome", "RunContext",
+    "tool",
+    "Tool",
+    "ToolOutcome",
+    "RunContext",
     # models
-    "Model", "GuaranteedModel", "ModelRequest", "ModelResponse", "SamplingSettings", "ToolSpec", "load_model",
-    "Decision", "Message", "ToolCall", "Usage",
+    "Model",
+    "GuaranteedModel",
+    "ModelRequest",
+    "ModelResponse",
+    "SamplingSettings",
+    "ToolSpec",
+    "load_model",
+    "Decision",
+    "Message",
+    "ToolCall",
+    "Usage",
     # humans in the loop
-    "HumanDecision", "PendingCall", "ApprovalPolicy",
+    "HumanDecision",
+    "PendingCall",
+    "ApprovalPolicy",
     # events
-    "Event", "RunStarted", "RunResumed", "StepStarted", "ModelOffer", "ModelCalled", "ToolCalled",
-    "ApprovalDecided", "RunErrored", "RunFinished",
+    "Event",
+    "RunStarted",
+    "RunResumed",
+    "StepStarted",
+    "ModelOffer",
+    "ModelCalled",
+    "ToolCalled",
+    "ApprovalDecided",
+    "RunErrored",
+    "RunFinished",
     # errors (the whole tree of agentflow.exceptions)
-    "AgentflowError", "UserError", "ConfigError", "ModelSpecError", "GraphLoadError", "ToolDefinitionError",
-    "UnknownRunError", "RunBusyError", "StoreError", "InvalidDecisionError", "UnsupportedSchemaError",
-    "EngineUnsupportedError", "MaxTokensTooSmallError", "UnsupportedTokenizerError", "RunError",
-    "BudgetExhausted", "ModelError", "ModelHTTPError", "GrammarRejectedError", "ContextWindowError",
-    "InvalidModelOutputError", "DecodingInvariantError", "PlanError", "RoutingError", "ToolError",
+    "AgentflowError",
+    "UserError",
+    "ConfigError",
+    "ModelSpecError",
+    "GraphLoadError",
+    "ToolDefinitionError",
+    "UnknownRunError",
+    "RunBusyError",
+    "StoreError",
+    "InvalidDecisionError",
+    "UnsupportedSchemaError",
+    "EngineUnsupportedError",
+    "MaxTokensTooSmallError",
+    "UnsupportedTokenizerError",
+    "RunError",
+    "BudgetExhausted",
+    "ModelError",
+    "ModelHTTPError",
+    "GrammarRejectedError",
+    "ContextWindowError",
+    "InvalidModelOutputError",
+    "DecodingInvariantError",
+    "PlanError",
+    "RoutingError",
+    "ToolError",
     "__version__",
 }
 
@@ -55,9 +113,11 @@ def test_every_public_error_is_exported() -> None:
 
 def test_import_does_not_load_heavy_libraries() -> None:
     """`import agentflow` and importing the CLI load neither LangGraph, pydantic models of ours, nor torch."""
-    code = ("import sys, agentflow, agentflow.cli; "
-            "print(sorted(m for m in ('langgraph', 'torch', 'transformers', 'outlines', 'jsonschema') "
-            "if m in sys.modules))")
+    code = (
+        "import sys, agentflow, agentflow.cli; "
+        "print(sorted(m for m in ('langgraph', 'torch', 'transformers', 'outlines', 'jsonschema') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

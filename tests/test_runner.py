@@ -45,7 +45,11 @@ async def test_invalid_arguments_become_observation_not_crash(db_path: Path) -> 
         events = runner.store.events(result.run_id)
     assert result.status == "succeeded"
     observation = next(e.data for e in events if e.kind == "tool_called")
-    assert observation["is_error"] and "argument 'limit'" in observation["content"] and "80" in observation["content"]
+    assert (
+        observation["is_error"]
+        and "argument 'limit'" in observation["content"]
+        and "80" in observation["content"]
+    )
 
 
 async def test_unknown_tool_is_an_observation(db_path: Path) -> None:
@@ -53,7 +57,9 @@ async def test_unknown_tool_is_an_observation(db_path: Path) -> None:
     model = ScriptedModel([calls(call("nope")), final("gave up")])
     async with Runner(db_path) as runner:
         result = await runner.run(react_graph([add]), "x", model=model)
-        content = next(e.data["content"] for e in runner.store.events(result.run_id) if e.kind == "tool_called")
+        content = next(
+            e.data["content"] for e in runner.store.events(result.run_id) if e.kind == "tool_called"
+        )
     assert result.ok and "unknown tool 'nope'" in content and "add" in content
 
 
@@ -125,8 +131,9 @@ async def test_wall_time_cancels_tool_in_flight(db_path: Path) -> None:
 
     model = ScriptedModel([calls(call("hang")), final("no")])
     with anyio.fail_after(30):
-        result = await agentflow.run(react_graph([hang]), "x", model=model, db=db_path,
-                                     budget=Budget(max_wall_s=0.5))
+        result = await agentflow.run(
+            react_graph([hang]), "x", model=model, db=db_path, budget=Budget(max_wall_s=0.5)
+        )
     assert result.status == "budget_exhausted" and result.budget == "time"
 
 
@@ -146,6 +153,7 @@ async def test_cancellation_is_recorded_and_resumable(db_path: Path) -> None:
     async with Runner(db_path) as runner:
         run_id = agentflow.new_run_id()
         async with anyio.create_task_group() as tg:
+
             async def cancel_when_inside() -> None:
                 await gate.all_in.wait()
                 tg.cancel_scope.cancel()
@@ -163,8 +171,9 @@ async def test_cancellation_is_recorded_and_resumable(db_path: Path) -> None:
 
 async def test_model_error_fails_run_with_typed_error(db_path: Path) -> None:
     """A script that runs out ends the run as failed with the error's type and message."""
-    result = await agentflow.run(react_graph([add]), "x", model=ScriptedModel([calls(call("add", a=1, b=2))]),
-                                 db=db_path)
+    result = await agentflow.run(
+        react_graph([add]), "x", model=ScriptedModel([calls(call("add", a=1, b=2))]), db=db_path
+    )
     assert result.status == "failed" and result.exit_code == 1
     assert result.error is not None and result.error["type"] == "ModelError"
     assert "no decision for turn 2" in result.error["message"]
@@ -181,10 +190,21 @@ async def test_run_record_and_trace_in_sqlite(db_path: Path) -> None:
     assert record.usage["steps"] == 2 and record.finished_at is not None
     events = store.events(result.run_id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert [e.kind for e in events] == ["run_started", "step_started", "model_offer", "model_called",
-                                        "tool_called", "step_started", "model_called", "run_finished"]
+    assert [e.kind for e in events] == [
+        "run_started",
+        "step_started",
+        "model_offer",
+        "model_called",
+        "tool_called",
+        "step_started",
+        "model_called",
+        "run_finished",
+    ]
     offer = next(e.data for e in events if e.kind == "model_offer")  # what the model was offered, once
-    assert [t["name"] for t in offer["tools"]] == ["add"] and offer["tools"][0]["parameters"]["required"] == ["a", "b"]
+    assert [t["name"] for t in offer["tools"]] == ["add"] and offer["tools"][0]["parameters"]["required"] == [
+        "a",
+        "b",
+    ]
     assert {e.data["offer"] for e in events if e.kind == "model_called"} == {offer["digest"]}
     decision = events[3].data
     assert decision["raw_text"] and decision["decision"]["tool_calls"][0]["name"] == "add"
@@ -210,6 +230,7 @@ async def test_stream_yields_events_then_final(db_path: Path) -> None:
 
 async def test_many_concurrent_runs_in_one_process(db_path: Path) -> None:
     """Twenty runs share one runner concurrently and each gets its own answer."""
+
     def decide(request: agentflow.ModelRequest) -> dict[str, Any]:
         last = request.messages[-1]
         if last["role"] == "tool":

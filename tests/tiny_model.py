@@ -53,7 +53,9 @@ def build_tiny_model(directory: Path, *, seed: int = 0, vocab_size: int = 512) -
         show_progress=False,
     )
     tokenizer.train_from_iterator(_CORPUS * 4, trainer)
-    hf_tokenizer = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS_TOKEN, pad_token=EOS_TOKEN)
+    hf_tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, eos_token=EOS_TOKEN, pad_token=EOS_TOKEN
+    )
 
     config = LlamaConfig(
         vocab_size=len(hf_tokenizer),

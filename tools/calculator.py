@@ -71,8 +71,9 @@ _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Mod: lambda a, b: a % b,
 }
 
-_ALLOWED_TEXT = ("numbers, + - * / // % ** (or ^), parentheses, pi, e and "
-                 + ", ".join(f"{name}()" for name in _FUNCTIONS))
+_ALLOWED_TEXT = "numbers, + - * / // % ** (or ^), parentheses, pi, e and " + ", ".join(
+    f"{name}()" for name in _FUNCTIONS
+)
 
 
 def _digits(n: int) -> int:
@@ -155,11 +156,15 @@ class _Evaluator:
         try:
             return function(*args)
         except ValueError as exc:  # math domain errors: sqrt(-1), log(0)
-            raise ToolError(f"{name}() is undefined for {', '.join(_number_text(a) for a in args)} ({exc})") from None
+            raise ToolError(
+                f"{name}() is undefined for {', '.join(_number_text(a) for a in args)} ({exc})"
+            ) from None
 
     def _Tuple(self, node: ast.Tuple) -> float:
-        raise ToolError("commas are only allowed between function arguments, as in max(1, 2); "
-                        "write numbers without thousands separators (1000, not 1,000)")
+        raise ToolError(
+            "commas are only allowed between function arguments, as in max(1, 2); "
+            "write numbers without thousands separators (1000, not 1,000)"
+        )
 
 
 def _number_text(value: float) -> str:
@@ -212,7 +217,9 @@ def evaluate(expression: str) -> int | float:
 def calculator(
     expression: Annotated[
         str,
-        Field(max_length=200, description="Arithmetic expression, e.g. '(3.5 + 2) * 4 ^ 2' or 'sqrt(2) / 3'."),
+        Field(
+            max_length=200, description="Arithmetic expression, e.g. '(3.5 + 2) * 4 ^ 2' or 'sqrt(2) / 3'."
+        ),
     ],
 ) -> int | float:
     """Evaluate an arithmetic expression exactly instead of doing the maths in your head.

@@ -58,8 +58,11 @@ def _write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
 def _ensure_schema(db: sqlite_utils.Database) -> None:
     table = db.table(TABLE)
     if not table.exists():
-        table.create({"id": int, "text": str, "run_id": str, "created_at": str}, pk="id",
-                     not_null={"text", "run_id", "created_at"})
+        table.create(
+            {"id": int, "text": str, "run_id": str, "created_at": str},
+            pk="id",
+            not_null={"text", "run_id", "created_at"},
+        )
     if table.detect_fts() is None:
         table.enable_fts(["text"], create_triggers=True, tokenize="porter")
 

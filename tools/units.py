@@ -186,8 +186,11 @@ def lookup(name: str) -> Unit:
             if candidate in _FOLDED:
                 return _FOLDED[candidate]
     close = difflib.get_close_matches(folded, list(_FOLDED), n=5, cutoff=0.6)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else (
-        f"; supported kinds: {', '.join([*_TABLE, 'temperature'])}")
+    hint = (
+        f"; did you mean {', '.join(repr(c) for c in close)}?"
+        if close
+        else (f"; supported kinds: {', '.join([*_TABLE, 'temperature'])}")
+    )
     raise ToolError(f"unknown unit '{name}'{hint}")
 
 
@@ -203,7 +206,9 @@ def _significant(value: float) -> int | float:
 def convert(value: float, from_unit: str, to_unit: str) -> dict[str, int | float | str]:
     source, target = lookup(from_unit), lookup(to_unit)
     if source.dimension != target.dimension:
-        raise ToolError(f"cannot convert '{from_unit}' ({source.dimension}) to '{to_unit}' ({target.dimension})")
+        raise ToolError(
+            f"cannot convert '{from_unit}' ({source.dimension}) to '{to_unit}' ({target.dimension})"
+        )
     base = value * source.scale + source.offset
     if source.dimension == "temperature" and base < 0:
         raise ToolError(f"{value:g} {source.symbol} is below absolute zero")

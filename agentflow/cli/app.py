@@ -15,10 +15,16 @@ from typing import Annotated, Any
 
 import typer
 
+from agentflow.status import RunStatus
+
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Run LLM agents as LangGraph workflow graphs.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Run LLM agents as LangGraph workflow graphs.",
+)
 runs_app = typer.Typer(no_args_is_help=True, help="Inspect recorded runs.")
 app.add_typer(runs_app, name="runs")
 
@@ -31,28 +37,53 @@ def _add_schema_app() -> None:
 
 _add_schema_app()
 
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Run database (default: $AGENTFLOW_DB or "
-                                             "~/.local/share/agentflow/agentflow.db).")]
+DbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db", help="Run database (default: $AGENTFLOW_DB or ~/.local/share/agentflow/agentflow.db)."
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No live view; errors only.")]
-ModelOpt = Annotated[list[str] | None, typer.Option(
-    "--model", "-m", help="Model spec (scripted:FILE.json, transformers:PATH, ...); ROLE=SPEC sets one role's model.")]
+ModelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model spec (scripted:FILE.json, transformers:PATH, ...); ROLE=SPEC sets one role's model.",
+    ),
+]
 
 
 def _fail(message: str, code: int = 2, *, error_type: str = "UsageError") -> typer.Exit:
     """One line on stderr; with `--json`, also the one JSON object on stdout (no run: `run_id` null)."""
     typer.echo(f"error: {message}", err=True)
     if "--json" in sys.argv[1:]:
-        sys.stdout.write(json.dumps({"run_id": None, "status": "error", "output": None, "usage": None,
-                                     "budget": None, "error": {"type": error_type, "message": message}}) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "run_id": None,
+                    "status": "error",
+                    "output": None,
+                    "usage": None,
+                    "budget": None,
+                    "error": {"type": error_type, "message": message},
+                }
+            )
+            + "\n"
+        )
     return typer.Exit(code)
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
     import structlog
 
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
+    )
     structlog.configure(
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -68,7 +99,9 @@ def _split_models(specs: list[str] | None) -> tuple[str | None, dict[str, str]]:
         if sep and head.isidentifier() and ":" not in head:
             roles[head] = tail
         elif default is not None:
-            raise _fail(f"--model given twice without a role ({default!r}, {spec!r}); use ROLE=SPEC for roles")
+            raise _fail(
+                f"--model given twice without a role ({default!r}, {spec!r}); use ROLE=SPEC for roles"
+            )
         else:
             default = spec
     return default, roles
@@ -92,11 +125,13 @@ def _emit_result(result: Any, as_json: bool, console: Any) -> None:
         console.print(f"[red]{result.error['type']}: {result.error['message']}[/]", markup=True)
     elif result.partial is not None:
         console.print(f"[yellow]partial result:[/] {result.partial}", markup=True, highlight=False)
-    if result.status == "awaiting_approval":
+    if result.status is RunStatus.AWAITING_APPROVAL:
         from agentflow.cli.render import pending_table
 
         console.print(pending_table(result.pending))
-        console.print(f"waiting for decisions: agentflow approve|reject|answer {result.run_id} ...", highlight=False)
+        console.print(
+            f"waiting for decisions: agentflow approve|reject|answer {result.run_id} ...", highlight=False
+        )
     console.print(f"run id: {result.run_id}", highlight=False)
 
 
@@ -106,6 +141,7 @@ async def _with_signals(runner: Any, run_id: str, start: Any) -> Any:
 
     result, error = None, None
     async with anyio.create_task_group() as tg:
+
         async def watch() -> None:
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
                 async for _ in signals:
@@ -123,13 +159,23 @@ async def _with_signals(runner: Any, run_id: str, start: Any) -> Any:
     return result if result is not None else runner.result_of(run_id)
 
 
-def _budget(max_steps: int | None, max_tokens: int | None, max_cost: float | None, max_time: float | None,
-            max_tool_calls: int | None, base: Any = None) -> Any:
+def _budget(
+    max_steps: int | None,
+    max_tokens: int | None,
+    max_cost: float | None,
+    max_time: float | None,
+    max_tool_calls: int | None,
+    base: Any = None,
+) -> Any:
     from agentflow.budget import DEFAULT_BUDGET
 
-    return (base or DEFAULT_BUDGET).with_overrides(max_steps=max_steps, max_tokens=max_tokens,
-                                                   max_cost_usd=max_cost, max_wall_s=max_time,
-                                                   max_tool_calls=max_tool_calls)
+    return (base or DEFAULT_BUDGET).with_overrides(
+        max_steps=max_steps,
+        max_tokens=max_tokens,
+        max_cost_usd=max_cost,
+        max_wall_s=max_time,
+        max_tool_calls=max_tool_calls,
+    )
 
 
 def _execute(db: Path | None, as_json: bool, verbose: int, quiet: bool, run_id_of: Any, start: Any) -> None:
@@ -151,13 +197,14 @@ def _execute(db: Path | None, as_json: bool, verbose: int, quiet: bool, run_id_o
         async with Runner(db) as runner:
             run_id = run_id_of(runner)
             result = await _with_signals(runner, run_id, lambda: start(runner, run_id, view))
-            while result.status == "awaiting_approval" and interactive:
+            while result.status is RunStatus.AWAITING_APPROVAL and interactive:
                 from agentflow.cli.prompts import ask_decisions
 
                 decisions = await anyio.to_thread.run_sync(ask_decisions, console, result.pending)
                 try:
-                    result = await _with_signals(runner, run_id, lambda d=decisions: runner.decide(
-                        run_id, d, on_event=view))
+                    result = await _with_signals(
+                        runner, run_id, lambda d=decisions: runner.decide(run_id, d, on_event=view)
+                    )
                 except UserError as exc:  # an invalid edit: the run stays paused, ask again
                     console.print(f"[red]{exc}[/]")
                     result = runner.result_of(run_id)
@@ -185,19 +232,30 @@ def _exit_now_if_threads_linger(code: int) -> None:
 
 @app.command()
 def run(
-    graph: Annotated[str, typer.Argument(help="Graph file (path.py or path.py:factory) or bundled graph name.")],
+    graph: Annotated[
+        str, typer.Argument(help="Graph file (path.py or path.py:factory) or bundled graph name.")
+    ],
     input: Annotated[str, typer.Option("--input", "-i", help="The request, or - to read stdin.")],
     model: ModelOpt = None,
     db: DbOpt = None,
     max_steps: Annotated[int | None, typer.Option(min=0, help="Max model decisions (default 25).")] = None,
-    max_tokens: Annotated[int | None, typer.Option(min=0, help="Max input+output tokens (default 200000).")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(min=0, help="Max input+output tokens (default 200000).")
+    ] = None,
     max_cost: Annotated[float | None, typer.Option(min=0, help="Max cost in USD (default 1.0).")] = None,
-    max_time: Annotated[float | None, typer.Option(min=0, help="Max wall time in seconds (default 600).")] = None,
+    max_time: Annotated[
+        float | None, typer.Option(min=0, help="Max wall time in seconds (default 600).")
+    ] = None,
     max_tool_calls: Annotated[int | None, typer.Option(min=0, help="Max tool calls (default 100).")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (local models).")] = None,
     temperature: Annotated[float, typer.Option(min=0, help="Sampling temperature.")] = 0.0,
-    max_new_tokens: Annotated[int | None, typer.Option(
-        min=1, help="Max tokens per model decision (default: the minimum that guarantees a complete decision).")] = None,
+    max_new_tokens: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Max tokens per model decision (default: the minimum that guarantees a complete decision).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
@@ -211,8 +269,16 @@ def run(
 
         budget = _budget(max_steps, max_tokens, max_cost, max_time, max_tool_calls)
         settings = SamplingSettings(temperature=temperature, max_tokens=max_new_tokens, seed=seed)
-        return runner.run(graph, text, model=default_model, models=role_models, budget=budget, settings=settings,
-                          run_id=run_id, on_event=view)
+        return runner.run(
+            graph,
+            text,
+            model=default_model,
+            models=role_models,
+            budget=budget,
+            settings=settings,
+            run_id=run_id,
+            on_event=view,
+        )
 
     from agentflow.runner import new_run_id
 
@@ -239,16 +305,30 @@ def resume(
     def start(runner: Any, rid: str, view: Any) -> Any:
         from agentflow.budget import Budget
 
-        budget = _budget(max_steps, max_tokens, max_cost, max_time, max_tool_calls,
-                         base=Budget.from_dict(runner.store.get_run(rid).budget))
+        budget = _budget(
+            max_steps,
+            max_tokens,
+            max_cost,
+            max_time,
+            max_tool_calls,
+            base=Budget.from_dict(runner.store.get_run(rid).budget),
+        )
         return runner.resume(rid, model=default_model, models=role_models, budget=budget, on_event=view)
 
     _execute(db, as_json, verbose, quiet, lambda runner: runner.store.get_run(run_id).id, start)
 
 
-def _decide(run_id: str, decisions: list[Any], db: Path | None, as_json: bool, verbose: int, quiet: bool) -> None:
-    _execute(db, as_json, verbose, quiet, lambda runner: runner.store.get_run(run_id).id,
-             lambda runner, rid, view: runner.decide(rid, decisions, on_event=view))
+def _decide(
+    run_id: str, decisions: list[Any], db: Path | None, as_json: bool, verbose: int, quiet: bool
+) -> None:
+    _execute(
+        db,
+        as_json,
+        verbose,
+        quiet,
+        lambda runner: runner.store.get_run(run_id).id,
+        lambda runner, rid, view: runner.decide(rid, decisions, on_event=view),
+    )
 
 
 def _json_arg(value: str, what: str) -> Any:
@@ -261,28 +341,49 @@ def _json_arg(value: str, what: str) -> Any:
 @app.command()
 def approve(
     run_id: Annotated[str, typer.Argument(help="The paused run.")],
-    call: Annotated[str | None, typer.Option("--call", help="The call to approve (default: all pending).")] = None,
+    call: Annotated[
+        str | None, typer.Option("--call", help="The call to approve (default: all pending).")
+    ] = None,
     edit: Annotated[str | None, typer.Option("--edit", help="JSON arguments replacing the call's.")] = None,
-    db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
 ) -> None:
     """Approve pending tool calls (optionally with edited arguments); the run continues once all are decided."""
     from agentflow.approval import HumanDecision
 
     arguments = _json_arg(edit, "--edit") if edit is not None else None
-    _decide(run_id, [HumanDecision(action="approve", call_id=call, arguments=arguments)], db, as_json, verbose, quiet)
+    _decide(
+        run_id,
+        [HumanDecision(action="approve", call_id=call, arguments=arguments)],
+        db,
+        as_json,
+        verbose,
+        quiet,
+    )
 
 
 @app.command()
 def reject(
     run_id: Annotated[str, typer.Argument(help="The paused run.")],
-    message: Annotated[str, typer.Option("--message", "-m", help="What the model is told instead of a result.")],
-    call: Annotated[str | None, typer.Option("--call", help="The call to reject (default: all pending).")] = None,
-    db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
+    message: Annotated[
+        str, typer.Option("--message", "-m", help="What the model is told instead of a result.")
+    ],
+    call: Annotated[
+        str | None, typer.Option("--call", help="The call to reject (default: all pending).")
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
 ) -> None:
     """Reject pending tool calls; the model sees the message as the observation."""
     from agentflow.approval import HumanDecision
 
-    _decide(run_id, [HumanDecision(action="reject", call_id=call, message=message)], db, as_json, verbose, quiet)
+    _decide(
+        run_id, [HumanDecision(action="reject", call_id=call, message=message)], db, as_json, verbose, quiet
+    )
 
 
 @app.command()
@@ -290,7 +391,10 @@ def answer(
     run_id: Annotated[str, typer.Argument(help="The paused run.")],
     call: Annotated[str, typer.Option("--call", help="The call to answer.")],
     result: Annotated[str, typer.Option("--result", help="JSON result standing in for the tool's.")],
-    db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
 ) -> None:
     """Answer a pending call with a result in the tool's place (the tool does not run)."""
     from agentflow.approval import HumanDecision
@@ -307,12 +411,14 @@ def pending(
 ) -> None:
     """List the tool calls paused runs are waiting on."""
     from agentflow.exceptions import UserError
-    from agentflow.status import RunStatus
 
     store = _open_store(db)
     try:
-        records = [store.get_run(run_id)] if run_id else store.list_runs(limit=1000,
-                                                                           status=RunStatus.AWAITING_APPROVAL)
+        records = (
+            [store.get_run(run_id)]
+            if run_id
+            else store.list_runs(limit=1000, status=RunStatus.AWAITING_APPROVAL)
+        )
     except UserError as exc:
         raise _fail(str(exc), error_type=type(exc).__name__) from None
     calls = [c for r in records if r.status is RunStatus.AWAITING_APPROVAL for c in (r.pending or [])]
@@ -357,8 +463,16 @@ def runs_list(
     if as_json:
         from agentflow.result import RunResult
 
-        rows = [{**RunResult.from_record(r).to_json(), "graph": r.graph, "created_at": r.created_at,
-                 "parent_id": r.parent_id, "forked_from": r.forked_from} for r in records]
+        rows = [
+            {
+                **RunResult.from_record(r).to_json(),
+                "graph": r.graph,
+                "created_at": r.created_at,
+                "parent_id": r.parent_id,
+                "forked_from": r.forked_from,
+            }
+            for r in records
+        ]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, default=str) + "\n")
         return
     from rich.console import Console
@@ -395,10 +509,14 @@ def runs_show(
     from agentflow.events import from_trace
 
     console = Console(highlight=False)
-    console.print(f"[bold]run {record.id}[/] · {record.status}"
-                  + (f" (budget '{record.budget_exhausted}')" if record.budget_exhausted else ""))
-    console.print(f"graph {record.graph} · model {record.model or DEFAULT_MODEL_LABEL} · seed {record.seed} · created {record.created_at}",
-                  markup=False)
+    console.print(
+        f"[bold]run {record.id}[/] · {record.status}"
+        + (f" (budget '{record.budget_exhausted}')" if record.budget_exhausted else "")
+    )
+    console.print(
+        f"graph {record.graph} · model {record.model or DEFAULT_MODEL_LABEL} · seed {record.seed} · created {record.created_at}",
+        markup=False,
+    )
     console.print(f"input: {short(record.input, 300)}", markup=False)
     console.print(f"usage: {json.dumps(record.usage)}", markup=False)
     if record.output is not None:
@@ -408,8 +526,7 @@ def runs_show(
     for e in events:
         step = e.step if e.step is not None else "-"
         detail = event_detail(from_trace(e.kind, e.run_id, e.data))
-        console.print(f"{e.seq:>4} {e.ts[11:23]} step {step:>3} {e.kind:<16} {detail}",
-                      markup=False)
+        console.print(f"{e.seq:>4} {e.ts[11:23]} step {step:>3} {e.kind:<16} {detail}", markup=False)
 
 
 @runs_app.command("history")
@@ -417,7 +534,9 @@ def runs_history(
     run_id: Annotated[str, typer.Argument(help="The run.")],
     db: DbOpt = None,
     as_json: JsonOpt = False,
-    values: Annotated[bool, typer.Option("--values", help="Include each checkpoint's state (with --json).")] = False,
+    values: Annotated[
+        bool, typer.Option("--values", help="Include each checkpoint's state (with --json).")
+    ] = False,
 ) -> None:
     """List a run's checkpoints: number, step, the node that wrote it, the node(s) due next."""
     import anyio
@@ -435,21 +554,30 @@ def runs_history(
     except UserError as exc:
         raise _fail(str(exc), error_type=type(exc).__name__) from None
     if as_json:
-        sys.stdout.write(json.dumps([c.as_dict(with_values=values) for c in checkpoints], ensure_ascii=False,
-                                    default=str) + "\n")
+        sys.stdout.write(
+            json.dumps([c.as_dict(with_values=values) for c in checkpoints], ensure_ascii=False, default=str)
+            + "\n"
+        )
         return
     for c in checkpoints:
-        typer.echo(f"{c.number:>3}  step {c.step:>3}  after {c.after or '-':<10} next {','.join(c.next) or '(end)'}"
-                   f"  {c.created_at[:23]}")
+        typer.echo(
+            f"{c.number:>3}  step {c.step:>3}  after {c.after or '-':<10} next {','.join(c.next) or '(end)'}"
+            f"  {c.created_at[:23]}"
+        )
 
 
 @runs_app.command("fork")
 def runs_fork(
     run_id: Annotated[str, typer.Argument(help="The run to fork.")],
     at: Annotated[int, typer.Option("--at", min=0, help="Checkpoint number (see `runs history`).")],
-    set_: Annotated[str | None, typer.Option("--set", help="JSON state edits: {key: value} or {\"/json/pointer\": value}.")] = None,
+    set_: Annotated[
+        str | None, typer.Option("--set", help='JSON state edits: {key: value} or {"/json/pointer": value}.')
+    ] = None,
     model: ModelOpt = None,
-    db: DbOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = 0, quiet: QuietOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
 ) -> None:
     """Start a new run from checkpoint N of RUN_ID, with edited state, and run it."""
     edits = _json_arg(set_, "--set") if set_ is not None else None
@@ -463,8 +591,15 @@ def runs_fork(
         return new_run_id()
 
     def start(runner: Any, new_id: str, view: Any) -> Any:
-        return runner.fork(holder["parent"], at=at, edits=edits, model=default_model, models=role_models,
-                           on_event=view, run_id=new_id)
+        return runner.fork(
+            holder["parent"],
+            at=at,
+            edits=edits,
+            model=default_model,
+            models=role_models,
+            on_event=view,
+            run_id=new_id,
+        )
 
     _execute(db, as_json, verbose, quiet, run_id_of, start)
 

@@ -25,12 +25,16 @@ def ask_decisions(console: Console, pending: list[PendingCall]) -> list[HumanDec
     for call in pending:
         if call.decision is not None:
             continue
-        console.print(f"\n[bold]{escape(call.tool)}[/] call {call.call_id} wants to run with "
-                      f"{escape(json.dumps(call.arguments, ensure_ascii=False))}")
+        console.print(
+            f"\n[bold]{escape(call.tool)}[/] call {call.call_id} wants to run with "
+            f"{escape(json.dumps(call.arguments, ensure_ascii=False))}"
+        )
         if call.reasoning:
             console.print(f"  model's reasoning: [italic]{escape(call.reasoning)}[/]")
         if call.unknown_outcome:
-            console.print("  [yellow]an earlier attempt was interrupted mid-call: it may already have taken effect[/]")
+            console.print(
+                "  [yellow]an earlier attempt was interrupted mid-call: it may already have taken effect[/]"
+            )
         while True:
             choice = _read(console, f"{_CHOICES}? ").lower()[:1]
             try:
@@ -38,7 +42,9 @@ def ask_decisions(console: Console, pending: list[PendingCall]) -> list[HumanDec
                     decisions.append(HumanDecision(action="approve", call_id=call.call_id))
                 elif choice == "e":
                     arguments = json.loads(_read(console, "new arguments (JSON): "))
-                    decisions.append(HumanDecision(action="approve", call_id=call.call_id, arguments=arguments))
+                    decisions.append(
+                        HumanDecision(action="approve", call_id=call.call_id, arguments=arguments)
+                    )
                 elif choice == "r":
                     message = _read(console, "message for the model: ") or "rejected"
                     decisions.append(HumanDecision(action="reject", call_id=call.call_id, message=message))

@@ -22,6 +22,7 @@ from agentflow.events import (
     StepStarted,
     ToolCalled,
 )
+from agentflow.status import RunStatus
 
 # a run started without --model: each node uses its graph's own model, else the bundled demo model
 DEFAULT_MODEL_LABEL = "graph default (demo)"
@@ -36,7 +37,9 @@ def short(value: Any, limit: int = 120) -> str:
 
 
 def _call_text(call: dict[str, Any]) -> str:
-    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in (call.get("arguments") or {}).items())
+    args = ", ".join(
+        f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in (call.get("arguments") or {}).items()
+    )
     return f"{call.get('name')}({args})"
 
 
@@ -52,8 +55,10 @@ class LiveView:
         prefix = f"[magenta]{escape(event.agent)}[/] " if event.agent and event.agent != "agent" else ""
         match event:
             case RunStarted():
-                c.print(f"[dim]run {event.run_id} · graph {escape(event.graph)} · model "
-                        f"{escape(event.model or DEFAULT_MODEL_LABEL)}[/]")
+                c.print(
+                    f"[dim]run {event.run_id} · graph {escape(event.graph)} · model "
+                    f"{escape(event.model or DEFAULT_MODEL_LABEL)}[/]"
+                )
             case RunResumed():
                 was = "crashed" if event.crashed else event.previous_status
                 c.print(f"[dim]resuming run {event.run_id} (was {was})[/]")
@@ -68,8 +73,10 @@ class LiveView:
                 if not decision.get("tool_calls"):
                     c.print(f"  {prefix}[green]answer:[/] {escape(short(decision.get('final_answer'), 200))}")
                 if self.verbose:
-                    c.print(f"  [dim]{event.input_tokens}+{event.output_tokens} tokens, "
-                            f"{event.latency_s * 1000:.0f} ms[/]")
+                    c.print(
+                        f"  [dim]{event.input_tokens}+{event.output_tokens} tokens, "
+                        f"{event.latency_s * 1000:.0f} ms[/]"
+                    )
             case ToolCalled():
                 style = "red" if event.is_error else "blue"
                 prefix += "[magenta](human)[/] " if event.by_human else ""
@@ -77,13 +84,18 @@ class LiveView:
             case RunErrored():
                 c.print(f"[red]error: {escape(event.error_type)}: {escape(event.message)}[/]")
             case RunFinished():
-                color = {"succeeded": "green", "budget_exhausted": "yellow", "awaiting_approval": "yellow"}.get(
-                    event.status, "red")
+                color = {
+                    RunStatus.SUCCEEDED: "green",
+                    RunStatus.BUDGET_EXHAUSTED: "yellow",
+                    RunStatus.AWAITING_APPROVAL: "yellow",
+                }.get(RunStatus(event.status), "red")
                 extra = f" (budget '{event.budget}')" if event.budget else ""
                 u = event.usage
-                c.print(f"[{color}]{event.status}{extra}[/] · run {event.run_id} · {u.get('steps', 0)} steps, "
-                        f"{u.get('tool_calls', 0)} tool calls, {u.get('input_tokens', 0) + u.get('output_tokens', 0)} "
-                        f"tokens, {u.get('wall_s', 0):.2f} s")
+                c.print(
+                    f"[{color}]{event.status}{extra}[/] · run {event.run_id} · {u.get('steps', 0)} steps, "
+                    f"{u.get('tool_calls', 0)} tool calls, {u.get('input_tokens', 0) + u.get('output_tokens', 0)} "
+                    f"tokens, {u.get('wall_s', 0):.2f} s"
+                )
 
 
 def runs_table(records: list[Any]) -> Table:
@@ -95,9 +107,20 @@ def runs_table(records: list[Any]) -> Table:
     for r in records:
         tokens = (r.usage.get("input_tokens", 0) or 0) + (r.usage.get("output_tokens", 0) or 0)
         graph = r.graph if len(r.graph) < 40 else "…" + r.graph[-39:]
-        shown = r.output if r.status == "succeeded" else (r.error or {}).get("message") or r.budget_exhausted or ""
-        table.add_row(r.id, r.status, escape(graph), r.created_at[:19].replace("T", " "),
-                      str(r.usage.get("steps", 0)), str(tokens), escape(short(shown, 60)))
+        shown = (
+            r.output
+            if r.status is RunStatus.SUCCEEDED
+            else (r.error or {}).get("message") or r.budget_exhausted or ""
+        )
+        table.add_row(
+            r.id,
+            r.status,
+            escape(graph),
+            r.created_at[:19].replace("T", " "),
+            str(r.usage.get("steps", 0)),
+            str(tokens),
+            escape(short(shown, 60)),
+        )
     return table
 
 
@@ -110,8 +133,14 @@ def pending_table(calls: list[PendingCall]) -> Table:
     for c in calls:
         note = " (outcome unknown: interrupted)" if c.unknown_outcome else ""
         decision = c.decision.action if c.decision is not None else "-"
-        table.add_row(c.run_id, c.call_id, escape(c.tool) + note, escape(short(c.arguments, 80)),
-                      escape(short(c.reasoning, 60)), decision)
+        table.add_row(
+            c.run_id,
+            c.call_id,
+            escape(c.tool) + note,
+            escape(short(c.arguments, 80)),
+            escape(short(c.reasoning, 60)),
+            decision,
+        )
     return table
 
 
@@ -119,12 +148,16 @@ def event_detail(event: Event | None) -> str:
     """One line about a trace event, for `runs show` (empty for a kind this version does not know)."""
     match event:
         case ModelCalled():
-            return (f"{event.input_tokens}+{event.output_tokens} tok {event.latency_s * 1000:.0f} ms "
-                    f"{short(event.decision, 150)}")
+            return (
+                f"{event.input_tokens}+{event.output_tokens} tok {event.latency_s * 1000:.0f} ms "
+                f"{short(event.decision, 150)}"
+            )
         case ToolCalled():
             flag = " [error]" if event.is_error else ""
-            return (f"{event.tool} {short(event.arguments, 80)} -> {short(event.content, 80)}{flag} "
-                    f"{event.latency_s * 1000:.0f} ms")
+            return (
+                f"{event.tool} {short(event.arguments, 80)} -> {short(event.content, 80)}{flag} "
+                f"{event.latency_s * 1000:.0f} ms"
+            )
         case RunErrored():
             return f"{event.error_type}: {event.message}"
         case RunFinished():

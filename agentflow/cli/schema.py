@@ -28,8 +28,10 @@ def _load(path: Path) -> Any:
 @schema_app.command("check")
 def check(
     files: Annotated[list[Path], typer.Argument(help="JSON schema files.")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Also check against this model's tokenizer "
-                                              "and mask engines.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Also check against this model's tokenizer and mask engines."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file, one per line.")] = False,
 ) -> None:
     """Per file: supported (with the minimum max_tokens and the caps applied) or the keyword and JSON Pointer
@@ -52,14 +54,20 @@ def check(
         elif report.supported and guaranteed is not None:
             per_engine = guaranteed.engine_report(compile_cached(schema))
             auto = per_engine.pop("auto")
-            row["engines"] = {name: None if err is None else _where(err.keyword, err.pointer) + err.reason
-                              for name, err in per_engine.items()}
+            row["engines"] = {
+                name: None if err is None else _where(err.keyword, err.pointer) + err.reason
+                for name, err in per_engine.items()
+            }
             row["auto_engine"] = auto if isinstance(auto, str) else None
             row["model_engine"] = forced
             refusal = per_engine.get(forced)
             if refusal is not None:
-                row.update(supported=False, keyword=refusal.keyword, pointer=refusal.pointer,
-                           reason=f"mask engine {forced}: {refusal.reason}")
+                row.update(
+                    supported=False,
+                    keyword=refusal.keyword,
+                    pointer=refusal.pointer,
+                    reason=f"mask engine {forced}: {refusal.reason}",
+                )
         unsupported += not row["supported"]
         if as_json:
             sys.stdout.write(json.dumps(row) + "\n")
@@ -71,7 +79,9 @@ def check(
             if row.get("auto_engine"):
                 typer.echo(f"  auto picks {row['auto_engine']}")
         else:
-            typer.echo(f"{path}: unsupported: {_where(row.get('keyword'), row.get('pointer'))}{row['reason']}")
+            typer.echo(
+                f"{path}: unsupported: {_where(row.get('keyword'), row.get('pointer'))}{row['reason']}"
+            )
     raise typer.Exit(1 if unsupported else 0)
 
 
@@ -117,8 +127,12 @@ def sample(
         if not isinstance(backend, GuaranteedModel):
             raise UserError(f"model {model} cannot sample a schema (use transformers:PATH)")
         for i in range(n):
-            text = backend.sample_schema(schema, max_tokens=max_tokens, temperature=temperature,
-                           seed=None if seed is None else seed + i)
+            text = backend.sample_schema(
+                schema,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=None if seed is None else seed + i,
+            )
             sys.stdout.write(text + "\n")
     except UnsupportedSchemaError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -18,9 +18,24 @@ from agentflow.exceptions import (
 )
 
 __all__ = [
-    "AUTO", "ENGINE", "ENGINES", "CompiledSchema", "DecodingInvariantError", "EngineUnsupportedError",
-    "GuidedDecoder", "Limits", "MaxTokensTooSmallError", "Sample", "SupportReport", "UnsupportedSchemaError",
-    "UnsupportedTokenizerError", "Validity", "check_output", "check_schema", "compile_cached", "compile_schema",
+    "AUTO",
+    "ENGINE",
+    "ENGINES",
+    "CompiledSchema",
+    "DecodingInvariantError",
+    "EngineUnsupportedError",
+    "GuidedDecoder",
+    "Limits",
+    "MaxTokensTooSmallError",
+    "Sample",
+    "SupportReport",
+    "UnsupportedSchemaError",
+    "UnsupportedTokenizerError",
+    "Validity",
+    "check_output",
+    "check_schema",
+    "compile_cached",
+    "compile_schema",
     "missing_format_checkers",
 ]
 

@@ -43,7 +43,9 @@ class Limits:
     frac_digits: int = 4  # decimals of a non-integer number
     ref_depth: int = 3  # expansions of one `$ref` along a path (recursion depth)
     string_escapes: bool = True  # allow \" \\ \n \t in free strings
-    hard_cap: int = 200  # no string/array is ever forced longer than this (llguidance lexer limits above ~250)
+    hard_cap: int = (
+        200  # no string/array is ever forced longer than this (llguidance lexer limits above ~250)
+    )
     max_enumeration: int = 64  # candidates tried for multipleOf
     max_grammar_rules: int = 50_000
 
@@ -143,8 +145,14 @@ class Compiler:
                     v = lang.keys_always[key]
                     vals = None if vals is None or v is None else vals + v
                 keys_always[key] = vals
-        return Lang(self.g.rule([lang.sym for lang in langs]), max(lang.max_bytes for lang in langs), types,
-                    values, keys_always, frozenset().union(*(lang.keys_maybe for lang in langs)))
+        return Lang(
+            self.g.rule([lang.sym for lang in langs]),
+            max(lang.max_bytes for lang in langs),
+            types,
+            values,
+            keys_always,
+            frozenset().union(*(lang.keys_maybe for lang in langs)),
+        )
 
     def literals(self, values: list[Any]) -> Lang | None:
         texts: list[str] = []
@@ -232,8 +240,15 @@ class Compiler:
                 langs.append(lang)
         return self._alternatives(langs, errors)
 
-    def _branch(self, rest: dict[str, Any], branch: Any, ptr: str, ctx: Ctx,
-                errors: list[UnsupportedSchemaError], others: list[Any] | None) -> Lang | None:
+    def _branch(
+        self,
+        rest: dict[str, Any],
+        branch: Any,
+        ptr: str,
+        ctx: Ctx,
+        errors: list[UnsupportedSchemaError],
+        others: list[Any] | None,
+    ) -> Lang | None:
         """One anyOf/oneOf branch merged with its siblings; an unenforceable branch is left out (recorded)."""
         try:
             check_keywords(self.sc, branch, ptr)
@@ -268,7 +283,11 @@ class Compiler:
             forbid.update(forbid_candidates(self.sc, other, required, ptr)[:1])
         types = set(ctx.types)
         for other in pending:
-            t = schema_types(self.sc.deref(other, ptr)[0]) if isinstance(self.sc.deref(other, ptr)[0], dict) else None
+            t = (
+                schema_types(self.sc.deref(other, ptr)[0])
+                if isinstance(self.sc.deref(other, ptr)[0], dict)
+                else None
+            )
             if t is not None and types - t:
                 types -= t
         # 3. leave out the strings another schema enumerates
@@ -278,9 +297,12 @@ class Compiler:
             if isinstance(target, dict) and ("enum" in target or "const" in target):
                 values = target["enum"] if "enum" in target else [target["const"]]
                 exclude.update(json_text(v) for v in values if isinstance(v, str))
-        attempts = [replace(ctx, forbid=frozenset(forbid)), replace(ctx, types=frozenset(types)),
-                    replace(ctx, forbid=frozenset(forbid), types=frozenset(types)),
-                    replace(ctx, exclude=frozenset(exclude))]
+        attempts = [
+            replace(ctx, forbid=frozenset(forbid)),
+            replace(ctx, types=frozenset(types)),
+            replace(ctx, forbid=frozenset(forbid), types=frozenset(types)),
+            replace(ctx, exclude=frozenset(exclude)),
+        ]
         for attempt in attempts:
             if attempt == ctx:
                 continue
@@ -289,8 +311,12 @@ class Compiler:
                 continue
             if all(provably_disjoint(self.sc, lang, o, ptr) for o in others):
                 return lang
-        raise UnsupportedSchemaError(keyword, ptr, "cannot prove that generated values fail the other "
-                                     f"{'branches' if keyword == 'oneOf' else 'schema'}")
+        raise UnsupportedSchemaError(
+            keyword,
+            ptr,
+            "cannot prove that generated values fail the other "
+            f"{'branches' if keyword == 'oneOf' else 'schema'}",
+        )
 
     def _typed(self, node: dict[str, Any], ptr: str, ctx: Ctx) -> Lang | None:
         declared = schema_types(node) if "type" in node else None
@@ -307,8 +333,14 @@ class Compiler:
         if "null" in types:
             langs.append(Lang(self.g.literal("null"), 4, frozenset({"null"}), (None,)))
         if "boolean" in types:
-            langs.append(Lang(self.g.rule([self.g.literal("true"), self.g.literal("false")]), 5,
-                              frozenset({"boolean"}), (True, False)))
+            langs.append(
+                Lang(
+                    self.g.rule([self.g.literal("true"), self.g.literal("false")]),
+                    5,
+                    frozenset({"boolean"}),
+                    (True, False),
+                )
+            )
         if "number" in types or "integer" in types:
             lang = self.number(node, ptr, integer="number" not in types)
             if lang is not None:
@@ -335,7 +367,9 @@ def compile_schema(schema: Any, limits: Limits | None = None) -> CompiledSchema:
         raise UnsupportedSchemaError(keyword, ptr, f"no instance within the caps: {reason}")
     lark = comp.g.render(lang.sym)
     _validate_grammar(lark)
-    return CompiledSchema(lark, lang.max_bytes, limits, sc.cls.__name__, tuple(comp.caps), comp.g.ir(lang.sym))
+    return CompiledSchema(
+        lark, lang.max_bytes, limits, sc.cls.__name__, tuple(comp.caps), comp.g.ir(lang.sym)
+    )
 
 
 def _validate_grammar(lark: str) -> None:
@@ -348,4 +382,6 @@ def _validate_grammar(lark: str) -> None:
     if error:
         from agentflow.exceptions import DecodingInvariantError
 
-        raise DecodingInvariantError(f"internal error: generated grammar rejected by llguidance: {error[:300]}")
+        raise DecodingInvariantError(
+            f"internal error: generated grammar rejected by llguidance: {error[:300]}"
+        )

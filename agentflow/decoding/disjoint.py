@@ -30,20 +30,28 @@ def provably_disjoint(sc: SchemaContext, lang: Lang, other: Any, ptr: str, _dept
         return True
     if ("enum" in other or "const" in other) and lang.strings_never:
         values = other["enum"] if "enum" in other else [other["const"]]
-        if all(not (Lang.value_types((v,)) & lang.types) or (isinstance(v, str) and json_text(v) in lang.strings_never)
-               for v in values):
+        if all(
+            not (Lang.value_types((v,)) & lang.types)
+            or (isinstance(v, str) and json_text(v) in lang.strings_never)
+            for v in values
+        ):
             return True
     types = schema_types(other)
     if types is not None and not lang.types & types:
         return True
     if lang.types <= {"object"}:
         open_keys = "*" in lang.keys_maybe
-        if any((k in lang.keys_never) or (not open_keys and k not in lang.keys_maybe)
-               for k in other.get("required", [])):
+        if any(
+            (k in lang.keys_never) or (not open_keys and k not in lang.keys_maybe)
+            for k in other.get("required", [])
+        ):
             return True
         props = other.get("properties", {})
-        if other.get("additionalProperties") is False and "patternProperties" not in other \
-                and any(k not in props for k in lang.keys_always):
+        if (
+            other.get("additionalProperties") is False
+            and "patternProperties" not in other
+            and any(k not in props for k in lang.keys_always)
+        ):
             return True
         for key, values in lang.keys_always.items():
             if values is not None and key in props and all(not sc.is_valid(v, props[key]) for v in values):

@@ -30,7 +30,15 @@ from agentflow.exceptions import (
     UnsupportedTokenizerError,
 )
 
-__all__ = ["DecodingCancelled", "GuidedDecoder", "Sample", "cache_kwarg", "check_tokenizer", "new_cache", "parser_limits"]
+__all__ = [
+    "DecodingCancelled",
+    "GuidedDecoder",
+    "Sample",
+    "cache_kwarg",
+    "check_tokenizer",
+    "new_cache",
+    "parser_limits",
+]
 
 
 class DecodingCancelled(Exception):
@@ -62,7 +70,9 @@ def check_tokenizer(ll_tokenizer: Any) -> None:
             continue
         data = ll_tokenizer.decode_bytes([tok])
         if not data:
-            raise UnsupportedTokenizerError(f"token {tok} decodes to no bytes; the length bound would not hold")
+            raise UnsupportedTokenizerError(
+                f"token {tok} decodes to no bytes; the length bound would not hold"
+            )
         if len(data) == 1:
             singles.add(data[0])
     missing = [b for b in range(0x20, 0x7F) if b not in singles]
@@ -142,8 +152,15 @@ class GuidedDecoder:
         return torch.from_numpy(bits.view(np.bool_))
 
     def sample(
-        self, compiled: CompiledSchema, *, max_tokens: int, temperature: float = 1.0, seed: int | None = None,
-        prompt_ids: list[int] | None = None, should_stop: Any = None, engine: str | None = None,
+        self,
+        compiled: CompiledSchema,
+        *,
+        max_tokens: int,
+        temperature: float = 1.0,
+        seed: int | None = None,
+        prompt_ids: list[int] | None = None,
+        should_stop: Any = None,
+        engine: str | None = None,
     ) -> Sample:
         """One constrained sample; raises `MaxTokensTooSmallError` before decoding if `max_tokens` is too small,
         `EngineUnsupportedError` if the engine asked for cannot enforce the grammar."""

@@ -26,14 +26,23 @@ class Walk:
     n_tokens: int  # eos included
 
 
-def random_walk(ll_tokenizer: Any, compiled: CompiledSchema, rng: random.Random, *, mode: str = "uniform",
-                matcher: Any = None) -> Walk:
+def random_walk(
+    ll_tokenizer: Any,
+    compiled: CompiledSchema,
+    rng: random.Random,
+    *,
+    mode: str = "uniform",
+    matcher: Any = None,
+) -> Walk:
     """One walk of at most `compiled.min_max_tokens` tokens; raises `DecodingInvariantError` if it does not end
     accepted within that bound."""
     import llguidance
 
-    m = matcher.deep_copy() if matcher is not None else llguidance.LLMatcher(ll_tokenizer, compiled.lark, log_level=0,
-                                                                                  limits=parser_limits())
+    m = (
+        matcher.deep_copy()
+        if matcher is not None
+        else llguidance.LLMatcher(ll_tokenizer, compiled.lark, log_level=0, limits=parser_limits())
+    )
     if m.is_error():
         raise DecodingInvariantError(m.get_error()[:500])
     eos = ll_tokenizer.eos_token
@@ -48,8 +57,11 @@ def random_walk(ll_tokenizer: Any, compiled: CompiledSchema, rng: random.Random,
         if mode == "adversarial":
             open_ = [t for t in allowed if t != eos and not set(ll_tokenizer.decode_bytes([t])) & _CLOSERS]
             pool = open_ or allowed
-            shortest = min(len(ll_tokenizer.decode_bytes([t])) for t in pool if t != eos) if any(
-                t != eos for t in pool) else 0
+            shortest = (
+                min(len(ll_tokenizer.decode_bytes([t])) for t in pool if t != eos)
+                if any(t != eos for t in pool)
+                else 0
+            )
             pool = [t for t in pool if t == eos or len(ll_tokenizer.decode_bytes([t])) == shortest] or pool
             tok = rng.choice(pool)
         else:

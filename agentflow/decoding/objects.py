@@ -24,7 +24,9 @@ def _value_schema(self: Compiler, node: dict[str, Any], key: str, ptr: str) -> t
     """The schema a value under `key` must satisfy (properties, patternProperties, additionalProperties)."""
     props = node.get("properties", {})
     parts: list[Any] = [props[key]] if key in props else []
-    where = pointer_join(ptr, "properties", key) if key in props else pointer_join(ptr, "additionalProperties")
+    where = (
+        pointer_join(ptr, "properties", key) if key in props else pointer_join(ptr, "additionalProperties")
+    )
     for pat, sub in node.get("patternProperties", {}).items():
         try:
             hit = re.search(pat, key) is not None
@@ -39,6 +41,7 @@ def _value_schema(self: Compiler, node: dict[str, Any], key: str, ptr: str) -> t
         parts.append(addl)
     return (parts[0] if len(parts) == 1 else {"allOf": parts}), where
 
+
 def compile_object(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> Lang | None:
     props: dict[str, Any] = node.get("properties", {})
     required = list(dict.fromkeys(node.get("required", [])))
@@ -46,7 +49,9 @@ def compile_object(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> 
     names = node.get("propertyNames")
     banned = set(ctx.forbid)
     for key in keys:
-        if (names is not None and not self.sc.is_valid(key, names)) or self._value_schema(node, key, ptr)[0] is False:
+        if (names is not None and not self.sc.is_valid(key, names)) or self._value_schema(node, key, ptr)[
+            0
+        ] is False:
             banned.add(key)
     req = set(required)
     deps: dict[str, Any] = {**node.get("dependencies", {}), **node.get("dependentRequired", {})}
@@ -62,8 +67,10 @@ def compile_object(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> 
                 missing = [d for d in dep if d not in req]
                 if not missing:
                     continue
-                if all(d not in banned and (d in keys or self._value_schema(node, d, ptr)[0] is not False)
-                       for d in missing):
+                if all(
+                    d not in banned and (d in keys or self._value_schema(node, d, ptr)[0] is not False)
+                    for d in missing
+                ):
                     req.update(missing)  # include the dependencies (whenever `key` may appear)
                     keys += [d for d in missing if d not in keys]
                 elif key in req:
@@ -72,8 +79,10 @@ def compile_object(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> 
                     banned.add(key)
                 changed = True
             elif key in req:
-                merged = self.sc.merge([{k: v for k, v in node.items() if k not in (
-                    "dependencies", "dependentSchemas")}, dep], ptr)
+                merged = self.sc.merge(
+                    [{k: v for k, v in node.items() if k not in ("dependencies", "dependentSchemas")}, dep],
+                    ptr,
+                )
                 if merged is False:
                     return self._none("dependentSchemas", ptr, "dependency schema contradicts")
                 return self.compile(merged, ptr, ctx)
@@ -104,16 +113,23 @@ def compile_object(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> 
                 return None
             continue
         entries.append((key, lang, key in req))
-    if not props and not required and node.get("additionalProperties", True) is not False \
-            and "patternProperties" not in node and names is None:
+    if (
+        not props
+        and not required
+        and node.get("additionalProperties", True) is not False
+        and "patternProperties" not in node
+        and names is None
+    ):
         return self._map(node, ptr, ctx, min_p, max_p)
     if min_p > len(req):
         return self._none("minProperties", ptr, "not enough properties can be generated")
     return self._chain(entries)
 
+
 def _none(self: Compiler, keyword: str, ptr: str, reason: str) -> None:
     self.empty(keyword, ptr, reason)
     return None
+
 
 def _chain(self: Compiler, entries: list[tuple[str, Lang, bool]]) -> Lang:
     """`{` entries `}` with optional entries skippable and commas only between emitted entries."""
@@ -126,9 +142,13 @@ def _chain(self: Compiler, entries: list[tuple[str, Lang, bool]]) -> Lang:
         more = self.g.rule(b_alts)
     sym = self.g.rule([f'"{{" {first} "}}"'.replace("  ", " ") if entries else '"{}"'])
     total = 2 + sum(len(json_text(k)) + 2 + lang.max_bytes for k, lang, _ in entries)
-    always = {k: (lang.values if lang.values is not None and len(lang.values) <= 64 else None)
-              for k, lang, req in entries if req}
+    always = {
+        k: (lang.values if lang.values is not None and len(lang.values) <= 64 else None)
+        for k, lang, req in entries
+        if req
+    }
     return Lang(sym, total, frozenset({"object"}), None, always, frozenset(k for k, _, _ in entries))
+
 
 def _map(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx, min_p: int, max_p: Any) -> Lang | None:
     """Map-like object: up to `dict_cap` entries; entry i's key starts with a letter from group i, so keys
@@ -145,13 +165,18 @@ def _map(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx, min_p: int, m
         if min_p > 0:
             return self._none("additionalProperties", ptr, "no value can be generated")
         count = 0
-    groups = [_LETTERS[i * len(_LETTERS) // count:(i + 1) * len(_LETTERS) // count] for i in range(count)]
+    groups = [_LETTERS[i * len(_LETTERS) // count : (i + 1) * len(_LETTERS) // count] for i in range(count)]
     tail = char_class(_KEY_TAIL)
     never = sorted(ctx.forbid)
     excl = [f"~(?:{'|'.join(lit_regex(json_text(k) + ':') for k in never)})"] if never else []
-    keys = [self.g.token(f'"{char_class(frozenset(grp))}{tail}{{0,{lim.key_cap - 1}}}":', *excl,
-                         origin=("not" if excl else "additionalProperties", ptr))
-            for grp in groups]
+    keys = [
+        self.g.token(
+            f'"{char_class(frozenset(grp))}{tail}{{0,{lim.key_cap - 1}}}":',
+            *excl,
+            origin=("not" if excl else "additionalProperties", ptr),
+        )
+        for grp in groups
+    ]
     nxt = ""
     for i in range(count - 1, 0, -1):
         alts = [f'"," {keys[i]} {value.sym} {nxt}'.strip()] if value else []
@@ -162,5 +187,12 @@ def _map(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx, min_p: int, m
     if min_p == 0:
         alts.append('"{}"')
     entry = lim.key_cap + 4 + (value.max_bytes if value else 0)
-    return Lang(self.g.rule(alts), 2 + count * entry, frozenset({"object"}), None, {}, frozenset({"*"}),
-                frozenset(never))
+    return Lang(
+        self.g.rule(alts),
+        2 + count * entry,
+        frozenset({"object"}),
+        None,
+        {},
+        frozenset({"*"}),
+        frozenset(never),
+    )

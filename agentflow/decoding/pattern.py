@@ -26,8 +26,12 @@ _DIGITS = frozenset(range(0x30, 0x3A))
 _WORD = frozenset([*range(0x30, 0x3A), *range(0x41, 0x5B), *range(0x61, 0x7B), 0x5F])
 _SPACE = frozenset([0x20])
 _CATEGORIES: dict[str, frozenset[int]] = {
-    "digit": _DIGITS, "not_digit": SAFE_CHARS - _DIGITS, "word": _WORD, "not_word": SAFE_CHARS - _WORD,
-    "space": _SPACE, "not_space": SAFE_CHARS - _SPACE,
+    "digit": _DIGITS,
+    "not_digit": SAFE_CHARS - _DIGITS,
+    "word": _WORD,
+    "not_word": SAFE_CHARS - _WORD,
+    "space": _SPACE,
+    "not_space": SAFE_CHARS - _SPACE,
 }
 _MASK = (1 << (HARD_LIMIT + 1)) - 1
 

@@ -16,8 +16,17 @@ from agentflow.exceptions import UnsupportedSchemaError
 __all__ = ["check_keywords"]
 
 _MAPS = ("properties", "patternProperties", "dependentSchemas")  # $defs are reached through $ref
-_SINGLE = ("additionalProperties", "additionalItems", "propertyNames", "contains", "if", "then", "else",
-           "unevaluatedItems", "unevaluatedProperties")
+_SINGLE = (
+    "additionalProperties",
+    "additionalItems",
+    "propertyNames",
+    "contains",
+    "if",
+    "then",
+    "else",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+)
 # anyOf / oneOf branches are checked one by one when compiled (an unenforceable branch is left out, a subset);
 # `not` subschemas are only ever *evaluated* (with the real validator), never generated from.
 _LISTS = ("allOf", "prefixItems")
@@ -59,7 +68,11 @@ def check_keywords(sc: SchemaContext, node: Any = None, ptr: str = "") -> None:
         seen.add(ptr)
         if not isinstance(node, dict):
             raise UnsupportedSchemaError("schema", ptr, "not a schema object")
-        if has_ref and ptr and ("$id" in node or ("id" in node and isinstance(node["id"], str) and sc.legacy)):
+        if (
+            has_ref
+            and ptr
+            and ("$id" in node or ("id" in node and isinstance(node["id"], str) and sc.legacy))
+        ):
             raise UnsupportedSchemaError("$id" if "$id" in node else "id", ptr, "nested base-URI changes")
         ref_only = "$ref" in node and sc.legacy
         for key in node:

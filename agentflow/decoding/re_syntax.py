@@ -28,11 +28,24 @@ except ImportError:  # pragma: no cover  (3.10 and older)
     import sre_parse as _p  # type: ignore[no-redef,unused-ignore]
 
 __all__ = [
-    "Alt", "Anchor", "AnyChar", "Category", "Char", "CharClass", "Group", "Node", "NotChar", "Regex", "Repeat",
-    "Unsupported", "parse",
+    "Alt",
+    "Anchor",
+    "AnyChar",
+    "Category",
+    "Char",
+    "CharClass",
+    "Group",
+    "Node",
+    "NotChar",
+    "Regex",
+    "Repeat",
+    "Unsupported",
+    "parse",
 ]
 
-Category = Literal["digit", "not_digit", "word", "not_word", "space", "not_space", "linebreak", "not_linebreak"]
+Category = Literal[
+    "digit", "not_digit", "word", "not_word", "space", "not_space", "linebreak", "not_linebreak"
+]
 AnchorKind = Literal["begin", "end", "begin_string", "end_string", "boundary", "non_boundary"]
 
 
@@ -101,15 +114,28 @@ class Regex:
 
 
 _CATEGORIES: dict[Any, Category] = {
-    _c.CATEGORY_DIGIT: "digit", _c.CATEGORY_NOT_DIGIT: "not_digit", _c.CATEGORY_WORD: "word",
-    _c.CATEGORY_NOT_WORD: "not_word", _c.CATEGORY_SPACE: "space", _c.CATEGORY_NOT_SPACE: "not_space",
-    _c.CATEGORY_LINEBREAK: "linebreak", _c.CATEGORY_NOT_LINEBREAK: "not_linebreak",
+    _c.CATEGORY_DIGIT: "digit",
+    _c.CATEGORY_NOT_DIGIT: "not_digit",
+    _c.CATEGORY_WORD: "word",
+    _c.CATEGORY_NOT_WORD: "not_word",
+    _c.CATEGORY_SPACE: "space",
+    _c.CATEGORY_NOT_SPACE: "not_space",
+    _c.CATEGORY_LINEBREAK: "linebreak",
+    _c.CATEGORY_NOT_LINEBREAK: "not_linebreak",
 }
 _ANCHORS: dict[Any, AnchorKind] = {
-    _c.AT_BEGINNING: "begin", _c.AT_BEGINNING_STRING: "begin_string", _c.AT_END: "end",
-    _c.AT_END_STRING: "end_string", _c.AT_BOUNDARY: "boundary", _c.AT_NON_BOUNDARY: "non_boundary",
+    _c.AT_BEGINNING: "begin",
+    _c.AT_BEGINNING_STRING: "begin_string",
+    _c.AT_END: "end",
+    _c.AT_END_STRING: "end_string",
+    _c.AT_BOUNDARY: "boundary",
+    _c.AT_NON_BOUNDARY: "non_boundary",
 }
-_REPEATS = {_c.MAX_REPEAT, _c.MIN_REPEAT, *([_c.POSSESSIVE_REPEAT] if hasattr(_c, "POSSESSIVE_REPEAT") else [])}
+_REPEATS = {
+    _c.MAX_REPEAT,
+    _c.MIN_REPEAT,
+    *([_c.POSSESSIVE_REPEAT] if hasattr(_c, "POSSESSIVE_REPEAT") else []),
+}
 
 
 def parse(pattern: str, *, compile_check: bool = True) -> Regex:

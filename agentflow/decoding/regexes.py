@@ -12,8 +12,14 @@ import math
 from dataclasses import dataclass
 
 __all__ = [
-    "FORMATS", "SAFE_CHARS", "FormatRegex", "char_class", "int_range_regex", "lit_regex",
-    "number_regex", "string_regex",
+    "FORMATS",
+    "SAFE_CHARS",
+    "FormatRegex",
+    "char_class",
+    "int_range_regex",
+    "lit_regex",
+    "number_regex",
+    "string_regex",
 ]
 
 #: Characters a string may contain unescaped: printable ASCII except `"` and `\`.
@@ -65,6 +71,7 @@ def string_regex(min_len: int, max_len: int, *, escapes: bool = True) -> tuple[s
 
 # ----------------------------------------------------------------------------------------------- integers
 
+
 def _same_len(lo: str, hi: str) -> list[str]:
     """Regex alternatives matching the decimal numbers lo..hi, both of the same length."""
     n = len(lo)
@@ -112,7 +119,10 @@ def int_range_regex(lo: int, hi: int) -> tuple[str, int]:
 
 # ------------------------------------------------------------------------------------------------ numbers
 
-def _int_bounds(lo: float | None, lo_excl: bool, hi: float | None, hi_excl: bool) -> tuple[int | None, int | None]:
+
+def _int_bounds(
+    lo: float | None, lo_excl: bool, hi: float | None, hi_excl: bool
+) -> tuple[int | None, int | None]:
     ilo = None if lo is None else (math.floor(lo) + 1 if lo_excl else math.ceil(lo))
     ihi = None if hi is None else (math.ceil(hi) - 1 if hi_excl else math.floor(hi))
     return ilo, ihi
@@ -131,7 +141,13 @@ def default_window(ilo: int | None, ihi: int | None, span: int) -> tuple[int, in
 
 
 def number_regex(
-    lo: float | None, lo_excl: bool, hi: float | None, hi_excl: bool, *, integer: bool, span: int,
+    lo: float | None,
+    lo_excl: bool,
+    hi: float | None,
+    hi_excl: bool,
+    *,
+    integer: bool,
+    span: int,
     frac_digits: int,
 ) -> tuple[str, int] | None:
     """Regex for numbers in the given bounds (a subset: integer part windowed, at most `frac_digits` decimals).
@@ -168,6 +184,7 @@ def number_regex(
 
 
 # ------------------------------------------------------------------------------------------------ formats
+
 
 @dataclass(frozen=True, slots=True)
 class FormatRegex:

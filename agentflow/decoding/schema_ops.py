@@ -16,19 +16,75 @@ __all__ = ["ANNOTATIONS", "HANDLED", "SchemaContext", "pointer_join", "schema_ty
 
 #: Assertion keywords the compiler enforces (or proves vacuous). Any other keyword the declared draft's
 #: validator implements makes a schema unsupported.
-HANDLED = frozenset({
-    "$ref", "additionalItems", "additionalProperties", "allOf", "anyOf", "const", "dependencies",
-    "dependentRequired", "dependentSchemas", "enum", "exclusiveMaximum", "exclusiveMinimum", "format", "items",
-    "maxItems", "maxLength", "maxProperties", "maximum", "minItems", "minLength", "minProperties", "minimum",
-    "multipleOf", "not", "oneOf", "pattern", "patternProperties", "prefixItems", "properties", "propertyNames",
-    "required", "type", "uniqueItems",
-})
-ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$comment", "$schema", "$id", "id",
-                         "definitions", "$defs", "readOnly", "writeOnly", "deprecated", "$anchor"})
+HANDLED = frozenset(
+    {
+        "$ref",
+        "additionalItems",
+        "additionalProperties",
+        "allOf",
+        "anyOf",
+        "const",
+        "dependencies",
+        "dependentRequired",
+        "dependentSchemas",
+        "enum",
+        "exclusiveMaximum",
+        "exclusiveMinimum",
+        "format",
+        "items",
+        "maxItems",
+        "maxLength",
+        "maxProperties",
+        "maximum",
+        "minItems",
+        "minLength",
+        "minProperties",
+        "minimum",
+        "multipleOf",
+        "not",
+        "oneOf",
+        "pattern",
+        "patternProperties",
+        "prefixItems",
+        "properties",
+        "propertyNames",
+        "required",
+        "type",
+        "uniqueItems",
+    }
+)
+ANNOTATIONS = frozenset(
+    {
+        "title",
+        "description",
+        "default",
+        "examples",
+        "$comment",
+        "$schema",
+        "$id",
+        "id",
+        "definitions",
+        "$defs",
+        "readOnly",
+        "writeOnly",
+        "deprecated",
+        "$anchor",
+    }
+)
 _LOWER = ("minimum", "minLength", "minItems", "minProperties")
 _UPPER = ("maximum", "maxLength", "maxItems", "maxProperties")
-_OBJECT_KW = {"properties", "required", "additionalProperties", "patternProperties", "minProperties",
-              "maxProperties", "dependencies", "dependentRequired", "dependentSchemas", "propertyNames"}
+_OBJECT_KW = {
+    "properties",
+    "required",
+    "additionalProperties",
+    "patternProperties",
+    "minProperties",
+    "maxProperties",
+    "dependencies",
+    "dependentRequired",
+    "dependentSchemas",
+    "propertyNames",
+}
 _ARRAY_KW = {"items", "prefixItems", "additionalItems", "minItems", "maxItems", "uniqueItems"}
 _STRING_KW = {"minLength", "maxLength", "pattern", "format"}
 _NUMBER_KW = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
@@ -80,24 +136,30 @@ class SchemaContext:
         self.root = root
         from jsonschema import Draft202012Validator
 
-        self.cls = validators.validator_for(root, default=Draft202012Validator) if isinstance(root, dict) \
+        self.cls = (
+            validators.validator_for(root, default=Draft202012Validator)
+            if isinstance(root, dict)
             else Draft202012Validator
+        )
         if self.cls is Draft3Validator:
             raise UnsupportedSchemaError("$schema", "", "draft 3 is not supported")
         self.legacy = self.cls in (Draft4Validator, Draft6Validator, Draft7Validator)
         self.bool_exclusive = self.cls is Draft4Validator
         self.keywords = frozenset(self.cls.VALIDATORS)
-        self._validator = self.cls(root if isinstance(root, (dict, bool)) else {},
-                                   format_checker=self.cls.FORMAT_CHECKER)
+        self._validator = self.cls(
+            root if isinstance(root, (dict, bool)) else {}, format_checker=self.cls.FORMAT_CHECKER
+        )
         self._root_id = root.get("$id", root.get("id")) if isinstance(root, dict) else None
 
     # ------------------------------------------------------------------------------------------ refs
     def resolve_ref(self, ref: str, ptr: str) -> tuple[Any, str]:
         """The target of a local `$ref` and its JSON Pointer; unsupported for anything non-local."""
         if isinstance(self._root_id, str) and ref.startswith(self._root_id.rstrip("#")):
-            ref = ref[len(self._root_id.rstrip("#")):]
+            ref = ref[len(self._root_id.rstrip("#")) :]
         if not ref.startswith("#") or (len(ref) > 1 and not ref.startswith("#/")):
-            raise UnsupportedSchemaError("$ref", ptr, f"only local JSON-pointer references are supported: {ref!r}")
+            raise UnsupportedSchemaError(
+                "$ref", ptr, f"only local JSON-pointer references are supported: {ref!r}"
+            )
         node: Any = self.root
         target = ref[1:]
         from urllib.parse import unquote
@@ -193,8 +255,11 @@ class SchemaContext:
                 out[key] = bool(av or bv)
             elif key == "multipleOf" and float(av).is_integer() and float(bv).is_integer():
                 out[key] = math.lcm(int(av), int(bv))
-            elif key in ("items", "additionalProperties", "propertyNames", "additionalItems") \
-                    and not isinstance(av, list) and not isinstance(bv, list):
+            elif (
+                key in ("items", "additionalProperties", "propertyNames", "additionalItems")
+                and not isinstance(av, list)
+                and not isinstance(bv, list)
+            ):
                 out[key] = {"allOf": [av, bv]}
             elif key == "properties":
                 props = dict(av)
@@ -245,6 +310,10 @@ class SchemaContext:
 
 
 def _same(x: Any, y: Any) -> bool:
-    return (json.dumps(x, sort_keys=True) == json.dumps(y, sort_keys=True) and type(x) is type(y)) \
-        or (isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool)
-            and not isinstance(y, bool) and x == y)
+    return (json.dumps(x, sort_keys=True) == json.dumps(y, sort_keys=True) and type(x) is type(y)) or (
+        isinstance(x, (int, float))
+        and isinstance(y, (int, float))
+        and not isinstance(x, bool)
+        and not isinstance(y, bool)
+        and x == y
+    )

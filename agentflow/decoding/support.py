@@ -60,10 +60,18 @@ def check_schema(schema: Any, limits: Limits | None = None, *, engines: bool = F
     if engines:
         from agentflow.decoding.engines import supported_engines
 
-        per_engine = {name: None if err is None else f"keyword {err.keyword!r} at {err.pointer or '/'}: {err.reason}"
-                      for name, err in supported_engines(compiled).items()}
-    return SupportReport(True, min_max_tokens=compiled.min_max_tokens, max_bytes=compiled.max_bytes,
-                         draft=compiled.draft, caps=list(compiled.caps), engines=per_engine)
+        per_engine = {
+            name: None if err is None else f"keyword {err.keyword!r} at {err.pointer or '/'}: {err.reason}"
+            for name, err in supported_engines(compiled).items()
+        }
+    return SupportReport(
+        True,
+        min_max_tokens=compiled.min_max_tokens,
+        max_bytes=compiled.max_bytes,
+        draft=compiled.draft,
+        caps=list(compiled.caps),
+        engines=per_engine,
+    )
 
 
 _CACHE: OrderedDict[str, CompiledSchema | UnsupportedSchemaError] = OrderedDict()

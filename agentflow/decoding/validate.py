@@ -14,8 +14,23 @@ __all__ = ["REQUIRED_FORMAT_CHECKERS", "Validity", "check_output", "missing_form
 #: (date-time/time: rfc3339-validator, uri*: rfc3986-validator, hostname: fqdn, duration: isoduration,
 #: uri-template: uri-template, idn-hostname: idna, json-pointer: jsonpointer).
 REQUIRED_FORMAT_CHECKERS = (
-    "date", "date-time", "time", "email", "idn-email", "uuid", "uri", "uri-reference", "uri-template",
-    "hostname", "idn-hostname", "ipv4", "ipv6", "duration", "json-pointer", "relative-json-pointer", "regex",
+    "date",
+    "date-time",
+    "time",
+    "email",
+    "idn-email",
+    "uuid",
+    "uri",
+    "uri-reference",
+    "uri-template",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "duration",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
 )
 
 
@@ -63,8 +78,11 @@ def check_output(text: str | bytes, schema: Any) -> Validity:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         return Validity(False, f"not strict JSON: {exc}")
-    cls = validators.validator_for(schema, default=Draft202012Validator) if isinstance(schema, dict) \
+    cls = (
+        validators.validator_for(schema, default=Draft202012Validator)
+        if isinstance(schema, dict)
         else Draft202012Validator
+    )
     validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
     error = next(iter(validator.iter_errors(value)), None)
     if error is not None:

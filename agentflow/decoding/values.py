@@ -63,7 +63,10 @@ def number(self: Compiler, node: dict[str, Any], ptr: str, *, integer: bool) -> 
     types = frozenset({"integer"} if integer else {"integer", "number"})
     return Lang(self.g.token(regex, origin=("type", ptr)), nbytes, types)
 
-def _multiples(self: Compiler, node: dict[str, Any], ptr: str, lo: Any, hi: Any, integer: bool) -> Lang | None:
+
+def _multiples(
+    self: Compiler, node: dict[str, Any], ptr: str, lo: Any, hi: Any, integer: bool
+) -> Lang | None:
     """A finite subset: multiples of `multipleOf` in range, each checked with the real validator."""
     step = Decimal(str(node["multipleOf"]))
     if step <= 0:
@@ -85,6 +88,7 @@ def _multiples(self: Compiler, node: dict[str, Any], ptr: str, lo: Any, hi: Any,
         raise UnsupportedSchemaError("multipleOf", ptr, "no multiple found that passes the validator")
     return self.literals(values)
 
+
 # ------------------------------------------------------------------------------------- strings
 def string(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> Lang | None:
     lim = self.limits
@@ -102,14 +106,17 @@ def string(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> Lang | N
             raise UnsupportedSchemaError("format", ptr, f"format {fmt!r} cannot be enforced on strings")
         if spec.min_len < min_len or (max_len is not None and spec.max_len > max_len):
             raise UnsupportedSchemaError("format", ptr, "format together with length limits")
-        return Lang(self.g.token(f'"{spec.regex}"', origin=("format", ptr)), spec.max_len + 2,
-                    frozenset({"string"}))
+        return Lang(
+            self.g.token(f'"{spec.regex}"', origin=("format", ptr)), spec.max_len + 2, frozenset({"string"})
+        )
     if pattern is not None:
         tp = translate_pattern(pattern)
         cap = min(lim.hard_cap, max_len if max_len is not None else lim.string_cap)
         lengths = tp.lengths_in(min_len, cap)
         if not lengths:
-            lengths = tp.lengths_in(min_len, min(lim.hard_cap, max_len if max_len is not None else lim.hard_cap))
+            lengths = tp.lengths_in(
+                min_len, min(lim.hard_cap, max_len if max_len is not None else lim.hard_cap)
+            )
             lengths = lengths[:1]
         if not lengths:
             self.empty("pattern", ptr, "no string of an allowed length matches the pattern")
@@ -136,6 +143,7 @@ def string(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> Lang | N
         origin = ("not", ptr)
     return Lang(self.g.token(main, *extra, origin=origin), nbytes, frozenset({"string"}), strings_never=never)
 
+
 def any_scalar(self: Compiler, ptr: str) -> Lang:
     """null | boolean | number | string: a bounded stand-in for an unconstrained value."""
     from agentflow.decoding.compile import Ctx
@@ -144,10 +152,12 @@ def any_scalar(self: Compiler, ptr: str) -> Lang:
     assert lang is not None
     return lang
 
+
 def _item(self: Compiler, schema: Any, ptr: str, ctx: Ctx) -> Lang | None:
     if schema is True or schema == {}:
         return self.any_scalar(ptr)
     return self.compile(schema, ptr, ctx.child())
+
 
 # -------------------------------------------------------------------------------------- arrays
 def array(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> Lang | None:
@@ -199,12 +209,15 @@ def array(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> Lang | No
     total = 2 + sum(e.max_bytes + 1 for e in elems if e is not None)
     return Lang(self.g.rule(alts), total, frozenset({"array"}))
 
+
 def _unique(self: Compiler, item: Lang, min_items: int, hi: int) -> Lang | None:
     """Arrays of distinct members of a finite item language: strictly increasing index sequences."""
     values: list[Any] = []
     for v in item.values or ():
-        if not any(json_text(v) == json_text(w) or (v == w and type(v) is not bool and type(w) is not bool)
-                   for w in values):
+        if not any(
+            json_text(v) == json_text(w) or (v == w and type(v) is not bool and type(w) is not bool)
+            for w in values
+        ):
             values.append(v)
     values = values[:16]
     hi = min(hi, len(values))
@@ -220,8 +233,11 @@ def _unique(self: Compiler, item: Lang, min_items: int, hi: int) -> Lang | None:
 
     def after(i: int, count: int) -> str:  # after emitting value i as the count-th item
         if (i, count) not in memo:
-            alts = [f'"," {lits[j]} {after(j, count + 1)}' for j in range(i + 1, n)
-                    if count < hi and viable(j, count + 1)]
+            alts = [
+                f'"," {lits[j]} {after(j, count + 1)}'
+                for j in range(i + 1, n)
+                if count < hi and viable(j, count + 1)
+            ]
             if count >= min_items:
                 alts.append("")
             memo[(i, count)] = self.g.rule(alts)

@@ -35,8 +35,12 @@ class SamplingSettings:
     seed: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens,
-                "seed": self.seed}
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,7 +50,9 @@ class ModelRequest:
     final_schema: dict[str, Any] | None = None
     settings: SamplingSettings = field(default_factory=SamplingSettings)
     step: int = 0
-    role: str = ""  # the role asking (agent, planner, a specialist's name, ...): scripted models may script per role
+    role: str = (
+        ""  # the role asking (agent, planner, a specialist's name, ...): scripted models may script per role
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,7 +93,13 @@ class GuaranteedModel(Model, Protocol):
         refusal when no engine can)."""
         ...
 
-    def sample_schema(self, schema: dict[str, Any], *, max_tokens: int | None = None, temperature: float = 1.0,
-                      seed: int | None = None) -> str:
+    def sample_schema(
+        self,
+        schema: dict[str, Any],
+        *,
+        max_tokens: int | None = None,
+        temperature: float = 1.0,
+        seed: int | None = None,
+    ) -> str:
         """One instance of `schema` itself, decoded under agentflow's grammar (blocking)."""
         ...

@@ -22,7 +22,10 @@ __all__ = ["check_decision_engine", "compile_decision"]
 
 
 def compile_decision(
-    tools: Sequence[Any], final_schema: dict[str, Any] | None = None, limits: Limits | None = None, **kwargs: Any,
+    tools: Sequence[Any],
+    final_schema: dict[str, Any] | None = None,
+    limits: Limits | None = None,
+    **kwargs: Any,
 ) -> CompiledSchema:
     """Compile the decision envelope (`agentflow.models.decision_schema.decision_schema`) over `tools`.
 
@@ -40,8 +43,13 @@ def compile_decision(
     return compile_cached(decision_schema(tools, final_schema, **kwargs), limits)
 
 
-def check_decision_engine(compiled: CompiledSchema, tools: Sequence[Any], final_schema: dict[str, Any] | None,
-                          engine: str, limits: Limits | None = None) -> None:
+def check_decision_engine(
+    compiled: CompiledSchema,
+    tools: Sequence[Any],
+    final_schema: dict[str, Any] | None,
+    engine: str,
+    limits: Limits | None = None,
+) -> None:
     """Raise `EngineUnsupportedError` unless mask engine `engine` enforces the compiled decision exactly. When a
     tool's own schema is what the engine cannot express, the error names that tool and the pointer inside it."""
     try:
@@ -55,5 +63,9 @@ def check_decision_engine(compiled: CompiledSchema, tools: Sequence[Any], final_
                 engine_support(compile_cached(schema, limits), engine)
             except EngineUnsupportedError as own:
                 if own.keyword == exc.keyword:
-                    raise EngineUnsupportedError(engine, own.keyword, own.pointer, f"{where}: {own.reason}") from None
-        raise EngineUnsupportedError(engine, exc.keyword, exc.pointer, f"the decision envelope: {exc.reason}") from None
+                    raise EngineUnsupportedError(
+                        engine, own.keyword, own.pointer, f"{where}: {own.reason}"
+                    ) from None
+        raise EngineUnsupportedError(
+            engine, exc.keyword, exc.pointer, f"the decision envelope: {exc.reason}"
+        ) from None

@@ -49,7 +49,7 @@ def _rewrite_refs(node: Any, prefix: str) -> Any:
 def _prefixed_ref(ref: str, prefix: str) -> str:
     for defs in ("#/$defs/", "#/definitions/"):
         if ref.startswith(defs):
-            return f"#/$defs/{prefix}{ref[len(defs):]}"
+            return f"#/$defs/{prefix}{ref[len(defs) :]}"
     if ref == "#":
         return f"#/$defs/{prefix}__root"
     # a ref into the tool's own properties: keep it valid by pointing into the hoisted copy of the tool schema
@@ -74,7 +74,11 @@ def _embed(schema: dict[str, Any], prefix: str, root_defs: dict[str, Any]) -> di
 def _uses_root_refs(node: Any) -> bool:
     if isinstance(node, dict):
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#") and not ref.startswith(("#/$defs/", "#/definitions/")):
+        if (
+            isinstance(ref, str)
+            and ref.startswith("#")
+            and not ref.startswith(("#/$defs/", "#/definitions/"))
+        ):
             return True
         return any(_uses_root_refs(v) for v in node.values())
     if isinstance(node, list):
@@ -97,29 +101,41 @@ def decision_schema(
     if tools:
         calls = []
         for tool in tools:
-            calls.append({
+            calls.append(
+                {
+                    "type": "object",
+                    "properties": {
+                        "name": {"const": tool.name},
+                        "arguments": _embed(tool.parameters, f"{tool.name}__", root_defs),
+                    },
+                    "required": ["name", "arguments"],
+                    "additionalProperties": False,
+                }
+            )
+        branches.append(
+            {
                 "type": "object",
-                "properties": {"name": {"const": tool.name},
-                               "arguments": _embed(tool.parameters, f"{tool.name}__", root_defs)},
-                "required": ["name", "arguments"],
+                "properties": {
+                    "reasoning": reasoning,
+                    "tool_calls": {
+                        "type": "array",
+                        "items": calls[0] if len(calls) == 1 else {"anyOf": calls},
+                        "minItems": 1,
+                        "maxItems": max_calls,
+                    },
+                },
+                "required": ["reasoning", "tool_calls"],
                 "additionalProperties": False,
-            })
-        branches.append({
+            }
+        )
+    branches.append(
+        {
             "type": "object",
-            "properties": {
-                "reasoning": reasoning,
-                "tool_calls": {"type": "array", "items": calls[0] if len(calls) == 1 else {"anyOf": calls},
-                               "minItems": 1, "maxItems": max_calls},
-            },
-            "required": ["reasoning", "tool_calls"],
+            "properties": {"reasoning": reasoning, "final_answer": final},
+            "required": ["reasoning", "final_answer"],
             "additionalProperties": False,
-        })
-    branches.append({
-        "type": "object",
-        "properties": {"reasoning": reasoning, "final_answer": final},
-        "required": ["reasoning", "final_answer"],
-        "additionalProperties": False,
-    })
+        }
+    )
     schema: dict[str, Any] = branches[0] if len(branches) == 1 else {"anyOf": branches}
     if root_defs:
         schema = {**schema, "$defs": root_defs}
@@ -132,7 +148,9 @@ def parse_decision(text: str, step: int) -> Decision:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         snippet = text if len(text) <= 200 else text[:200] + "..."
-        raise ModelError(f"model output is not valid JSON ({exc.msg} at char {exc.pos}): {snippet!r}") from None
+        raise ModelError(
+            f"model output is not valid JSON ({exc.msg} at char {exc.pos}): {snippet!r}"
+        ) from None
     return decision_from_data(data, step)
 
 
@@ -146,9 +164,12 @@ def decision_from_data(data: Any, step: int) -> Decision:
     try:
         return Decision(
             reasoning=data.get("reasoning", "") or "",
-            tool_calls=[ToolCall(name=c.get("name", ""), arguments=c.get("arguments") or {}, id=call_id(step, i))
-                        if isinstance(c, dict) else ToolCall(name="", id=call_id(step, i))
-                        for i, c in enumerate(calls)],
+            tool_calls=[
+                ToolCall(name=c.get("name", ""), arguments=c.get("arguments") or {}, id=call_id(step, i))
+                if isinstance(c, dict)
+                else ToolCall(name="", id=call_id(step, i))
+                for i, c in enumerate(calls)
+            ],
             final_answer=data.get("final_answer"),
         )
     except ValidationError as exc:

@@ -68,8 +68,13 @@ from agentflow.models.output_check import (
 from agentflow.models.prompt import render_chat, to_text
 
 __all__ = [
-    "API_KEY_ENV_VARS", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "OpenAIModel", "VLLMServerModel",
-    "parse_openai_target", "parse_vllm_server_target",
+    "API_KEY_ENV_VARS",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "OpenAIModel",
+    "VLLMServerModel",
+    "parse_openai_target",
+    "parse_vllm_server_target",
 ]
 
 API_KEY_ENV_VARS = ("AGENTFLOW_OPENAI_API_KEY", "OPENAI_API_KEY")
@@ -95,10 +100,14 @@ def parse_openai_target(target: str) -> tuple[str, str]:
     OpenAI's."""
     index = max(target.rfind("@http://"), target.rfind("@https://"))
     if index < 0:
-        model, base = target, os.environ.get("AGENTFLOW_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL") \
-            or DEFAULT_BASE_URL
+        model, base = (
+            target,
+            os.environ.get("AGENTFLOW_OPENAI_BASE_URL")
+            or os.environ.get("OPENAI_BASE_URL")
+            or DEFAULT_BASE_URL,
+        )
     else:
-        model, base = target[:index], target[index + 1:]
+        model, base = target[:index], target[index + 1 :]
     if not model.strip():
         raise ModelSpecError(f"openai:{target}: no model name (expected openai:MODEL@BASE_URL)")
     return model.strip(), _api_root(base, f"openai:{target}")
@@ -154,10 +163,19 @@ class OpenAIModel:
     _spec_prefix = "openai"
     _engine_name = ""  # the provider's own: agentflow only validates
 
-    def __init__(self, model: str, base_url: str = DEFAULT_BASE_URL, *, api_key: str | None = None,
-                 timeout: float = DEFAULT_TIMEOUT, max_retries: int = DEFAULT_MAX_RETRIES, strict: bool = True,
-                 response_format: bool = True, headers: dict[str, str] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        api_key: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        strict: bool = True,
+        response_format: bool = True,
+        headers: dict[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         if max_retries < 0:
             raise ModelSpecError(f"max_retries must be >= 0, got {max_retries}")
         if timeout <= 0:
@@ -207,52 +225,80 @@ class OpenAIModel:
         outputs: list[str] = []
         input_tokens = output_tokens = 0
         for attempt_no in range(self.max_retries + 1):
-            attempt = await self._complete(client, request, conversation.turns, constraint, max_tokens,
-                                           attempt_no)
+            attempt = await self._complete(
+                client, request, conversation.turns, constraint, max_tokens, attempt_no
+            )
             input_tokens += attempt.input_tokens
             output_tokens += attempt.output_tokens
             usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
-            if attempt.finish_reason == "length" and max_tokens is not None \
-                    and attempt.output_tokens and attempt.output_tokens < max_tokens:
+            if (
+                attempt.finish_reason == "length"
+                and max_tokens is not None
+                and attempt.output_tokens
+                and attempt.output_tokens < max_tokens
+            ):
                 raise ContextWindowError(
                     f"{self.spec}: the reply was cut off after {attempt.output_tokens} tokens, before "
                     f"max_tokens={max_tokens}: the prompt ({attempt.input_tokens} tokens) plus max_tokens does not "
-                    "fit the model's context window (for vLLM: raise --max-model-len)")
+                    "fit the model's context window (for vLLM: raise --max-model-len)"
+                )
             check = check_decision_output(attempt.text, request.tools, request.final_schema, schema)
             if check.ok:
                 decision = decision_from_data(check.data, request.step)
-                return ModelResponse(decision=decision, usage=usage, raw_text=attempt.text, model_name=self.name,
-                                     engine=self._engine_name)
+                return ModelResponse(
+                    decision=decision,
+                    usage=usage,
+                    raw_text=attempt.text,
+                    model_name=self.name,
+                    engine=self._engine_name,
+                )
             error = check.error
             assert error is not None
             if attempt.finish_reason == "length":
-                error = OutputError(f"the reply was cut off at max_tokens={max_tokens} ({error.message})",
-                                    error.keyword, error.path)
+                error = OutputError(
+                    f"the reply was cut off at max_tokens={max_tokens} ({error.message})",
+                    error.keyword,
+                    error.path,
+                )
             errors.append(error)
             outputs.append(attempt.text)
-            conversation.extra += [{"role": "assistant", "content": attempt.text},
-                                   {"role": "user", "content": retry_message(error)}]
-        raise self._invalid_error(errors, outputs, Usage(input_tokens=input_tokens, output_tokens=output_tokens))
+            conversation.extra += [
+                {"role": "assistant", "content": attempt.text},
+                {"role": "user", "content": retry_message(error)},
+            ]
+        raise self._invalid_error(
+            errors, outputs, Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+        )
 
-    def _invalid_error(self, errors: list[OutputError], outputs: list[str], usage: Usage) -> InvalidModelOutputError:
+    def _invalid_error(
+        self, errors: list[OutputError], outputs: list[str], usage: Usage
+    ) -> InvalidModelOutputError:
         last = outputs[-1]
         snippet = last if len(last) <= 200 else last[:120] + " ... " + last[-60:]
         return InvalidModelOutputError(
             f"{self.spec}: no valid decision after {len(errors)} attempts ({len(errors) - 1} retries); last "
-            f"error: {errors[-1]}; last output: {snippet!r}", errors=errors, outputs=outputs, usage=usage)
+            f"error: {errors[-1]}; last output: {snippet!r}",
+            errors=errors,
+            outputs=outputs,
+            usage=usage,
+        )
 
     # -------------------------------------------------------------------------------------- hooks (per kind)
 
     def _max_tokens(self, request: ModelRequest) -> int | None:
         return request.settings.max_tokens
 
-    async def _constraint(self, client: httpx.AsyncClient, request: ModelRequest,
-                          schema: dict[str, Any]) -> dict[str, Any]:
+    async def _constraint(
+        self, client: httpx.AsyncClient, request: ModelRequest, schema: dict[str, Any]
+    ) -> dict[str, Any]:
         """The body fields that constrain decoding."""
         return {"response_format": self._response_format(schema)} if self._send_response_format else {}
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "json_schema", "json_schema": {"name": "decision", "schema": schema, "strict": self._strict}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "decision", "schema": schema, "strict": self._strict},
+        }
 
     async def _model_name(self, client: httpx.AsyncClient) -> str:
         return self._model
@@ -271,7 +317,9 @@ class OpenAIModel:
             kwargs["transport"] = self._transport
         return httpx.AsyncClient(**kwargs)
 
-    def _body(self, model: str, request: ModelRequest, max_tokens: int | None, attempt_no: int) -> dict[str, Any]:
+    def _body(
+        self, model: str, request: ModelRequest, max_tokens: int | None, attempt_no: int
+    ) -> dict[str, Any]:
         settings = request.settings
         body: dict[str, Any] = {"model": model, "temperature": settings.temperature, "top_p": settings.top_p}
         if max_tokens is not None:
@@ -282,8 +330,15 @@ class OpenAIModel:
         body.update(self._sampling_fields())
         return body
 
-    async def _complete(self, client: httpx.AsyncClient, request: ModelRequest, turns: list[dict[str, str]],
-                        constraint: dict[str, Any], max_tokens: int | None, attempt_no: int) -> _Attempt:
+    async def _complete(
+        self,
+        client: httpx.AsyncClient,
+        request: ModelRequest,
+        turns: list[dict[str, str]],
+        constraint: dict[str, Any],
+        max_tokens: int | None,
+        attempt_no: int,
+    ) -> _Attempt:
         model = await self._model_name(client)
         body = self._body(model, request, max_tokens, attempt_no)
         body["messages"] = turns
@@ -304,40 +359,61 @@ class OpenAIModel:
                 text = choice.get("text")
             finish = choice.get("finish_reason")
         except (KeyError, IndexError, TypeError, AttributeError):
-            raise ModelHTTPError(f"{url} answered with an unexpected body (no choices[0]): {cut(json.dumps(data))}",
-                                 url=url) from None
+            raise ModelHTTPError(
+                f"{url} answered with an unexpected body (no choices[0]): {cut(json.dumps(data))}", url=url
+            ) from None
         usage = data.get("usage") or {}
-        return _Attempt(text if isinstance(text, str) else "", finish,
-                        int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        return _Attempt(
+            text if isinstance(text, str) else "",
+            finish,
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or 0),
+        )
 
     async def _post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> Any:
         return await self._request(client, "POST", path, body)
 
-    async def _request(self, client: httpx.AsyncClient, method: str, path: str,
-                       body: dict[str, Any] | None = None) -> Any:
+    async def _request(
+        self, client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> Any:
         url = self._base_url + path
         try:
             response = await client.request(method, url, json=body)
         except httpx.TimeoutException as exc:
-            raise ModelHTTPError(f"{url} did not answer within {self._timeout:g} s ({type(exc).__name__}); "
-                                 "raise the timeout or check the server", url=url) from None
+            raise ModelHTTPError(
+                f"{url} did not answer within {self._timeout:g} s ({type(exc).__name__}); "
+                "raise the timeout or check the server",
+                url=url,
+            ) from None
         except httpx.ConnectError as exc:
-            raise ModelHTTPError(f"cannot connect to {url}: {cut(str(exc)) or 'connection refused'} "
-                                 "(is the server running?)", url=url) from None
+            raise ModelHTTPError(
+                f"cannot connect to {url}: {cut(str(exc)) or 'connection refused'} (is the server running?)",
+                url=url,
+            ) from None
         except httpx.HTTPError as exc:
-            raise ModelHTTPError(f"request to {url} failed: {type(exc).__name__}: {cut(str(exc))}", url=url) from None
+            raise ModelHTTPError(
+                f"request to {url} failed: {type(exc).__name__}: {cut(str(exc))}", url=url
+            ) from None
         if response.status_code >= 400:
             detail = _error_detail(response)
             hint = ""
             if response.status_code in (401, 403):
                 hint = f" (API key from {' or '.join(API_KEY_ENV_VARS)}: {'set' if self._api_key else 'not set'})"
-            raise ModelHTTPError(f"{url} answered HTTP {response.status_code}: {detail}{hint}", url=url,
-                                 status=response.status_code, body=response.text[:2000])
+            raise ModelHTTPError(
+                f"{url} answered HTTP {response.status_code}: {detail}{hint}",
+                url=url,
+                status=response.status_code,
+                body=response.text[:2000],
+            )
         try:
             return response.json()
         except ValueError:
-            raise ModelHTTPError(f"{url} answered HTTP {response.status_code} with a body that is not JSON: "
-                                 f"{cut(response.text)!r}", url=url, status=response.status_code) from None
+            raise ModelHTTPError(
+                f"{url} answered HTTP {response.status_code} with a body that is not JSON: "
+                f"{cut(response.text)!r}",
+                url=url,
+                status=response.status_code,
+            ) from None
 
 
 def _error_detail(response: httpx.Response) -> str:
@@ -367,8 +443,15 @@ class VLLMServerModel(OpenAIModel):
 
     _spec_prefix = "vllm-server"
 
-    def __init__(self, base_url: str, model: str | None = None, *, fallback: bool = False,
-                 endpoint: str = "auto", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None = None,
+        *,
+        fallback: bool = False,
+        endpoint: str = "auto",
+        **kwargs: Any,
+    ) -> None:
         if endpoint not in ("auto", "chat", "completions"):
             raise ModelSpecError(f"endpoint must be auto, chat or completions, got {endpoint!r}")
         super().__init__(model or "", base_url, **kwargs)
@@ -412,8 +495,9 @@ class VLLMServerModel(OpenAIModel):
             raise MaxTokensTooSmallError(max_tokens, minimum)
         return max_tokens
 
-    async def _constraint(self, client: httpx.AsyncClient, request: ModelRequest,
-                          schema: dict[str, Any]) -> dict[str, Any]:
+    async def _constraint(
+        self, client: httpx.AsyncClient, request: ModelRequest, schema: dict[str, Any]
+    ) -> dict[str, Any]:
         compiled = self._compiled(request)  # raises UnsupportedSchemaError before any request
         if self._grammar_rejected:
             return {"response_format": self._response_format(schema)}
@@ -433,16 +517,28 @@ class VLLMServerModel(OpenAIModel):
                 try:
                     self._model = str(data["data"][0]["id"])
                 except (KeyError, IndexError, TypeError):
-                    raise ModelHTTPError(f"{self._base_url}/models lists no model; name one: "
-                                         f"vllm-server:{self._base_url}#MODEL", url=self._base_url) from None
+                    raise ModelHTTPError(
+                        f"{self._base_url}/models lists no model; name one: "
+                        f"vllm-server:{self._base_url}#MODEL",
+                        url=self._base_url,
+                    ) from None
         return self._model
 
-    async def _complete(self, client: httpx.AsyncClient, request: ModelRequest, turns: list[dict[str, str]],
-                        constraint: dict[str, Any], max_tokens: int | None, attempt_no: int) -> _Attempt:
+    async def _complete(
+        self,
+        client: httpx.AsyncClient,
+        request: ModelRequest,
+        turns: list[dict[str, str]],
+        constraint: dict[str, Any],
+        max_tokens: int | None,
+        attempt_no: int,
+    ) -> _Attempt:
         while True:
             try:
                 if self._endpoint == "completions":
-                    return await self._complete_text(client, request, turns, constraint, max_tokens, attempt_no)
+                    return await self._complete_text(
+                        client, request, turns, constraint, max_tokens, attempt_no
+                    )
                 return await super()._complete(client, request, turns, constraint, max_tokens, attempt_no)
             except ModelHTTPError as exc:
                 if exc.status != 400:
@@ -455,17 +551,30 @@ class VLLMServerModel(OpenAIModel):
                     if not self._fallback:
                         raise GrammarRejectedError(
                             f"{exc} -- the server refused agentflow's grammar; start vLLM with "
-                            "--structured-outputs-config '{\"backend\": \"guidance\", \"disable_any_whitespace\": "
+                            '--structured-outputs-config \'{"backend": "guidance", "disable_any_whitespace": '
                             "true}' (or pass fallback=True to use response_format with validation and retries)",
-                            url=exc.url, status=exc.status, body=exc.body) from None
+                            url=exc.url,
+                            status=exc.status,
+                            body=exc.body,
+                        ) from None
                     self._grammar_rejected = True
-                    constraint = {"response_format": self._response_format(
-                        decision_schema(request.tools, request.final_schema))}
+                    constraint = {
+                        "response_format": self._response_format(
+                            decision_schema(request.tools, request.final_schema)
+                        )
+                    }
                     continue
                 raise
 
-    async def _complete_text(self, client: httpx.AsyncClient, request: ModelRequest, turns: list[dict[str, str]],
-                             constraint: dict[str, Any], max_tokens: int | None, attempt_no: int) -> _Attempt:
+    async def _complete_text(
+        self,
+        client: httpx.AsyncClient,
+        request: ModelRequest,
+        turns: list[dict[str, str]],
+        constraint: dict[str, Any],
+        max_tokens: int | None,
+        attempt_no: int,
+    ) -> _Attempt:
         model = await self._model_name(client)
         body = self._body(model, request, max_tokens, attempt_no)
         body["prompt"] = to_text(turns)
@@ -473,12 +582,17 @@ class VLLMServerModel(OpenAIModel):
         data = await self._post(client, "/completions", body)
         return self._attempt(data, chat=False)
 
-    def _invalid_error(self, errors: list[OutputError], outputs: list[str], usage: Usage) -> InvalidModelOutputError:
+    def _invalid_error(
+        self, errors: list[OutputError], outputs: list[str], usage: Usage
+    ) -> InvalidModelOutputError:
         exc = super()._invalid_error(errors, outputs, usage)
         if self._grammar_rejected:
             return exc
         return InvalidModelOutputError(
             f"{exc} -- the server did not enforce agentflow's grammar (a vLLM server with the guidance backend "
             "always returns valid decisions): is it vLLM >= 0.10 started with --structured-outputs-config "
-            "'{\"backend\": \"guidance\", \"disable_any_whitespace\": true}'?",
-            errors=exc.errors, outputs=exc.outputs, usage=usage)
+            '\'{"backend": "guidance", "disable_any_whitespace": true}\'?',
+            errors=exc.errors,
+            outputs=exc.outputs,
+            usage=usage,
+        )

@@ -19,8 +19,7 @@ from agentflow.exceptions import ModelError
 from agentflow.models.base import ToolSpec
 from agentflow.models.decision_schema import decision_from_data, decision_schema
 
-__all__ = ["DecisionCheck", "OutputError", "check_decision_output", "cut",
-           "retry_message"]
+__all__ = ["DecisionCheck", "OutputError", "check_decision_output", "cut", "retry_message"]
 
 MESSAGE_CHARS = 300  # validation messages shown to the model / in errors are cut to this
 
@@ -60,8 +59,11 @@ def cut(text: str, limit: int = MESSAGE_CHARS) -> str:
 
 def _schema_error(instance: Any, schema: Any, base_path: str = "$") -> OutputError | None:
     """The most relevant error of `instance` against `schema` (its declared draft, formats checked)."""
-    cls = validators.validator_for(schema, default=Draft202012Validator) if isinstance(schema, dict) \
+    cls = (
+        validators.validator_for(schema, default=Draft202012Validator)
+        if isinstance(schema, dict)
         else Draft202012Validator
+    )
     validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
     error: ValidationError | None = best_match(validator.iter_errors(instance))
     if error is None:
@@ -70,8 +72,12 @@ def _schema_error(instance: Any, schema: Any, base_path: str = "$") -> OutputErr
     return OutputError(cut(error.message), str(error.validator), path)
 
 
-def check_decision_output(text: str, tools: Sequence[ToolSpec], final_schema: dict[str, Any] | None = None,
-                          schema: dict[str, Any] | None = None) -> DecisionCheck:
+def check_decision_output(
+    text: str,
+    tools: Sequence[ToolSpec],
+    final_schema: dict[str, Any] | None = None,
+    schema: dict[str, Any] | None = None,
+) -> DecisionCheck:
     """Is `text` a valid decision over `tools`? Strict JSON (no duplicate keys, NaN, U+FFFD), then each tool
     call's arguments against that tool's schema, the final answer against `final_schema`, and the whole
     decision schema (`schema`, built when not given). The first problem found is returned with its keyword
@@ -83,7 +89,9 @@ def check_decision_output(text: str, tools: Sequence[ToolSpec], final_schema: di
         return DecisionCheck(error=OutputError(cut(verdict.error), "json", "$"))
     data = verdict.value
     if not isinstance(data, dict):
-        return DecisionCheck(data, OutputError(f"a decision is a JSON object, got {type(data).__name__}", "type"))
+        return DecisionCheck(
+            data, OutputError(f"a decision is a JSON object, got {type(data).__name__}", "type")
+        )
     by_name = {tool.name: tool for tool in tools}
     calls = data.get("tool_calls")
     if isinstance(calls, list):
@@ -93,8 +101,12 @@ def check_decision_output(text: str, tools: Sequence[ToolSpec], final_schema: di
             name = call.get("name")
             if isinstance(name, str) and name not in by_name:
                 known = ", ".join(by_name) or "none"
-                return DecisionCheck(data, OutputError(f"unknown tool {name!r} (tools: {known})", "const",
-                                                       f"$.tool_calls[{i}].name"))
+                return DecisionCheck(
+                    data,
+                    OutputError(
+                        f"unknown tool {name!r} (tools: {known})", "const", f"$.tool_calls[{i}].name"
+                    ),
+                )
             tool = by_name.get(name) if isinstance(name, str) else None
             if tool is not None and "arguments" in call:
                 error = _schema_error(call["arguments"], tool.parameters, f"$.tool_calls[{i}].arguments")
@@ -116,5 +128,7 @@ def check_decision_output(text: str, tools: Sequence[ToolSpec], final_schema: di
 
 def retry_message(error: OutputError) -> str:
     """The user turn that shows the model why its last output was refused."""
-    return (f"Your reply is not a valid decision: {error.message} (JSON Schema keyword '{error.keyword}' at "
-            f"{error.path}). Reply again with one corrected JSON object only.")
+    return (
+        f"Your reply is not a valid decision: {error.message} (JSON Schema keyword '{error.keyword}' at "
+        f"{error.path}). Reply again with one corrected JSON object only."
+    )

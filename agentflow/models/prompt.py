@@ -41,7 +41,9 @@ def tools_block(tools: list[ToolSpec]) -> str:
 
 def _content(message: Message) -> str:
     if message["role"] == "tool":
-        return f"Observation {message.get('tool_call_id', '')} ({message.get('name', '')}): {message['content']}"
+        return (
+            f"Observation {message.get('tool_call_id', '')} ({message.get('name', '')}): {message['content']}"
+        )
     return message["content"]
 
 
@@ -61,7 +63,9 @@ def render_chat(request: ModelRequest) -> list[dict[str, str]]:
             turns.append({"role": role, "content": content})
     system_parts.append(tools_block(request.tools))
     if request.final_schema is not None:
-        system_parts.append("final_answer must match: " + json.dumps(request.final_schema, separators=(",", ":")))
+        system_parts.append(
+            "final_answer must match: " + json.dumps(request.final_schema, separators=(",", ":"))
+        )
     system_parts.append(_INSTRUCTIONS)
     return [{"role": "system", "content": "\n\n".join(p for p in system_parts if p)}, *turns]
 

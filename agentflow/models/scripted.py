@@ -47,10 +47,15 @@ def _respond(data: dict[str, Any], request: ModelRequest, model_name: str) -> Mo
         decision = decision_from_data(data, request.step)
     except ModelError as exc:
         raise ModelError(f"{model_name}: step {request.step}: {exc}") from None
-    raw = json.dumps({k: v for k, v in data.items() if k in ("reasoning", "tool_calls", "final_answer")},
-                     ensure_ascii=False, separators=(",", ":"))
-    usage = Usage(input_tokens=usage_override.get("input_tokens", _prompt_tokens(request)),
-                  output_tokens=usage_override.get("output_tokens", _estimate_tokens(raw)))
+    raw = json.dumps(
+        {k: v for k, v in data.items() if k in ("reasoning", "tool_calls", "final_answer")},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    usage = Usage(
+        input_tokens=usage_override.get("input_tokens", _prompt_tokens(request)),
+        output_tokens=usage_override.get("output_tokens", _estimate_tokens(raw)),
+    )
     return ModelResponse(decision=decision, usage=usage, raw_text=raw, model_name=model_name)
 
 
@@ -69,8 +74,11 @@ def _parse_script(data: Any, where: str) -> list[_Case]:
         raise ModelSpecError(f"{where}: expected a list of decisions or an object with 'decisions' / 'cases'")
     cases = []
     for index, case in enumerate(data.get("cases") or []):
-        if not isinstance(case, dict) or not isinstance(case.get("when"), str) \
-                or not isinstance(case.get("decisions"), list):
+        if (
+            not isinstance(case, dict)
+            or not isinstance(case.get("when"), str)
+            or not isinstance(case.get("decisions"), list)
+        ):
             raise ModelSpecError(f"{where}: case #{index} needs 'when' (text) and 'decisions' (a list)")
         cases.append(_Case(case["when"], [_as_data(d) for d in case["decisions"]]))
     if "decisions" in data:
@@ -91,11 +99,19 @@ class ScriptedModel:
     message. Being stateless, one instance serves concurrent runs and resumed runs.
     """
 
-    def __init__(self, decisions: Sequence[DecisionLike] | dict[str, Any] = (), *,
-                 roles: dict[str, Any] | None = None, spec: str = "scripted", name: str = "scripted") -> None:
+    def __init__(
+        self,
+        decisions: Sequence[DecisionLike] | dict[str, Any] = (),
+        *,
+        roles: dict[str, Any] | None = None,
+        spec: str = "scripted",
+        name: str = "scripted",
+    ) -> None:
         self._default = _parse_script(decisions, "scripted model") if decisions or not roles else []
-        self._roles = {role: _parse_script(script, f"scripted model, role '{role}'")
-                       for role, script in (roles or {}).items()}
+        self._roles = {
+            role: _parse_script(script, f"scripted model, role '{role}'")
+            for role, script in (roles or {}).items()
+        }
         for where, cases in [("", self._default), *((f"role '{r}', ", c) for r, c in self._roles.items())]:
             for case in cases:
                 for index, data in enumerate(case.decisions):
@@ -151,21 +167,29 @@ class ScriptedModel:
 
     async def decide(self, request: ModelRequest) -> ModelResponse:
         if not self._default and request.role not in self._roles:
-            raise ModelError(f"scripted model '{self.name}' has no script for role '{request.role}' "
-                             f"(it scripts: {', '.join(sorted(self._roles))})")
+            raise ModelError(
+                f"scripted model '{self.name}' has no script for role '{request.role}' "
+                f"(it scripts: {', '.join(sorted(self._roles))})"
+            )
         decisions = self._script_for(request)
         index = sum(1 for m in request.messages if m["role"] == "assistant")
         if index >= len(decisions):
-            raise ModelError(f"scripted model '{self.name}' has no decision for turn {index + 1} "
-                             f"(the script has {len(decisions)})")
+            raise ModelError(
+                f"scripted model '{self.name}' has no decision for turn {index + 1} "
+                f"(the script has {len(decisions)})"
+            )
         return _respond(dict(decisions[index]), request, self.name)
 
 
 class FunctionModel:
     """Calls `function(request)` (sync or async) for each decision; it returns a `Decision` or a dict."""
 
-    def __init__(self, function: Callable[[ModelRequest], DecisionLike | Awaitable[DecisionLike]], *,
-                 spec: str = "function") -> None:
+    def __init__(
+        self,
+        function: Callable[[ModelRequest], DecisionLike | Awaitable[DecisionLike]],
+        *,
+        spec: str = "function",
+    ) -> None:
         self.function = function
         self._spec = spec
 

@@ -48,7 +48,9 @@ def parse_model_spec(spec: str) -> ModelSpec:
     if backend not in BACKENDS:
         raise ModelSpecError(f"unknown model backend {backend!r} in {spec!r}; {_USAGE}")
     if not target:
-        raise ModelSpecError(f"model spec {spec!r} names no {'file' if backend == 'scripted' else 'model'}; {_USAGE}")
+        raise ModelSpecError(
+            f"model spec {spec!r} names no {'file' if backend == 'scripted' else 'model'}; {_USAGE}"
+        )
     return ModelSpec(backend, target)
 
 

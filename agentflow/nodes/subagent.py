@@ -29,7 +29,9 @@ class SubagentResult:
     state: dict[str, Any] | None = None
 
 
-async def run_subagent(graph: Any, input: Any, *, agent: str, extra: dict[str, Any] | None = None) -> SubagentResult:
+async def run_subagent(
+    graph: Any, input: Any, *, agent: str, extra: dict[str, Any] | None = None
+) -> SubagentResult:
     """Run compiled `graph` on `input` as agent `agent` (the name its events carry).
 
     Budget stops, pauses for approval and cancellation propagate (they concern the whole run); any other

@@ -33,8 +33,10 @@ from agentflow.tooling.tool import Tool
 
 __all__ = ["UNKNOWN_OUTCOME", "ToolNode"]
 
-UNKNOWN_OUTCOME = ("outcome unknown: this call was interrupted while it ran (the process stopped) and tool "
-                   "'{tool}' is not idempotent, so it was not run again; it may or may not have taken effect")
+UNKNOWN_OUTCOME = (
+    "outcome unknown: this call was interrupted while it ran (the process stopped) and tool "
+    "'{tool}' is not idempotent, so it was not run again; it may or may not have taken effect"
+)
 
 
 class ToolNode:
@@ -43,8 +45,14 @@ class ToolNode:
     `approval` overrides the tools' own policies: one policy for all tools, or a mapping by tool name.
     """
 
-    def __init__(self, tools: Sequence[Tool], *, approval: ApprovalPolicy | Mapping[str, ApprovalPolicy] | None = None,
-                 max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS, role: str = "agent") -> None:
+    def __init__(
+        self,
+        tools: Sequence[Tool],
+        *,
+        approval: ApprovalPolicy | Mapping[str, ApprovalPolicy] | None = None,
+        max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS,
+        role: str = "agent",
+    ) -> None:
         self.tools = {t.name: t for t in tools}
         self.approval = approval
         self.max_observation_chars = max_observation_chars
@@ -80,8 +88,12 @@ class ToolNode:
                 if policy not in (None, "never"):
                     asks.append(self._ask(svc, call, last, tool, unknown_outcome=True))
                 else:
-                    outcome = ToolOutcome(call=call, content=UNKNOWN_OUTCOME.format(tool=call.name), is_error=True,
-                                          error_type="unknown_outcome")
+                    outcome = ToolOutcome(
+                        call=call,
+                        content=UNKNOWN_OUTCOME.format(tool=call.name),
+                        is_error=True,
+                        error_type="unknown_outcome",
+                    )
                     await self._settle(svc, task, call, outcome, durable=True)
                     outcomes[call.id] = outcome
                 continue
@@ -100,13 +112,21 @@ class ToolNode:
                     to_run.append(call)
                     continue
                 if decision.action == "reject":
-                    outcome = ToolOutcome(call=call, content=f"rejected by a human: {decision.message or ''}",
-                                          is_error=True, error_type="rejected")
+                    outcome = ToolOutcome(
+                        call=call,
+                        content=f"rejected by a human: {decision.message or ''}",
+                        is_error=True,
+                        error_type="rejected",
+                    )
                 else:
                     result = decision.result
                     text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
-                    outcome = ToolOutcome(call=call, content=truncate(text, self.max_observation_chars),
-                                          result=result, error_type=None)
+                    outcome = ToolOutcome(
+                        call=call,
+                        content=truncate(text, self.max_observation_chars),
+                        result=result,
+                        error_type=None,
+                    )
                 await self._settle(svc, task, call, outcome, durable=True, by_human=True)
                 outcomes[call.id] = outcome
         if to_run:  # all or nothing: a decision's calls start only if all fit the budget
@@ -123,33 +143,69 @@ class ToolNode:
             "partial": ordered[-1].content if len(ordered) == 1 else [o.content for o in ordered],
         }
 
-    def _ask(self, svc: RunServices, call: ToolCall, last: Message, tool: Tool | None, *,
-             unknown_outcome: bool) -> PendingCall:
-        return PendingCall(run_id=svc.run_id, call_id=call.id, tool=call.name, arguments=call.arguments,
-                           reasoning=last.get("reasoning", ""), parameters=tool.parameters if tool else {},
-                           unknown_outcome=unknown_outcome)
+    def _ask(
+        self, svc: RunServices, call: ToolCall, last: Message, tool: Tool | None, *, unknown_outcome: bool
+    ) -> PendingCall:
+        return PendingCall(
+            run_id=svc.run_id,
+            call_id=call.id,
+            tool=call.name,
+            arguments=call.arguments,
+            reasoning=last.get("reasoning", ""),
+            parameters=tool.parameters if tool else {},
+            unknown_outcome=unknown_outcome,
+        )
 
-    async def _run_one(self, svc: RunServices, task: str, call: ToolCall, outcomes: dict[str, ToolOutcome]) -> None:
+    async def _run_one(
+        self, svc: RunServices, task: str, call: ToolCall, outcomes: dict[str, ToolOutcome]
+    ) -> None:
         tool = self.tools.get(call.name)
         guarded = tool is not None and not tool.idempotent
         if guarded:
             await svc.journal.start(task, call)
-        context = RunContext(run_id=svc.run_id, step=svc.tracker.usage.steps, call_id=call.id,
-                             db_path=svc.db_path, stores=svc.stores, cancelled=svc.cancelled,
-                             base_logger=svc.logger)
-        outcome = await execute_call(call, self.tools, context, max_observation_chars=self.max_observation_chars)
+        context = RunContext(
+            run_id=svc.run_id,
+            step=svc.tracker.usage.steps,
+            call_id=call.id,
+            db_path=svc.db_path,
+            stores=svc.stores,
+            cancelled=svc.cancelled,
+            base_logger=svc.logger,
+        )
+        outcome = await execute_call(
+            call, self.tools, context, max_observation_chars=self.max_observation_chars
+        )
         outcomes[call.id] = outcome
         await self._settle(svc, task, call, outcome, durable=guarded)
         failpoint("after_tool")
 
-    async def _settle(self, svc: RunServices, task: str, call: ToolCall, outcome: ToolOutcome, *, durable: bool,
-                      by_human: bool = False) -> None:
+    async def _settle(
+        self,
+        svc: RunServices,
+        task: str,
+        call: ToolCall,
+        outcome: ToolOutcome,
+        *,
+        durable: bool,
+        by_human: bool = False,
+    ) -> None:
         svc.tracker.sync_wall()
-        event = ToolCalled(run_id=svc.run_id, agent=agent_label(self.role), step=svc.tracker.usage.steps, call_id=call.id,
-                           tool=call.name, arguments=call.arguments, content=outcome.content,
-                           is_error=outcome.is_error, error_type=outcome.error_type, result=outcome.result,
-                           attempts=outcome.attempts, latency_s=outcome.latency_s, by_human=by_human,
-                           decision=task)
+        event = ToolCalled(
+            run_id=svc.run_id,
+            agent=agent_label(self.role),
+            step=svc.tracker.usage.steps,
+            call_id=call.id,
+            tool=call.name,
+            arguments=call.arguments,
+            content=outcome.content,
+            is_error=outcome.is_error,
+            error_type=outcome.error_type,
+            result=outcome.result,
+            attempts=outcome.attempts,
+            latency_s=outcome.latency_s,
+            by_human=by_human,
+            decision=task,
+        )
         svc.journal.remember(task, call, outcome)
         if durable:  # a non-idempotent call: its journal row is finished in the same transaction as the event
             await svc.journal.finish(task, call, outcome, event)
@@ -158,7 +214,9 @@ class ToolNode:
             await svc.record(event)
 
 
-def _asks_human(tool: Tool, policy: ApprovalPolicy | None, arguments: dict[str, Any], svc: RunServices) -> bool:
+def _asks_human(
+    tool: Tool, policy: ApprovalPolicy | None, arguments: dict[str, Any], svc: RunServices
+) -> bool:
     """Whether the call waits for a human. Arguments that fail the tool's schema never reach a human (the model
     gets the validation error instead), and a predicate sees the validated arguments; a predicate that raises
     asks the human rather than crash the run."""

@@ -55,9 +55,15 @@ def transfer_tool(peer: str, payload: type[BaseModel], description: str = "") ->
     def transfer(**fields: Any) -> dict[str, Any]:
         return payload(**fields).model_dump(mode="json")
 
-    return Tool(name=f"{TRANSFER_PREFIX}{peer}", function=transfer, args_model=payload,
-                description=f"Hand the conversation over to {peer}" + (f": {description}" if description else "."),
-                read_only=True, destructive=False, idempotent=True)
+    return Tool(
+        name=f"{TRANSFER_PREFIX}{peer}",
+        function=transfer,
+        args_model=payload,
+        description=f"Hand the conversation over to {peer}" + (f": {description}" if description else "."),
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+    )
 
 
 def _transfer_of(messages: Sequence[Message]) -> tuple[str, dict[str, Any]] | None:
@@ -67,11 +73,11 @@ def _transfer_of(messages: Sequence[Message]) -> tuple[str, dict[str, Any]] | No
         if message.get("role") == "assistant":
             last_calls = {c["id"]: c for c in message.get("tool_calls") or []}
             break
-    for message in messages[-len(last_calls):] if last_calls else ():
+    for message in messages[-len(last_calls) :] if last_calls else ():
         name = message.get("name") or ""
         if message.get("role") == "tool" and name.startswith(TRANSFER_PREFIX) and not message.get("is_error"):
             call = last_calls.get(message.get("tool_call_id", ""))
-            return name[len(TRANSFER_PREFIX):], (call or {}).get("arguments", {})
+            return name[len(TRANSFER_PREFIX) :], (call or {}).get("arguments", {})
     return None
 
 
@@ -83,8 +89,16 @@ def _agent_graph(agent: Agent, peers: dict[str, Agent]) -> Any:
         return END if _transfer_of(state.get("messages") or []) else "model"
 
     builder = StateGraph(AgentState)
-    builder.add_node("model", ModelNode(tools, model=agent.model, system_prompt=agent.system_prompt,
-                                        final_schema=agent.final_schema, role=agent.name))
+    builder.add_node(
+        "model",
+        ModelNode(
+            tools,
+            model=agent.model,
+            system_prompt=agent.system_prompt,
+            final_schema=agent.final_schema,
+            role=agent.name,
+        ),
+    )
     builder.add_node("tools", ToolNode(tools, role=agent.name, approval=agent.approval))
     builder.add_edge(START, "model")
     builder.add_conditional_edges("model", route_after_model, {"tools": "tools", "__end__": END})
@@ -92,7 +106,9 @@ def _agent_graph(agent: Agent, peers: dict[str, Agent]) -> Any:
     return builder.compile()
 
 
-def handoff_graph(agents: Sequence[Agent], *, entry: str | None = None, max_handoffs: int | None = None) -> StateGraph:
+def handoff_graph(
+    agents: Sequence[Agent], *, entry: str | None = None, max_handoffs: int | None = None
+) -> StateGraph:
     """A handoff `StateGraph` (uncompiled): the run starts with `entry` (default: the first agent)."""
     if not agents:
         raise ConfigError("a handoff graph needs at least one agent")
@@ -116,11 +132,14 @@ def handoff_graph(agents: Sequence[Agent], *, entry: str | None = None, max_hand
                 text = input_text(state.get("input", ""))
             else:
                 sender = (state.get("transfers") or [{}])[-1].get("from", "?")
-                text = (f"{sender} handed this over to you: {json.dumps(payload, ensure_ascii=False)}\n"
-                        f"Original request: {input_text(state.get('input', ''))}")
+                text = (
+                    f"{sender} handed this over to you: {json.dumps(payload, ensure_ascii=False)}\n"
+                    f"Original request: {input_text(state.get('input', ''))}"
+                )
             history = (state.get("conversations") or {}).get(agent.name, [])
-            outcome = await run_subagent(graph, text, agent=agent.name,
-                                         extra={"messages": [*history, user_message(text)]})
+            outcome = await run_subagent(
+                graph, text, agent=agent.name, extra={"messages": [*history, user_message(text)]}
+            )
             if not outcome.ok and outcome.state is None:
                 raise RunError(f"agent '{agent.name}' failed: {outcome.error}")
             messages = list((outcome.state or {}).get("messages") or [])
@@ -133,8 +152,12 @@ def handoff_graph(agents: Sequence[Agent], *, entry: str | None = None, max_hand
             hops = len(state.get("transfers") or []) + 1
             if max_handoffs is not None and hops > max_handoffs:
                 raise RunError(f"more than {max_handoffs} handoffs (last: {agent.name} -> {peer})")
-            update.update(active=peer, payload=handed, partial=f"{agent.name} handed over to {peer}",
-                          transfers=[{"from": agent.name, "to": peer, "payload": handed}])
+            update.update(
+                active=peer,
+                payload=handed,
+                partial=f"{agent.name} handed over to {peer}",
+                transfers=[{"from": agent.name, "to": peer, "payload": handed}],
+            )
             return update
 
         return node

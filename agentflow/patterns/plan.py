@@ -92,7 +92,7 @@ def _check_graph(steps: list[PlanStep], done: Iterable[str] = ()) -> None:
         if state.get(node) == 2 or node not in by_id:
             return
         if state.get(node) == 1:
-            cycle = [*path[path.index(node):], node]
+            cycle = [*path[path.index(node) :], node]
             raise PlanError(f"the plan has a dependency cycle: {' -> '.join(cycle)}")
         state[node] = 1
         for dep in by_id[node].depends_on:

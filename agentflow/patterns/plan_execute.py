@@ -45,8 +45,8 @@ PLANNER_PROMPT = (
     "that do not depend on each other run in parallel. Tools available to the steps: {tools}."
 )
 EXECUTOR_PROMPT = (
-    "You carry out one step of a larger plan. Use the tools, then report: status \"done\" with the result, "
-    "or \"failed\" with what went wrong."
+    'You carry out one step of a larger plan. Use the tools, then report: status "done" with the result, '
+    'or "failed" with what went wrong.'
 )
 WRITER_PROMPT = "Answer the user's task from the results of the plan's steps. Be brief."
 
@@ -117,44 +117,70 @@ def plan_execute_graph(
     """
     pinned = dict(models or {})
     tool_list = list(tools)
-    executor = react_graph(tool_list, system_prompt=executor_prompt, final_schema=STEP_RESULT_SCHEMA,
-                           role="executor", approval=approval, model=pinned.get("executor")).compile()
+    executor = react_graph(
+        tool_list,
+        system_prompt=executor_prompt,
+        final_schema=STEP_RESULT_SCHEMA,
+        role="executor",
+        approval=approval,
+        model=pinned.get("executor"),
+    ).compile()
     tool_names = ", ".join(t.name for t in tool_list) or "none"
 
     def planner_conversation(state: PlanState) -> list[Message]:
-        return [system_message(planner_prompt.format(tools=tool_names)), *(state.get("planner_messages") or [])]
+        return [
+            system_message(planner_prompt.format(tools=tool_names)),
+            *(state.get("planner_messages") or []),
+        ]
 
     async def plan(state: PlanState) -> dict[str, Any]:
         new: list[Message] = []
         if not state.get("planner_messages"):
             new.append(user_message(input_text(state.get("input", ""))))
-        decision, raw, _ = await model_step([*planner_conversation(state), *new], role="planner",
-                                            final_schema=PLAN_SCHEMA, model=pinned.get("planner"))
+        decision, raw, _ = await model_step(
+            [*planner_conversation(state), *new],
+            role="planner",
+            final_schema=PLAN_SCHEMA,
+            model=pinned.get("planner"),
+        )
         new.append(assistant_message(decision, raw))
         try:
             steps = parse_plan(decision.final_answer if decision.is_final else None)
         except PlanError as exc:
             return _refused(state, new, str(exc), "plan")
-        return {"planner_messages": new, "plan": [s.model_dump() for s in steps], "attempts": 0, "phase": "run"}
+        return {
+            "planner_messages": new,
+            "plan": [s.model_dump() for s in steps],
+            "attempts": 0,
+            "phase": "run",
+        }
 
     def _refused(state: PlanState, new: list[Message], reason: str, phase: str) -> dict[str, Any]:
         attempts = (state.get("attempts") or 0) + 1
         if attempts >= max_attempts:
             raise PlanError(f"no usable plan after {attempts} attempts; last problem: {reason}")
-        new.append(user_message(f"That {'plan' if phase == 'plan' else 'revision'} cannot run: {reason}. "
-                                "Send a corrected one."))
+        new.append(
+            user_message(
+                f"That {'plan' if phase == 'plan' else 'revision'} cannot run: {reason}. "
+                "Send a corrected one."
+            )
+        )
         return {"planner_messages": new, "attempts": attempts, "phase": phase}
 
     async def execute(state: _StepInput) -> dict[str, Any]:  # one step's `Send` payload
         step = state["step"]
-        outcome = await run_subagent(executor, _step_task(state["input"], step, state["context"]),
-                                     agent=f"executor:{step['id']}")
+        outcome = await run_subagent(
+            executor, _step_task(state["input"], step, state["context"]), agent=f"executor:{step['id']}"
+        )
         if not outcome.ok:
             status, result = "failed", outcome.error
         elif isinstance(outcome.output, dict) and outcome.output.get("status") in ("done", "failed"):
             status, result = outcome.output["status"], outcome.output.get("result", "")
         else:
-            status, result = "done", outcome.output if isinstance(outcome.output, str) else json.dumps(outcome.output)
+            status, result = (
+                "done",
+                outcome.output if isinstance(outcome.output, str) else json.dumps(outcome.output),
+            )
         record = {"status": status, "result": result, "description": step["description"]}
         update: dict[str, Any] = {"results": {step["id"]: record}}
         if status == "done":
@@ -169,13 +195,20 @@ def plan_execute_graph(
             return {"phase": "run"}
         new: list[Message] = []
         if state.get("phase") != "replan":  # a fresh round (not a retry after an unusable revision)
-            new.append(user_message(
-                f"Results so far:\n{_results_text(results)}\nSteps not run yet: "
-                f"{json.dumps(remaining, ensure_ascii=False) if remaining else 'none'}\n"
-                "Reply with action 'continue' (keep the remaining steps), 'revise' (give the new remaining "
-                "steps; they may depend on finished steps) or 'finish' (answer now)."))
-        decision, raw, _ = await model_step([*planner_conversation(state), *new], role="planner",
-                                            final_schema=REVISION_SCHEMA, model=pinned.get("planner"))
+            new.append(
+                user_message(
+                    f"Results so far:\n{_results_text(results)}\nSteps not run yet: "
+                    f"{json.dumps(remaining, ensure_ascii=False) if remaining else 'none'}\n"
+                    "Reply with action 'continue' (keep the remaining steps), 'revise' (give the new remaining "
+                    "steps; they may depend on finished steps) or 'finish' (answer now)."
+                )
+            )
+        decision, raw, _ = await model_step(
+            [*planner_conversation(state), *new],
+            role="planner",
+            final_schema=REVISION_SCHEMA,
+            model=pinned.get("planner"),
+        )
         new.append(assistant_message(decision, raw))
         done = [sid for sid, r in results.items() if r.get("status") == "done"]
         try:
@@ -201,15 +234,29 @@ def plan_execute_graph(
         if not ready:
             return "write"
         done = {sid: r["result"] for sid, r in results.items() if r.get("status") == "done"}
-        return [Send("execute", {"input": state.get("input"), "step": step,
-                                 "context": {d: done[d] for d in step.get("depends_on", [])}}) for step in ready]
+        return [
+            Send(
+                "execute",
+                {
+                    "input": state.get("input"),
+                    "step": step,
+                    "context": {d: done[d] for d in step.get("depends_on", [])},
+                },
+            )
+            for step in ready
+        ]
 
     async def write(state: PlanState) -> dict[str, Any]:
         results = state.get("results") or {}
-        messages = [system_message(writer_prompt), user_message(
-            f"Task: {input_text(state.get('input', ''))}\nResults of the steps:\n{_results_text(results)}")]
-        decision, _, _ = await model_step(messages, role="writer", final_schema=final_schema,
-                                          model=pinned.get("writer"))
+        messages = [
+            system_message(writer_prompt),
+            user_message(
+                f"Task: {input_text(state.get('input', ''))}\nResults of the steps:\n{_results_text(results)}"
+            ),
+        ]
+        decision, _, _ = await model_step(
+            messages, role="writer", final_schema=final_schema, model=pinned.get("writer")
+        )
         if not decision.is_final:
             raise PlanError("the writer called tools instead of answering")
         return {"output": decision.final_answer}

@@ -32,8 +32,10 @@ def react_graph(
     policies (one for all, or by tool name).
     """
     builder = StateGraph(AgentState)
-    builder.add_node("model", ModelNode(tools, model=model, system_prompt=system_prompt,
-                                        final_schema=final_schema, role=role))
+    builder.add_node(
+        "model",
+        ModelNode(tools, model=model, system_prompt=system_prompt, final_schema=final_schema, role=role),
+    )
     builder.add_node("tools", ToolNode(tools, role=role, approval=approval))
     builder.add_edge(START, "model")
     builder.add_conditional_edges("model", route_after_model, {"tools": "tools", "__end__": "__end__"})

@@ -57,13 +57,25 @@ class SupervisorState(TypedDict, total=False):
 def route_schema(names: Sequence[str], final_schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """`{"next": <one of names>, "task": str}` or `{"next": "FINISH", "answer": <final_schema>}`."""
     answer = final_schema or {"type": "string", "maxLength": 400}
-    return {"anyOf": [
-        {"type": "object", "properties": {"next": {"enum": list(names)},
-                                          "task": {"type": "string", "minLength": 1, "maxLength": 300}},
-         "required": ["next", "task"], "additionalProperties": False},
-        {"type": "object", "properties": {"next": {"const": FINISH}, "answer": answer},
-         "required": ["next", "answer"], "additionalProperties": False},
-    ]}
+    return {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "next": {"enum": list(names)},
+                    "task": {"type": "string", "minLength": 1, "maxLength": 300},
+                },
+                "required": ["next", "task"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"next": {"const": FINISH}, "answer": answer},
+                "required": ["next", "answer"],
+                "additionalProperties": False,
+            },
+        ]
+    }
 
 
 def _check_route(route: Any, names: Sequence[str]) -> str | None:
@@ -80,9 +92,14 @@ def _check_route(route: Any, names: Sequence[str]) -> str | None:
     return None
 
 
-def supervisor_graph(agents: Sequence[Agent], *, system_prompt: str = SUPERVISOR_PROMPT,
-                     final_schema: dict[str, Any] | None = None, model: Model | None = None,
-                     max_attempts: int = 3) -> StateGraph:
+def supervisor_graph(
+    agents: Sequence[Agent],
+    *,
+    system_prompt: str = SUPERVISOR_PROMPT,
+    final_schema: dict[str, Any] | None = None,
+    model: Model | None = None,
+    max_attempts: int = 3,
+) -> StateGraph:
     """A supervisor `StateGraph` over `agents` (uncompiled). `model` pins the supervisor's model."""
     if not agents:
         raise ConfigError("a supervisor graph needs at least one agent")
@@ -91,7 +108,11 @@ def supervisor_graph(agents: Sequence[Agent], *, system_prompt: str = SUPERVISOR
         raise ConfigError(f"agent names must be unique and not 'FINISH' / 'supervisor': {names}")
     schema = route_schema(names, final_schema)
     roster = "\n".join(f"- {a.name}: {a.description or 'no description'}" for a in agents)
-    prompt = system_prompt.format(agents=roster) if "{agents}" in system_prompt else f"{system_prompt}\nAgents:\n{roster}"
+    prompt = (
+        system_prompt.format(agents=roster)
+        if "{agents}" in system_prompt
+        else f"{system_prompt}\nAgents:\n{roster}"
+    )
 
     async def supervise(state: SupervisorState) -> dict[str, Any]:
         new: list[Message] = []
@@ -101,7 +122,9 @@ def supervisor_graph(agents: Sequence[Agent], *, system_prompt: str = SUPERVISOR
         decision, raw, _ = await model_step(messages, role="supervisor", final_schema=schema, model=model)
         new.append(assistant_message(decision, raw))
         route = decision.final_answer if decision.is_final else None
-        problem = _check_route(route, names) if decision.is_final else "route with next/task, do not call tools"
+        problem = (
+            _check_route(route, names) if decision.is_final else "route with next/task, do not call tools"
+        )
         if problem is not None or not isinstance(route, dict):
             attempts = (state.get("attempts") or 0) + 1
             if attempts >= max_attempts:
@@ -130,14 +153,21 @@ def supervisor_graph(agents: Sequence[Agent], *, system_prompt: str = SUPERVISOR
 
 
 def _specialist_node(agent: Agent) -> Any:
-    graph = react_graph(agent.tools, model=agent.model, system_prompt=agent.system_prompt,
-                        final_schema=agent.final_schema, role=agent.name, approval=agent.approval).compile()
+    graph = react_graph(
+        agent.tools,
+        model=agent.model,
+        system_prompt=agent.system_prompt,
+        final_schema=agent.final_schema,
+        role=agent.name,
+        approval=agent.approval,
+    ).compile()
 
     async def specialist(state: SupervisorState) -> dict[str, Any]:
         task = (state.get("route") or {}).get("task", "")
         history = (state.get("conversations") or {}).get(agent.name, [])
-        outcome = await run_subagent(graph, task, agent=agent.name,
-                                     extra={"messages": [*history, user_message(task)]})
+        outcome = await run_subagent(
+            graph, task, agent=agent.name, extra={"messages": [*history, user_message(task)]}
+        )
         result = outcome.output if outcome.ok else f"failed: {outcome.error}"
         text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
         conversation = list((outcome.state or {}).get("messages") or [*history, user_message(task)])

@@ -25,23 +25,36 @@ DECISION = "decision"  # the journal's call id for a model node's decision
 
 
 class JournalStore(Protocol):
-    async def journal_start(self, run_id: str, task: str, call_id: str, tool: str,
-                            arguments: dict[str, Any]) -> None: ...
+    async def journal_start(
+        self, run_id: str, task: str, call_id: str, tool: str, arguments: dict[str, Any]
+    ) -> None: ...
 
-    async def journal_finish(self, run_id: str, task: str, call_id: str, outcome: dict[str, Any],
-                             events: list[Event] = ...) -> None: ...
-
+    async def journal_finish(
+        self, run_id: str, task: str, call_id: str, outcome: dict[str, Any], events: list[Event] = ...
+    ) -> None: ...
 
 
 def outcome_to_dict(outcome: ToolOutcome) -> dict[str, Any]:
-    return {"content": outcome.content, "is_error": outcome.is_error, "error_type": outcome.error_type,
-            "result": outcome.result, "attempts": outcome.attempts, "latency_s": outcome.latency_s}
+    return {
+        "content": outcome.content,
+        "is_error": outcome.is_error,
+        "error_type": outcome.error_type,
+        "result": outcome.result,
+        "attempts": outcome.attempts,
+        "latency_s": outcome.latency_s,
+    }
 
 
 def outcome_from_dict(call: ToolCall, data: dict[str, Any]) -> ToolOutcome:
-    return ToolOutcome(call=call, content=data.get("content") or "", is_error=bool(data.get("is_error")),
-                       error_type=data.get("error_type"), result=data.get("result"),
-                       attempts=data.get("attempts") or 0, latency_s=data.get("latency_s") or 0.0)
+    return ToolOutcome(
+        call=call,
+        content=data.get("content") or "",
+        is_error=bool(data.get("is_error")),
+        error_type=data.get("error_type"),
+        result=data.get("result"),
+        attempts=data.get("attempts") or 0,
+        latency_s=data.get("latency_s") or 0.0,
+    )
 
 
 @dataclass(slots=True, kw_only=True)

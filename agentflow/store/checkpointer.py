@@ -28,4 +28,3 @@ class TracingSaver(AsyncSqliteSaver):
     async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
         await self._take_along()
         return await super().aput(config, checkpoint, metadata, new_versions)
-

@@ -19,7 +19,12 @@ __all__ = ["SCHEMA_VERSION", "connect", "default_db_path", "resolve_db_path"]
 
 SCHEMA_VERSION = 3
 _OWN_TABLES = {"agentflow_meta", "runs", "events", "tool_journal"}
-_KNOWN_PREFIXES = ("notes", "checkpoints", "writes", "sqlite_")  # tools' and LangGraph's tables share the file
+_KNOWN_PREFIXES = (
+    "notes",
+    "checkpoints",
+    "writes",
+    "sqlite_",
+)  # tools' and LangGraph's tables share the file
 
 
 def default_db_path() -> Path:
@@ -60,9 +65,15 @@ _MIGRATIONS: dict[int, list[str]] = {
     ],
     3: [
         # event kinds are their class names in snake case (agentflow.events.EVENT_TYPES)
-        *(f"UPDATE events SET kind = '{new}' WHERE kind = '{old}'" for old, new in (
-            ("model_decision", "model_called"), ("tool_result", "tool_called"), ("error", "run_errored"),
-            ("final", "run_finished"))),
+        *(
+            f"UPDATE events SET kind = '{new}' WHERE kind = '{old}'"
+            for old, new in (
+                ("model_decision", "model_called"),
+                ("tool_result", "tool_called"),
+                ("error", "run_errored"),
+                ("final", "run_finished"),
+            )
+        ),
     ],
 }
 
@@ -71,8 +82,10 @@ def _check_foreign(conn: sqlite3.Connection, path: Path) -> None:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     foreign = {t for t in tables - _OWN_TABLES if not t.startswith(_KNOWN_PREFIXES)}
     if "agentflow_meta" not in tables and foreign:
-        raise StoreError(f"{path} is not an agentflow database (it has tables {', '.join(sorted(foreign)[:5])}); "
-                         "pass another --db path")
+        raise StoreError(
+            f"{path} is not an agentflow database (it has tables {', '.join(sorted(foreign)[:5])}); "
+            "pass another --db path"
+        )
 
 
 def _inspect_read_only(path: Path) -> None:
@@ -94,12 +107,16 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         row = conn.execute("SELECT value FROM agentflow_meta WHERE key = 'schema_version'").fetchone()
         version = int(row[0]) if row else 0
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{path} was written by a newer agentflow (schema {version}, this one knows "
-                             f"{SCHEMA_VERSION}); upgrade agentflow")
+            raise StoreError(
+                f"{path} was written by a newer agentflow (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade agentflow"
+            )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             for statement in _MIGRATIONS[target]:
                 conn.execute(statement)
-        conn.execute("INSERT OR REPLACE INTO agentflow_meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        conn.execute(
+            "INSERT OR REPLACE INTO agentflow_meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -123,5 +140,7 @@ def connect(path: Path) -> sqlite_utils.Database:
         conn.execute("PRAGMA synchronous = NORMAL")
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is not a usable SQLite database ({exc}); it may be corrupt or truncated") from None
+        raise StoreError(
+            f"{path} is not a usable SQLite database ({exc}); it may be corrupt or truncated"
+        ) from None
     return sqlite_utils.Database(conn)

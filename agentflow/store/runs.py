@@ -57,13 +57,27 @@ class RunRecord:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunRecord:
         return cls(
-            id=row["id"], graph=row["graph"], input=_loads(row["input"]), status=RunStatus(row["status"]),
-            output=_loads(row["output"]), partial=_loads(row["partial"]), usage=_loads(row["usage"]) or {},
-            cost_usd=row["cost_usd"] or 0.0, budget=_loads(row["budget"]) or {},
-            budget_exhausted=row["budget_exhausted"], error=_loads(row["error"]), model=row["model"],
-            settings=_loads(row["settings"]) or {}, seed=row["seed"], parent_id=row["parent_id"],
-            created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"],
-            wall_s=row["wall_s"] or 0.0, owner=row.get("owner"), pending=_pending(row.get("pending")),
+            id=row["id"],
+            graph=row["graph"],
+            input=_loads(row["input"]),
+            status=RunStatus(row["status"]),
+            output=_loads(row["output"]),
+            partial=_loads(row["partial"]),
+            usage=_loads(row["usage"]) or {},
+            cost_usd=row["cost_usd"] or 0.0,
+            budget=_loads(row["budget"]) or {},
+            budget_exhausted=row["budget_exhausted"],
+            error=_loads(row["error"]),
+            model=row["model"],
+            settings=_loads(row["settings"]) or {},
+            seed=row["seed"],
+            parent_id=row["parent_id"],
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            wall_s=row["wall_s"] or 0.0,
+            owner=row.get("owner"),
+            pending=_pending(row.get("pending")),
             forked_from=row.get("forked_from"),
         )
 
@@ -103,15 +117,19 @@ class RunStore:
     def get_run(self, run_id: str) -> RunRecord:
         rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
         if not rows:
-            rows = self._read("SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC LIMIT 2",
-                              (run_id.replace("%", "") + "%",))
+            rows = self._read(
+                "SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC LIMIT 2",
+                (run_id.replace("%", "") + "%",),
+            )
             if len(rows) != 1:
                 raise UnknownRunError(f"no run '{run_id}' in {self.path}")
         return RunRecord.from_row(rows[0])
 
     def list_runs(self, *, limit: int = 20, status: str | None = None) -> list[RunRecord]:
         if status:
-            rows = self._read("SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC LIMIT ?", (status, limit))
+            rows = self._read(
+                "SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC LIMIT ?", (status, limit)
+            )
         else:
             rows = self._read("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
         return [RunRecord.from_row(r) for r in rows]
@@ -127,5 +145,15 @@ class RunStore:
 
     def events(self, run_id: str) -> list[TraceEvent]:
         rows = self._read("SELECT * FROM events WHERE run_id = ? ORDER BY seq", (run_id,))
-        return [TraceEvent(run_id=r["run_id"], seq=r["seq"], kind=r["kind"], step=r["step"], agent=r["agent"] or "",
-                           ts=r["ts"], data=json.loads(r["data"])) for r in rows]
+        return [
+            TraceEvent(
+                run_id=r["run_id"],
+                seq=r["seq"],
+                kind=r["kind"],
+                step=r["step"],
+                agent=r["agent"] or "",
+                ts=r["ts"],
+                data=json.loads(r["data"]),
+            )
+            for r in rows
+        ]

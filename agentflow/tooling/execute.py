@@ -21,7 +21,13 @@ from agentflow.messages import ToolCall
 from agentflow.tooling.context import RunContext
 from agentflow.tooling.tool import Tool
 
-__all__ = ["DEFAULT_MAX_OBSERVATION_CHARS", "ToolOutcome", "execute_call", "format_validation_error", "truncate"]
+__all__ = [
+    "DEFAULT_MAX_OBSERVATION_CHARS",
+    "ToolOutcome",
+    "execute_call",
+    "format_validation_error",
+    "truncate",
+]
 
 DEFAULT_MAX_OBSERVATION_CHARS = 4000
 
@@ -119,11 +125,23 @@ async def execute_call(
     """Run `call` against `tools`; every failure becomes an error outcome the model can read."""
     started = time.perf_counter()
 
-    def outcome(content: str, *, error_type: str | None = None, result: Any = None, attempts: int = 0) -> ToolOutcome:
-        limit = tool.max_observation_chars if tool is not None and tool.max_observation_chars else max_observation_chars
-        return ToolOutcome(call=call, content=truncate(content, limit), is_error=error_type is not None,
-                           error_type=error_type, result=result, attempts=attempts,
-                           latency_s=time.perf_counter() - started)
+    def outcome(
+        content: str, *, error_type: str | None = None, result: Any = None, attempts: int = 0
+    ) -> ToolOutcome:
+        limit = (
+            tool.max_observation_chars
+            if tool is not None and tool.max_observation_chars
+            else max_observation_chars
+        )
+        return ToolOutcome(
+            call=call,
+            content=truncate(content, limit),
+            is_error=error_type is not None,
+            error_type=error_type,
+            result=result,
+            attempts=attempts,
+            latency_s=time.perf_counter() - started,
+        )
 
     tool = tools.get(call.name)
     if tool is None:
@@ -160,11 +178,17 @@ async def execute_call(
     except _Timeout as exc:
         return outcome(f"tool '{tool.name}' {exc}", error_type="timeout", attempts=attempts)
     except Exception as exc:
-        return outcome(f"tool '{tool.name}' failed: {type(exc).__name__}: {exc}", error_type=type(exc).__name__,
-                       attempts=attempts)
+        return outcome(
+            f"tool '{tool.name}' failed: {type(exc).__name__}: {exc}",
+            error_type=type(exc).__name__,
+            attempts=attempts,
+        )
     try:
         text, data = _to_text(result)
     except (TypeError, ValueError) as exc:
-        return outcome(f"tool '{tool.name}' returned a value that is not JSON-serialisable: {exc}",
-                       error_type="bad_result", attempts=attempts)
+        return outcome(
+            f"tool '{tool.name}' returned a value that is not JSON-serialisable: {exc}",
+            error_type="bad_result",
+            attempts=attempts,
+        )
     return outcome(text, result=data, attempts=attempts)

@@ -19,8 +19,13 @@ __all__ = ["arguments_schema"]
 class _Narrow(GenerateJsonSchema):
     def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
         out: dict[str, Any] = {"type": "number"}
-        for src, dst in (("gt", "exclusiveMinimum"), ("ge", "minimum"), ("lt", "exclusiveMaximum"),
-                         ("le", "maximum"), ("multiple_of", "multipleOf")):
+        for src, dst in (
+            ("gt", "exclusiveMinimum"),
+            ("ge", "minimum"),
+            ("lt", "exclusiveMaximum"),
+            ("le", "maximum"),
+            ("multiple_of", "multipleOf"),
+        ):
             value: Any = schema.get(src)
             if value is not None:
                 out[dst] = float(value)

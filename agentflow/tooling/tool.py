@@ -110,7 +110,9 @@ def _build(
         raise ToolDefinitionError(f"@tool needs a function, got {type(func).__name__}")
     tool_name: str = name or str(getattr(func, "__name__", ""))
     if not tool_name.isidentifier():
-        raise ToolDefinitionError(f"tool name {tool_name!r} must be an identifier (letters, digits, underscores)")
+        raise ToolDefinitionError(
+            f"tool name {tool_name!r} must be an identifier (letters, digits, underscores)"
+        )
     try:
         hints = typing.get_type_hints(func, include_extras=True)
     except Exception as exc:
@@ -121,7 +123,9 @@ def _build(
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ToolDefinitionError(f"tool '{tool_name}': *args / **kwargs are not supported ('{pname}')")
         if param.kind is param.POSITIONAL_ONLY:
-            raise ToolDefinitionError(f"tool '{tool_name}': positional-only parameter '{pname}' is not supported")
+            raise ToolDefinitionError(
+                f"tool '{tool_name}': positional-only parameter '{pname}' is not supported"
+            )
         annotation = hints.get(pname)
         if annotation is None:
             raise ToolDefinitionError(f"tool '{tool_name}': parameter '{pname}' needs a type annotation")
@@ -143,7 +147,9 @@ def _build(
     except ToolDefinitionError:
         raise
     except Exception as exc:
-        raise ToolDefinitionError(f"tool '{tool_name}': arguments cannot be described as JSON schema ({exc})") from None
+        raise ToolDefinitionError(
+            f"tool '{tool_name}': arguments cannot be described as JSON schema ({exc})"
+        ) from None
     if read_only:
         destructive, idempotent = False, True if idempotent is None else idempotent
     return Tool(
@@ -207,9 +213,18 @@ def tool(
     injected at call time and hidden from the model. `read_only=True` implies not destructive and idempotent.
     `approval` ("never", "always", "destructive" or a predicate on the arguments) makes calls wait for a human.
     """
-    options = dict(name=name, description=description, read_only=read_only, destructive=destructive,
-                   idempotent=idempotent, timeout_s=timeout_s, retries=retries, retry_on=retry_on,
-                   max_observation_chars=max_observation_chars, approval=approval)
+    options = dict(
+        name=name,
+        description=description,
+        read_only=read_only,
+        destructive=destructive,
+        idempotent=idempotent,
+        timeout_s=timeout_s,
+        retries=retries,
+        retry_on=retry_on,
+        max_observation_chars=max_observation_chars,
+        approval=approval,
+    )
     if func is not None:
         return _build(func, **options)
     return lambda f: _build(f, **options)

@@ -61,8 +61,11 @@ SPECIAL_TOKENS = [EOS, USER, ASSISTANT]
 CHAT_TEMPLATE = (
     "{%- for message in messages -%}"
     "{%- if message['role'] == 'user' -%}" + USER + "{{ message['content'] }}"
-    "{%- elif message['role'] == 'assistant' -%}" + ASSISTANT + "{{ message['content'] }}" + EOS +
-    "{%- endif -%}"
+    "{%- elif message['role'] == 'assistant' -%}"
+    + ASSISTANT
+    + "{{ message['content'] }}"
+    + EOS
+    + "{%- endif -%}"
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}" + ASSISTANT + "{%- endif -%}"
 )
@@ -80,7 +83,9 @@ REASONING = {
     "error": "The tool failed.",
     "out_of_scope": "No tool fits this.",
 }
-OUT_OF_SCOPE_ANSWER = "Sorry, I can't help with that. I can do arithmetic, unit conversions, the current time and notes."
+OUT_OF_SCOPE_ANSWER = (
+    "Sorry, I can't help with that. I can do arithmetic, unit conversions, the current time and notes."
+)
 
 
 def decision_json(data: dict[str, Any]) -> str:
@@ -98,15 +103,20 @@ def final_answer(task: Task, call: dict[str, Any], content: str, is_error: bool)
     """(reasoning, answer) after the observation `content` of `call`."""
     name, args = call["name"], call["arguments"]
     if is_error:
-        what = {"calculator": "the calculator could not do that", "convert_units": "I could not convert that",
-                "current_time": "I could not get the time"}.get(name, "the tool failed")
+        what = {
+            "calculator": "the calculator could not do that",
+            "convert_units": "I could not convert that",
+            "current_time": "I could not get the time",
+        }.get(name, "the tool failed")
         return REASONING["error"], f"Sorry, {what}: {_error_text(content)}"
     if name == "calculator":
         return REASONING["answer"], f"{args['expression']} = {content}"
     if name == "convert_units":
         result = json.loads(content)
         unit = ascii_unit(result["unit"])  # answers are decoded as ASCII too ("°F" -> "F")
-        return REASONING["answer"], f"{task.meta.get('value_text', args['value'])} {args['from_unit']} = {result['value']} {unit}"
+        return REASONING[
+            "answer"
+        ], f"{task.meta.get('value_text', args['value'])} {args['from_unit']} = {result['value']} {unit}"
     if name == "current_time":
         return REASONING["answer"], f"It is {content} in {args.get('timezone', 'UTC')}."
     if name == "write_note":
@@ -120,6 +130,7 @@ def final_answer(task: Task, call: dict[str, Any], content: str, is_error: bool)
 
 
 # --------------------------------------------------------------------------------------------- frozen clocks
+
 
 @contextlib.contextmanager
 def frozen_clock(instant: datetime) -> Iterator[None]:
@@ -145,6 +156,7 @@ def random_instant(rng: random.Random) -> datetime:
 
 # ------------------------------------------------------------------------------------------------- episodes
 
+
 @dataclass
 class Episode:
     task: Task
@@ -153,7 +165,9 @@ class Episode:
 
 async def _run_tool(call: dict[str, Any], step: int, run_id: str, db: Path) -> tuple[ToolCall, str, bool]:
     tool_call = ToolCall(name=call["name"], arguments=call["arguments"], id=call_id(step, 0))
-    outcome = await execute_call(tool_call, TOOLS, RunContext(run_id=run_id, step=step, call_id=tool_call.id, db_path=db))
+    outcome = await execute_call(
+        tool_call, TOOLS, RunContext(run_id=run_id, step=step, call_id=tool_call.id, db_path=db)
+    )
     return tool_call, outcome.content, outcome.is_error
 
 
@@ -169,7 +183,11 @@ async def play(task: Task, rng: random.Random, workdir: Path) -> Episode:
     messages: list[Message] = [system_message(SYSTEM_PROMPT), user_message(task.request)]
     if task.call is None:
         raw = decision_json({"reasoning": REASONING["out_of_scope"], "final_answer": OUT_OF_SCOPE_ANSWER})
-        messages.append(assistant_message(Decision(reasoning=REASONING["out_of_scope"], final_answer=OUT_OF_SCOPE_ANSWER), raw))
+        messages.append(
+            assistant_message(
+                Decision(reasoning=REASONING["out_of_scope"], final_answer=OUT_OF_SCOPE_ANSWER), raw
+            )
+        )
         return Episode(task, messages)
     db = workdir / f"notes-{rng.getrandbits(48):012x}.db"
     try:
@@ -201,6 +219,7 @@ def play_all(tasks: list[Task], seed: int) -> list[Episode]:
 
 # ------------------------------------------------------------------------------------------------ rendering
 
+
 def prompt_text(messages: list[Message], tokenizer: Any, step: int) -> str:
     """The prompt the model gets before its decision at `step` (what TransformersModel renders)."""
     return to_text(render_chat(ModelRequest(messages=messages, tools=SPECS, step=step)), tokenizer)
@@ -215,8 +234,10 @@ def render(episode: Episode, tokenizer: Any) -> tuple[list[int], list[int]]:
     for step, index in enumerate(turns, start=1):
         prompt = prompt_text(messages[:index], tokenizer, step)
         if not prompt.startswith(done):
-            raise AssertionError(f"prompt for step {step} does not extend the previous turns:\n{prompt!r}\n{done!r}")
-        segments.append((prompt[len(done):], 0))
+            raise AssertionError(
+                f"prompt for step {step} does not extend the previous turns:\n{prompt!r}\n{done!r}"
+            )
+        segments.append((prompt[len(done) :], 0))
         target = messages[index]["content"] + EOS
         segments.append((target, 1))
         done = prompt + target

@@ -55,27 +55,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--vocab", type=int, default=1024)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--heads", type=int, default=2, help="attention heads (head size = hidden / heads; keep it 64)")
+    p.add_argument(
+        "--heads", type=int, default=2, help="attention heads (head size = hidden / heads; keep it 64)"
+    )
     p.add_argument("--intermediate", type=int, default=384)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--val-every", type=int, default=300)
     p.add_argument("--log-every", type=int, default=50)
-    p.add_argument("--context-weight", type=float, default=0.2,
-                   help="loss weight of the tokens the model reads (requests, observations) next to the decisions' "
-                        "1.0: more signal per sequence for the embeddings and the attention that copies")
-    p.add_argument("--copy-drills", type=float, default=0.3,
-                   help="extra sequences, this fraction of the tasks, where the model repeats a random snippet of "
-                        "training text: they grow the attention heads that copy (arguments, observations) early")
-    p.add_argument("--first-decision-copies", type=float, default=1.0,
-                   help="fraction of multi-turn episodes also trained on cut after their first decision (request -> "
-                        "tool call): short sequences that practise the hardest part, copying arguments over")
-    p.add_argument("--drill-steps", type=int, default=600,
-                   help="the first this many steps train on copy drills only (fresh ones, not the mix's): a copy "
-                        "curriculum, so the attention that copies forms before the episodes need it")
+    p.add_argument(
+        "--context-weight",
+        type=float,
+        default=0.2,
+        help="loss weight of the tokens the model reads (requests, observations) next to the decisions' "
+        "1.0: more signal per sequence for the embeddings and the attention that copies",
+    )
+    p.add_argument(
+        "--copy-drills",
+        type=float,
+        default=0.3,
+        help="extra sequences, this fraction of the tasks, where the model repeats a random snippet of "
+        "training text: they grow the attention heads that copy (arguments, observations) early",
+    )
+    p.add_argument(
+        "--first-decision-copies",
+        type=float,
+        default=1.0,
+        help="fraction of multi-turn episodes also trained on cut after their first decision (request -> "
+        "tool call): short sequences that practise the hardest part, copying arguments over",
+    )
+    p.add_argument(
+        "--drill-steps",
+        type=int,
+        default=600,
+        help="the first this many steps train on copy drills only (fresh ones, not the mix's): a copy "
+        "curriculum, so the attention that copies forms before the episodes need it",
+    )
     return p.parse_args(argv)
 
 
 # ------------------------------------------------------------------------------------------------- batches
+
 
 def batches(lengths: list[int], batch: int, rng: random.Random):
     """Endless batches of indices; similar lengths grouped (less padding), order shuffled, seeded."""
@@ -85,8 +104,12 @@ def batches(lengths: list[int], batch: int, rng: random.Random):
         pool = batch * 64
         chunks = []
         for start in range(0, len(order), pool):
-            group = sorted(order[start:start + pool], key=lambda i: lengths[i])
-            chunks += [group[i:i + batch] for i in range(0, len(group), batch) if len(group[i:i + batch]) == batch]
+            group = sorted(order[start : start + pool], key=lambda i: lengths[i])
+            chunks += [
+                group[i : i + batch]
+                for i in range(0, len(group), batch)
+                if len(group[i : i + batch]) == batch
+            ]
         rng.shuffle(chunks)
         yield from chunks
 
@@ -115,13 +138,15 @@ def weighted_loss(logits: Any, input_ids: Any, weights: Any) -> Any:
 
     target = input_ids[:, 1:]
     w = weights[:, 1:]
-    per_token = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), target.reshape(-1),
-                                                  reduction="none").view_as(w)
+    per_token = torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="none"
+    ).view_as(w)
     return (per_token * w).sum() / w.sum().clamp(min=1.0)
 
 
-def copy_drills(episodes: list[Any], n: int, tokenizer: Any, seed: int,
-                max_words: int = 12) -> list[tuple[list[int], list[int]]]:
+def copy_drills(
+    episodes: list[Any], n: int, tokenizer: Any, seed: int, max_words: int = 12
+) -> list[tuple[list[int], list[int]]]:
     """`n` sequences "<|user|>Repeat exactly: X<|assistant|>{"reasoning":"Repeat it.","final_answer":"X"}<|eos|>"
     with X a random snippet of the training episodes' text (requests, observations, decisions)."""
     rng = random.Random(seed + 11)
@@ -131,7 +156,7 @@ def copy_drills(episodes: list[Any], n: int, tokenizer: Any, seed: int,
         text = rng.choice(texts)
         words = text.split()
         start = rng.randrange(len(words))
-        snippet = " ".join(words[start:start + rng.randint(1, max_words)])[:120]
+        snippet = " ".join(words[start : start + rng.randint(1, max_words)])[:120]
         target = data.decision_json({"reasoning": "Repeat it.", "final_answer": snippet}) + data.EOS
         prompt = data.USER + f"Repeat exactly: {snippet}" + data.ASSISTANT
         p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -142,7 +167,10 @@ def copy_drills(episodes: list[Any], n: int, tokenizer: Any, seed: int,
 
 # ---------------------------------------------------------------------------------------------- validation
 
-def validate(model: Any, rows: list[tuple[list[int], list[int]]], skills: list[str], pad_id: int) -> dict[str, Any]:
+
+def validate(
+    model: Any, rows: list[tuple[list[int], list[int]]], skills: list[str], pad_id: int
+) -> dict[str, Any]:
     """Teacher-forced exact match of whole decisions, overall and per skill."""
     import torch
 
@@ -153,13 +181,14 @@ def validate(model: Any, rows: list[tuple[list[int], list[int]]], skills: list[s
     loss_sum, loss_n = 0.0, 0
     with torch.inference_mode():
         for start in range(0, len(rows), 32):
-            chunk = rows[start:start + 32]
+            chunk = rows[start : start + 32]
             input_ids, attention, labels, _ = collate(chunk, pad_id)
             out = model(input_ids=input_ids, attention_mask=attention)
             logits = out.logits[:, :-1]
             target = labels[:, 1:]
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-                                                     ignore_index=-100, reduction="sum")
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100, reduction="sum"
+            )
             loss_sum += float(loss)
             loss_n += int((target != -100).sum())
             pred = logits.argmax(-1)
@@ -194,6 +223,7 @@ def validate(model: Any, rows: list[tuple[list[int], list[int]]], skills: list[s
 
 # ------------------------------------------------------------------------------------------------- helpers
 
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -222,6 +252,7 @@ def log(msg: str) -> None:
 
 # ---------------------------------------------------------------------------------------------------- main
 
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -246,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     rng_cut = random.Random(args.seed + 7)
     cuts = []
     for ids, mask in rows:
-        if rng_cut.random() < args.first_decision_copies and 0 in mask[mask.index(1):]:
+        if rng_cut.random() < args.first_decision_copies and 0 in mask[mask.index(1) :]:
             end = mask.index(0, mask.index(1))  # first token after decision 1 (and its eos)
             cuts.append((ids[:end], mask[:end]))
     rows += cuts
@@ -256,15 +287,28 @@ def main(argv: list[str] | None = None) -> None:
     val_skills = [e.task.skill for e in val_episodes]
     lengths = [len(ids) for ids, _ in rows]
     n_tokens = sum(lengths)
-    log(f"tokenizer: {len(tokenizer)} tokens; {len(rows)} training sequences ({len(cuts)} cut after the first "
-        f"decision, {len(drills)} copy drills), {n_tokens} tokens, mean {n_tokens / len(rows):.0f}, max {max(lengths)}")
+    log(
+        f"tokenizer: {len(tokenizer)} tokens; {len(rows)} training sequences ({len(cuts)} cut after the first "
+        f"decision, {len(drills)} copy drills), {n_tokens} tokens, mean {n_tokens / len(rows):.0f}, max {max(lengths)}"
+    )
 
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=args.hidden, intermediate_size=args.intermediate,
-        num_hidden_layers=args.layers, num_attention_heads=args.heads, num_key_value_heads=args.heads,
-        max_position_embeddings=2048, rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=True,
-        bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-        attention_dropout=0.0, hidden_act="silu", initializer_range=0.02,
+        vocab_size=len(tokenizer),
+        hidden_size=args.hidden,
+        intermediate_size=args.intermediate,
+        num_hidden_layers=args.layers,
+        num_attention_heads=args.heads,
+        num_key_value_heads=args.heads,
+        max_position_embeddings=2048,
+        rope_theta=10000.0,
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        attention_dropout=0.0,
+        hidden_act="silu",
+        initializer_range=0.02,
     )
     model = LlamaForCausalLM(config)
     n_params = sum(p.numel() for p in model.parameters())
@@ -272,8 +316,11 @@ def main(argv: list[str] | None = None) -> None:
 
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr,
+        betas=(0.9, 0.98),
+    )
 
     def lr_at(step: int) -> float:
         if step < args.warmup:
@@ -288,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
         first = len(rows)
         rows += warm
         by_length = sorted(range(first, len(rows)), key=lambda i: len(rows[i][0]))
-        warm_batches = [by_length[i:i + args.batch] for i in range(0, len(by_length), args.batch)]
+        warm_batches = [by_length[i : i + args.batch] for i in range(0, len(by_length), args.batch)]
         random.Random(args.seed + 3).shuffle(warm_batches)
         warm_iter = iter(warm_batches)
     train_started = time.time()
@@ -299,8 +346,9 @@ def main(argv: list[str] | None = None) -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
         idx = next(warm_iter) if step < args.drill_steps else next(batch_iter)
-        input_ids, attention, _, weights = collate([rows[i] for i in idx], tokenizer.pad_token_id,
-                                                   args.context_weight)
+        input_ids, attention, _, weights = collate(
+            [rows[i] for i in idx], tokenizer.pad_token_id, args.context_weight
+        )
         out = model(input_ids=input_ids, attention_mask=attention)
         loss_t = weighted_loss(out.logits, input_ids, weights)
         loss_t.backward()
@@ -311,8 +359,10 @@ def main(argv: list[str] | None = None) -> None:
         running = 0.98 * running + 0.02 * loss if step else loss
         if (step + 1) % args.log_every == 0:
             elapsed = time.time() - train_started
-            log(f"step {step + 1}/{args.steps} loss {running:.4f} lr {lr_at(step):.2e} "
-                f"{elapsed / (step + 1):.2f} s/step, eta {elapsed / (step + 1) * (args.steps - step - 1) / 60:.1f} min")
+            log(
+                f"step {step + 1}/{args.steps} loss {running:.4f} lr {lr_at(step):.2e} "
+                f"{elapsed / (step + 1):.2f} s/step, eta {elapsed / (step + 1) * (args.steps - step - 1) / 60:.1f} min"
+            )
         if (step + 1) % args.val_every == 0 or step + 1 == args.steps:
             metrics = validate(model, val_rows, val_skills, tokenizer.pad_token_id)
             metrics["step"] = step + 1
@@ -325,15 +375,16 @@ def main(argv: list[str] | None = None) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("model.safetensors", "pytorch_model.bin", "chat_template.jinja"):
         (out_dir / stale).unlink(missing_ok=True)
-    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                                               do_sample=False)
+    model.generation_config = GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, do_sample=False
+    )
     model.save_pretrained(out_dir, safe_serialization=True)
     save_tokenizer(tokenizer, out_dir)
     (out_dir / "chat_template.jinja").unlink(missing_ok=True)
     info = {
         "about": "agentflow's demo model: a small Llama trained from scratch by scripts/demo_model/train.py on "
-                 "synthetic episodes with the bundled tools (calculator, convert_units, current_time, write_note, "
-                 "search_notes). A demo, not a general assistant.",
+        "synthetic episodes with the bundled tools (calculator, convert_units, current_time, write_note, "
+        "search_notes). A demo, not a general assistant.",
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"},
         "parameters": n_params,
         "training_tokens_per_epoch": n_tokens,
@@ -345,7 +396,9 @@ def main(argv: list[str] | None = None) -> None:
     (out_dir / "training.json").write_text(json.dumps(info, indent=2) + "\n")
     write_checksums(out_dir)
     size = sum(p.stat().st_size for p in out_dir.iterdir() if p.is_file())
-    log(f"saved to {out_dir} ({size / 1e6:.1f} MB); training {train_seconds / 60:.1f} min, total {total_seconds / 60:.1f} min")
+    log(
+        f"saved to {out_dir} ({size / 1e6:.1f} MB); training {train_seconds / 60:.1f} min, total {total_seconds / 60:.1f} min"
+    )
 
 
 if __name__ == "__main__":

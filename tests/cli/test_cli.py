@@ -16,10 +16,19 @@ REPO = Path(__file__).resolve().parents[2]
 ARITHMETIC = REPO / "examples" / "scripted" / "arithmetic.json"
 
 
-def agentflow(*args: str, db: Path, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def agentflow(
+    *args: str, db: Path, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AGENTFLOW_DB": str(db)}
-    return subprocess.run([sys.executable, "-m", "agentflow", *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=timeout, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "agentflow", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+    )
 
 
 def script(tmp_path: Path, decisions: list[dict[str, Any]]) -> str:
@@ -30,21 +39,44 @@ def script(tmp_path: Path, decisions: list[dict[str, Any]]) -> str:
 
 def test_run_bundled_graph_json(db_path: Path) -> None:
     """`run react --json` succeeds with exit 0 and prints exactly one JSON object with the documented keys."""
-    proc = agentflow("run", "react", "--input", "What is 17 * 23 + 4?", "--model", f"scripted:{ARITHMETIC}",
-                     "--json", db=db_path)
+    proc = agentflow(
+        "run",
+        "react",
+        "--input",
+        "What is 17 * 23 + 4?",
+        "--model",
+        f"scripted:{ARITHMETIC}",
+        "--json",
+        db=db_path,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert set(result) == {"run_id", "status", "output", "usage", "budget", "error", "partial", "pending"}
     assert result["status"] == "succeeded" and result["output"] == "17 * 23 + 4 = 395"
-    assert set(result["usage"]) == {"steps", "input_tokens", "output_tokens", "tool_calls", "cost_usd", "wall_s"}
+    assert set(result["usage"]) == {
+        "steps",
+        "input_tokens",
+        "output_tokens",
+        "tool_calls",
+        "cost_usd",
+        "wall_s",
+    }
     assert result["usage"]["tool_calls"] == 1 and result["budget"] is None and result["error"] is None
     assert "calculator" in proc.stderr and "395" in proc.stderr  # live view on stderr
 
 
 def test_run_graph_file_plain_output_and_stdin(db_path: Path) -> None:
     """A graph given by path reads its input from stdin and prints the answer and run id."""
-    proc = agentflow("run", "graphs/react.py", "--input", "-", "--model", f"scripted:{ARITHMETIC}", db=db_path,
-                     stdin="What is 17 * 23 + 4?")
+    proc = agentflow(
+        "run",
+        "graphs/react.py",
+        "--input",
+        "-",
+        "--model",
+        f"scripted:{ARITHMETIC}",
+        db=db_path,
+        stdin="What is 17 * 23 + 4?",
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "17 * 23 + 4 = 395"
     assert "run id:" in proc.stderr
@@ -52,11 +84,17 @@ def test_run_graph_file_plain_output_and_stdin(db_path: Path) -> None:
 
 def test_budget_exhausted_exit_3(tmp_path: Path, db_path: Path) -> None:
     """A budget stop exits 3 and names the budget in the JSON."""
-    model = script(tmp_path, [{"tool_calls": [{"name": "calculator", "arguments": {"expression": "1+1"}}]}] * 5)
+    model = script(
+        tmp_path, [{"tool_calls": [{"name": "calculator", "arguments": {"expression": "1+1"}}]}] * 5
+    )
     proc = agentflow("run", "react", "-i", "loop", "--model", model, "--max-steps", "2", "--json", db=db_path)
     assert proc.returncode == 3, proc.stderr
     result = json.loads(proc.stdout)
-    assert result["status"] == "budget_exhausted" and result["budget"] == "steps" and result["usage"]["steps"] == 2
+    assert (
+        result["status"] == "budget_exhausted"
+        and result["budget"] == "steps"
+        and result["usage"]["steps"] == 2
+    )
 
 
 def test_failed_run_exit_1(tmp_path: Path, db_path: Path) -> None:
@@ -67,14 +105,20 @@ def test_failed_run_exit_1(tmp_path: Path, db_path: Path) -> None:
     assert json.loads(proc.stdout)["error"]["type"] == "ModelError"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["run", "nope.py", "-i", "x", "--model", "scripted:x.json"], "graph file not found"),
-    (["run", "react", "-i", "x", "--model", "llama:x"], "unknown model backend"),
-    (["run", "react", "-i", "x", "--model", "vllm:/m"], "does not exist"),
-    (["run", "react", "-i", "  ", "--model", "scripted:x.json"], "input is empty"),
-    (["run", "react", "-i", "x", "--max-steps", "-1", "--model", "scripted:x.json"], "greater than or equal to 0"),
-    (["runs", "show", "deadbeef"], "no run 'deadbeef'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "nope.py", "-i", "x", "--model", "scripted:x.json"], "graph file not found"),
+        (["run", "react", "-i", "x", "--model", "llama:x"], "unknown model backend"),
+        (["run", "react", "-i", "x", "--model", "vllm:/m"], "does not exist"),
+        (["run", "react", "-i", "  ", "--model", "scripted:x.json"], "input is empty"),
+        (
+            ["run", "react", "-i", "x", "--max-steps", "-1", "--model", "scripted:x.json"],
+            "greater than or equal to 0",
+        ),
+        (["runs", "show", "deadbeef"], "no run 'deadbeef'"),
+    ],
+)
 def test_bad_input_exit_2(db_path: Path, args: list[str], message: str) -> None:
     """Bad graph, bad model spec, bad option or unknown run: exit 2 and a one-line error, no traceback."""
     agentflow("runs", "list", db=db_path)  # the database exists for `runs show`
@@ -96,8 +140,9 @@ def test_usage_errors_with_json_print_one_json_object(db_path: Path) -> None:
 
 def test_runs_list_and_show(db_path: Path) -> None:
     """Runs are listed newest first and shown with their trace."""
-    first = json.loads(agentflow("run", "react", "-i", "a", "--model", f"scripted:{ARITHMETIC}", "--json",
-                                 db=db_path).stdout)
+    first = json.loads(
+        agentflow("run", "react", "-i", "a", "--model", f"scripted:{ARITHMETIC}", "--json", db=db_path).stdout
+    )
     listed = json.loads(agentflow("runs", "list", "--json", db=db_path).stdout)
     assert [r["run_id"] for r in listed] == [first["run_id"]] and listed[0]["graph"] == "react"
     shown = json.loads(agentflow("runs", "show", first["run_id"], "--json", db=db_path).stdout)
@@ -127,10 +172,17 @@ def wait_gate() -> str:
 def make_graph():
     return agentflow.react_graph([wait_gate])
 """)
-    model = script(tmp_path, [{"tool_calls": [{"name": "wait_gate", "arguments": {}}]}, {"final_answer": "opened"}])
+    model = script(
+        tmp_path, [{"tool_calls": [{"name": "wait_gate", "arguments": {}}]}, {"final_answer": "opened"}]
+    )
     env = {**os.environ, "AGENTFLOW_DB": str(db_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "agentflow", "run", str(graph), "-i", "x", "--model", model,
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentflow", "run", str(graph), "-i", "x", "--model", model, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         with open(fifo, "w"):  # blocks until the tool opens the fifo: the run is inside the tool
             proc.send_signal(signum)
@@ -141,8 +193,13 @@ def make_graph():
     assert proc.returncode == 130, err
     result = json.loads(out)
     assert result["status"] == "cancelled"
-    resumed = subprocess.Popen([sys.executable, "-m", "agentflow", "resume", result["run_id"], "--json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    resumed = subprocess.Popen(
+        [sys.executable, "-m", "agentflow", "resume", result["run_id"], "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     with open(fifo, "w") as gate:
         gate.write("ok\n")
     out, err = resumed.communicate(timeout=60)

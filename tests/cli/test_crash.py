@@ -68,7 +68,12 @@ class Harness:
         self.db = tmp / "runs.db"
 
     def env(self, block: str | None = None, failpoint: str | None = None) -> dict[str, str]:
-        env = {**os.environ, "AGENTFLOW_DB": str(self.db), "AF_COUNT_DIR": str(self.counts), "AF_GATE": str(self.gate)}
+        env = {
+            **os.environ,
+            "AGENTFLOW_DB": str(self.db),
+            "AF_COUNT_DIR": str(self.counts),
+            "AF_GATE": str(self.gate),
+        }
         env.pop("AF_BLOCK_IN", None)
         env.pop("AGENTFLOW_FAILPOINT", None)
         if block:
@@ -86,16 +91,28 @@ class Harness:
         path = self.counts / name
         return len(path.read_text().splitlines()) if path.exists() else 0
 
-    def start(self, *args: str, block: str | None = None, block_at: int | None = None) -> subprocess.Popen[str]:
+    def start(
+        self, *args: str, block: str | None = None, block_at: int | None = None
+    ) -> subprocess.Popen[str]:
         env = self.env(block)
         if block_at is not None:
             env["AF_BLOCK_AT"] = str(block_at)
-        return subprocess.Popen([sys.executable, "-m", "agentflow", *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env)
+        return subprocess.Popen(
+            [sys.executable, "-m", "agentflow", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
 
     def cli(self, *args: str, failpoint: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "agentflow", *args], capture_output=True, text=True,
-                              env=self.env(failpoint=failpoint), timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "agentflow", *args],
+            capture_output=True,
+            text=True,
+            env=self.env(failpoint=failpoint),
+            timeout=120,
+        )
 
     def kill_inside_tool(self, proc: subprocess.Popen[str]) -> None:
         """Wait until the process is blocked inside the tool (it opened the gate), then SIGKILL it."""
@@ -166,8 +183,11 @@ def test_kill_between_calls_neither_repeats_nor_loses(h: Harness) -> None:
     resumed = h.cli("resume", h.run_id(), "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert h.count("pay") == 2 and h.count("sync") == 2
-    journal_payments = [e["data"]["arguments"] for e in h.trace(h.run_id()) if e["kind"] == "tool_called"
-                        and e["data"]["tool"] == "pay"]
+    journal_payments = [
+        e["data"]["arguments"]
+        for e in h.trace(h.run_id())
+        if e["kind"] == "tool_called" and e["data"]["tool"] == "pay"
+    ]
     assert journal_payments == [{"amount": 5}, {"amount": 6}]
 
 
@@ -206,8 +226,14 @@ def test_kill_during_interactive_approval_then_approve_elsewhere(h: Harness) -> 
     """SIGKILL while the terminal prompt waits: the pause is persisted; `approve` in another process deploys once."""
     model = h.script(call("deploy", version="v2"), final("deployed v2"))
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "agentflow", "run", str(h.graph), "-i", "deploy", "--model",
-                             model], stdin=follower, stdout=follower, stderr=follower, env=h.env(), close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentflow", "run", str(h.graph), "-i", "deploy", "--model", model],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=h.env(),
+        close_fds=True,
+    )
     os.close(follower)
     try:
         output = _read_until(leader, b"[a]pprove")
@@ -242,13 +268,37 @@ def test_non_interactive_pause_exits_4_and_decisions_continue(h: Harness) -> Non
 
 def test_two_processes_share_one_database(h: Harness) -> None:
     """A long run writing steadily while another process lists, inspects and decides: nothing is locked."""
-    paused = json.loads(h.cli("run", str(h.graph), "-i", "d", "--model",
-                              h.script(call("deploy", version="v1"), final("ok")), "--json").stdout)
+    paused = json.loads(
+        h.cli(
+            "run",
+            str(h.graph),
+            "-i",
+            "d",
+            "--model",
+            h.script(call("deploy", version="v1"), final("ok")),
+            "--json",
+        ).stdout
+    )
     busy = h.script(*[call("sync", value=i) for i in range(150)], final("finished"))
     # the writer stops inside its last call, so it is certainly still running (and owning its run) while the
     # other processes list, inspect and decide; it is released afterwards
-    writer = h.start("run", str(h.graph), "-i", "loop", "--model", busy, "--max-steps", "200", "--max-tool-calls",
-                     "200", "--max-tokens", "10000000", "--json", block="sync", block_at=149)
+    writer = h.start(
+        "run",
+        str(h.graph),
+        "-i",
+        "loop",
+        "--model",
+        busy,
+        "--max-steps",
+        "200",
+        "--max-tool-calls",
+        "200",
+        "--max-tokens",
+        "10000000",
+        "--json",
+        block="sync",
+        block_at=149,
+    )
     outputs = []
     for _ in range(5):
         outputs.append(h.cli("runs", "list", "--json"))
@@ -308,7 +358,9 @@ def test_answer_history_and_fork_through_the_cli(h: Harness) -> None:
     model = h.script(call("deploy", version="v1"), final("finished"))
     paused = json.loads(h.cli("run", str(h.graph), "-i", "deploy", "--model", model, "--json").stdout)
     call_id = paused["pending"][0]["call_id"]
-    answered = h.cli("answer", paused["run_id"], "--call", call_id, "--result", '{"status": "staged"}', "--json")
+    answered = h.cli(
+        "answer", paused["run_id"], "--call", call_id, "--result", '{"status": "staged"}', "--json"
+    )
     assert answered.returncode == 0, answered.stderr
     assert json.loads(answered.stdout)["output"] == "finished" and h.count("deploy") == 0
     history = json.loads(h.cli("runs", "history", paused["run_id"], "--json", "--values").stdout)
@@ -316,8 +368,16 @@ def test_answer_history_and_fork_through_the_cli(h: Harness) -> None:
     after_tools = next(c for c in history if c["after"] == "tools")
     index = len(after_tools["values"]["messages"]) - 1
     assert json.loads(after_tools["values"]["messages"][index]["content"]) == {"status": "staged"}
-    fork = h.cli("runs", "fork", paused["run_id"], "--at", str(after_tools["number"]),
-                 "--set", json.dumps({f"/messages/{index}/content": "failed"}), "--json")
+    fork = h.cli(
+        "runs",
+        "fork",
+        paused["run_id"],
+        "--at",
+        str(after_tools["number"]),
+        "--set",
+        json.dumps({f"/messages/{index}/content": "failed"}),
+        "--json",
+    )
     assert fork.returncode == 0, fork.stderr
     forked = json.loads(fork.stdout)
     assert forked["run_id"] != paused["run_id"] and forked["status"] == "succeeded"

@@ -34,8 +34,9 @@ FLOORS = {"llguidance": 0.95, "xgrammar": 0.95, "outlines_core": 0.70}
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_dev_coverage_per_engine(dev_schemas: dict[str, Any], engine_support: dict[str, dict[str, Any]],
-                                 engine: str) -> None:
+def test_dev_coverage_per_engine(
+    dev_schemas: dict[str, Any], engine_support: dict[str, dict[str, Any]], engine: str
+) -> None:
     """Each engine covers at least its floor; every refusal names the engine, a keyword and a reason."""
     refusals = {n: e for n, e in engine_support[engine].items() if e is not None}
     covered = len(engine_support[engine]) - len(refusals)
@@ -49,6 +50,7 @@ def test_dev_coverage_per_engine(dev_schemas: dict[str, Any], engine_support: di
 
 def _equal(x: Any, y: Any) -> bool:
     """Equivalence of two minimal DFAs with possibly different byte partitions (walk them in lockstep)."""
+
     def of(d: Any) -> dict[int, int]:
         return {b: i for i, block in enumerate(d.blocks) for b in block}
 
@@ -73,8 +75,9 @@ def _equal(x: Any, y: Any) -> bool:
 def test_lexeme_automata_and_their_regex_forms_agree(compiled_dev: dict[str, Any]) -> None:
     """Every intersected / negated dev lexeme: its DFA accepts what its parts accept, and the regex emitted for
     outlines_core (when within the limit) denotes exactly the DFA's language."""
-    lexemes = {lx.parts: lx for comp in compiled_dev.values() for lx in comp.grammar.lexemes.values()
-               if not lx.plain}
+    lexemes = {
+        lx.parts: lx for comp in compiled_dev.values() for lx in comp.grammar.lexemes.values() if not lx.plain
+    }
     assert len(lexemes) >= 10
     checked = 0
     for parts, lx in lexemes.items():
@@ -102,8 +105,19 @@ def test_intersection_and_negation_are_exact() -> None:
         lexeme_dfa(Lexeme((".{1,3}", "~a")))  # nothing ASCII-only to bound the `.`
 
 
-@pytest.mark.parametrize("name", ["formats", "weird_key", "enum_mixed", "not_enum_short", "map_min_forbid",
-                                  "pattern_lengths", "tree", "unique_enum"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "formats",
+        "weird_key",
+        "enum_mixed",
+        "not_enum_short",
+        "map_min_forbid",
+        "pattern_lengths",
+        "tree",
+        "unique_enum",
+    ],
+)
 def test_handwritten_forms_translate(name: str) -> None:
     """The hand-written corner cases translate to EBNF xgrammar parses and (within limits) to a regex."""
     import xgrammar as xgr
@@ -124,8 +138,12 @@ def _mask(matcher: Any, buf: Any, vocab: int) -> set[int]:
     return set(np.flatnonzero(np.unpackbits(buf.numpy().view(np.uint8), bitorder="little")[:vocab]).tolist())
 
 
-def test_masks_agree_along_walks(dev_schemas: dict[str, Any], compiled_dev: dict[str, Any],
-                                 engine_support: dict[str, dict[str, Any]], decoder: Any) -> None:
+def test_masks_agree_along_walks(
+    dev_schemas: dict[str, Any],
+    compiled_dev: dict[str, Any],
+    engine_support: dict[str, dict[str, Any]],
+    decoder: Any,
+) -> None:
     """One model-free walk per dev schema, masks from every supporting engine at every step: outlines_core's
     equal xgrammar's, llguidance's are a non-empty subset; the walk (half of them on llguidance's narrower
     choices) ends valid."""
@@ -160,8 +178,9 @@ def test_masks_agree_along_walks(dev_schemas: dict[str, Any], compiled_dev: dict
     assert not problems, problems[:5]
 
 
-def test_auto_choice_is_measured_supported_and_cached(compiled_dev: dict[str, Any],
-                                                     engine_support: dict[str, dict[str, Any]], decoder: Any) -> None:
+def test_auto_choice_is_measured_supported_and_cached(
+    compiled_dev: dict[str, Any], engine_support: dict[str, dict[str, Any]], decoder: Any
+) -> None:
     """auto picks an engine that supports the grammar, keeps what each candidate measured and why others were
     refused, and answers the same grammar from its cache."""
     refused_by_oc = next(n for n, e in engine_support["outlines_core"].items() if e is not None)
@@ -178,8 +197,9 @@ def test_auto_choice_is_measured_supported_and_cached(compiled_dev: dict[str, An
     assert sample.engine == decoder.choice(compiled_dev[both]).engine
 
 
-def test_forced_engine_override_and_refusal(compiled_dev: dict[str, Any],
-                                            engine_support: dict[str, dict[str, Any]], decoder: Any) -> None:
+def test_forced_engine_override_and_refusal(
+    compiled_dev: dict[str, Any], engine_support: dict[str, dict[str, Any]], decoder: Any
+) -> None:
     """engine= overrides auto; an engine that cannot express a grammar raises its typed refusal before any
     decoding, never a looser decode."""
     refused = next(n for n, e in engine_support["outlines_core"].items() if e is not None)
@@ -187,8 +207,10 @@ def test_forced_engine_override_and_refusal(compiled_dev: dict[str, Any],
     with pytest.raises(EngineUnsupportedError) as info:
         decoder.sample(comp, max_tokens=comp.min_max_tokens, engine="outlines_core")
     assert info.value.engine == "outlines_core"
-    assert (info.value.keyword, info.value.pointer) == (engine_support["outlines_core"][refused].keyword,
-                                                        engine_support["outlines_core"][refused].pointer)
+    assert (info.value.keyword, info.value.pointer) == (
+        engine_support["outlines_core"][refused].keyword,
+        engine_support["outlines_core"][refused].pointer,
+    )
     for engine in ("llguidance", "xgrammar"):
         assert decoder.sample(comp, max_tokens=comp.min_max_tokens, seed=1, engine=engine).engine == engine
     with pytest.raises(ValueError, match="unknown mask engine"):
@@ -214,7 +236,9 @@ def test_cancellation_and_bound_per_engine(decoder: Any, engine: str) -> None:
     with pytest.raises(MaxTokensTooSmallError):
         decoder.sample(comp, max_tokens=comp.min_max_tokens - 1, engine=engine)
     text = decoder.sample(comp, max_tokens=comp.min_max_tokens, engine=engine, seed=2).text
-    assert check_output(text, {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}).ok
+    assert check_output(
+        text, {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    ).ok
 
 
 def test_outlines_core_index_build_is_time_limited(monkeypatch: pytest.MonkeyPatch, decoder: Any) -> None:

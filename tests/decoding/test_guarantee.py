@@ -34,9 +34,13 @@ SAMPLES_PER_SCHEMA = 3
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_dev_schemas_model_samples_all_valid(dev_schemas: dict[str, Any], compiled_dev: dict[str, Any],
-                                            engine_support: dict[str, dict[str, Any]], decoder: Any,
-                                            engine: str) -> None:
+def test_dev_schemas_model_samples_all_valid(
+    dev_schemas: dict[str, Any],
+    compiled_dev: dict[str, Any],
+    engine_support: dict[str, dict[str, Any]],
+    decoder: Any,
+    engine: str,
+) -> None:
     """For each mask engine: >= 3 samples per dev schema it supports, temperature 1.0, max_tokens = the
     reported minimum, all valid."""
     supported = [name for name, err in engine_support[engine].items() if err is None]
@@ -44,7 +48,9 @@ def test_dev_schemas_model_samples_all_valid(dev_schemas: dict[str, Any], compil
     for name in supported:
         comp = compiled_dev[name]
         for seed in range(SAMPLES_PER_SCHEMA):
-            sample = decoder.sample(comp, max_tokens=comp.min_max_tokens, temperature=1.0, seed=seed, engine=engine)
+            sample = decoder.sample(
+                comp, max_tokens=comp.min_max_tokens, temperature=1.0, seed=seed, engine=engine
+            )
             assert sample.engine == engine
             tokens += sample.n_tokens
             mask_s += sample.mask_seconds
@@ -53,14 +59,17 @@ def test_dev_schemas_model_samples_all_valid(dev_schemas: dict[str, Any], compil
             if not verdict.ok:
                 failures.append((name, seed, verdict.error, sample.text[:200]))
     elapsed = time.perf_counter() - started
-    print(f"\n{engine}: {len(supported)}/{len(dev_schemas)} dev schemas, {len(supported) * SAMPLES_PER_SCHEMA} "
-          f"samples, {tokens} tokens, {elapsed:.1f}s, mask {1e6 * mask_s / max(tokens, 1):.0f} us/token")
+    print(
+        f"\n{engine}: {len(supported)}/{len(dev_schemas)} dev schemas, {len(supported) * SAMPLES_PER_SCHEMA} "
+        f"samples, {tokens} tokens, {elapsed:.1f}s, mask {1e6 * mask_s / max(tokens, 1):.0f} us/token"
+    )
     assert supported and not failures, failures[:5]
 
 
 @pytest.mark.parametrize("mode,walks", [("uniform", 5), ("adversarial", 2)])
-def test_dev_schemas_random_walks_valid_within_bound(dev_schemas: dict[str, Any], compiled_dev: dict[str, Any],
-                                                    ll_tokenizer: Any, mode: str, walks: int) -> None:
+def test_dev_schemas_random_walks_valid_within_bound(
+    dev_schemas: dict[str, Any], compiled_dev: dict[str, Any], ll_tokenizer: Any, mode: str, walks: int
+) -> None:
     import llguidance
 
     rng = random.Random(7)

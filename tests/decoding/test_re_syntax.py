@@ -33,18 +33,35 @@ CASES = [
     ("é", Regex((Char(0xE9),), False)),
     ("[a-z0-9_]", Regex((CharClass(False, frozenset({95}), ((97, 122), (48, 57)), ()),), False)),
     (r"[^\d\s,]", Regex((CharClass(True, frozenset({44}), (), ("digit", "space")),), False)),
-    (r"\d\W", Regex((CharClass(False, frozenset(), (), ("digit",)), CharClass(False, frozenset(), (), ("not_word",))),
-                    False)),
+    (
+        r"\d\W",
+        Regex(
+            (CharClass(False, frozenset(), (), ("digit",)), CharClass(False, frozenset(), (), ("not_word",))),
+            False,
+        ),
+    ),
     ("[^a]", Regex((NotChar(97),), False)),
     ("[a]", Regex((Char(97),), False)),
     ("(ab)(?:c)(?P<n>d)", Regex((Group(_chars("ab")), Char(99), Group(_chars("d"))), False)),  # (?:) inlined
     ("(?i:ab)", Regex((Group(_chars("ab"), flagged=True),), False)),
     ("(?i)ab", Regex(_chars("ab"), True)),
     ("ab|cd|", Regex((Alt((_chars("ab"), _chars("cd"), ())),), False)),
-    ("a*b+c?", Regex((Repeat(0, None, _chars("a")), Repeat(1, None, _chars("b")), Repeat(0, 1, _chars("c"))),
-                     False)),
-    ("a{2}b{1,3}c{4,}d*?", Regex((Repeat(2, 2, _chars("a")), Repeat(1, 3, _chars("b")), Repeat(4, None, _chars("c")),
-                                  Repeat(0, None, _chars("d"))), False)),
+    (
+        "a*b+c?",
+        Regex((Repeat(0, None, _chars("a")), Repeat(1, None, _chars("b")), Repeat(0, 1, _chars("c"))), False),
+    ),
+    (
+        "a{2}b{1,3}c{4,}d*?",
+        Regex(
+            (
+                Repeat(2, 2, _chars("a")),
+                Repeat(1, 3, _chars("b")),
+                Repeat(4, None, _chars("c")),
+                Repeat(0, None, _chars("d")),
+            ),
+            False,
+        ),
+    ),
     ("(?:ab)++", Regex((Repeat(1, None, _chars("ab")),), False)),
     (r"^a$", Regex((Anchor("begin"), Char(97), Anchor("end")), False)),
     (r"\Aa\Z", Regex((Anchor("begin_string"), Char(97), Anchor("end_string")), False)),

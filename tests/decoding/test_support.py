@@ -55,8 +55,16 @@ def test_unsupported_named(name: str) -> None:
 
 
 def test_caps_reported() -> None:
-    report = check_schema({"type": "object", "properties": {"s": {"type": "string"}, "n": {"type": "integer"},
-                                                            "a": {"type": "array", "items": {"type": "boolean"}}}})
+    report = check_schema(
+        {
+            "type": "object",
+            "properties": {
+                "s": {"type": "string"},
+                "n": {"type": "integer"},
+                "a": {"type": "array", "items": {"type": "boolean"}},
+            },
+        }
+    )
     assert report.supported
     text = "\n".join(report.caps)
     assert "/properties/s: strings capped at 64" in text
@@ -73,9 +81,18 @@ def test_max_length_keywords_shrink_the_bound() -> None:
 def test_compile_cache_and_decision() -> None:
     schema = {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
     assert compile_cached(schema) is compile_cached(dict(schema))
-    tools = [ToolSpec(name="calc", description="", parameters={
-        "type": "object", "properties": {"expression": {"type": "string", "maxLength": 20}},
-        "required": ["expression"], "additionalProperties": False})]
+    tools = [
+        ToolSpec(
+            name="calc",
+            description="",
+            parameters={
+                "type": "object",
+                "properties": {"expression": {"type": "string", "maxLength": 20}},
+                "required": ["expression"],
+                "additionalProperties": False,
+            },
+        )
+    ]
     first = compile_decision(tools)
     assert compile_decision(tools) is first
     assert first.min_max_tokens < 2000

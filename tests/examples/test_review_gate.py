@@ -33,10 +33,13 @@ async def test_gate_pauses_and_an_edit_is_validated_then_published(db_path: Path
         [item] = paused.pending
         assert item.call_id == "gate_publish_answer" and item.arguments == {"answer": "42"}
         with pytest.raises(InvalidDecisionError, match="answer"):
-            await runner.decide(paused.run_id, [HumanDecision(action="approve", arguments={"answer": ""})], graph=g)
+            await runner.decide(
+                paused.run_id, [HumanDecision(action="approve", arguments={"answer": ""})], graph=g
+            )
         assert runner.result_of(paused.run_id).status == "awaiting_approval"
-        done = await runner.decide(paused.run_id, [HumanDecision(action="approve", arguments={"answer": "6 * 7 = 42."})],
-                                   graph=g)
+        done = await runner.decide(
+            paused.run_id, [HumanDecision(action="approve", arguments={"answer": "6 * 7 = 42."})], graph=g
+        )
     assert done.ok and done.output == "6 * 7 = 42."
 
 
@@ -45,9 +48,12 @@ async def test_a_rejection_goes_back_to_the_model(db_path: Path) -> None:
     g, model = graph(), ScriptedModel.from_file(SCRIPT)
     async with agentflow.Runner(db_path) as runner:
         paused = await runner.run(g, "What is 6 * 7?", model=model)
-        again = await runner.decide(paused.run_id, [HumanDecision(action="reject", message="use a full sentence")],
-                                    graph=g)
-        assert again.status == "awaiting_approval" and again.pending[0].arguments == {"answer": "6 times 7 is 42."}
+        again = await runner.decide(
+            paused.run_id, [HumanDecision(action="reject", message="use a full sentence")], graph=g
+        )
+        assert again.status == "awaiting_approval" and again.pending[0].arguments == {
+            "answer": "6 times 7 is 42."
+        }
         done = await runner.decide(paused.run_id, [HumanDecision(action="approve")], graph=g)
     assert done.ok and done.output == "6 times 7 is 42."
 

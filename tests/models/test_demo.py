@@ -45,8 +45,11 @@ def test_model_files_match_the_recorded_checksums() -> None:
     for line in (DEMO / "CHECKSUMS").read_text().splitlines():
         digest, name = line.split("  ", 1)
         recorded[name] = digest
-    shipped = {p.name for p in DEMO.iterdir() if p.is_file() and p.name not in ("CHECKSUMS", "__init__.py")
-               and not p.name.endswith(".pyc")}
+    shipped = {
+        p.name
+        for p in DEMO.iterdir()
+        if p.is_file() and p.name not in ("CHECKSUMS", "__init__.py") and not p.name.endswith(".pyc")
+    }
     assert set(recorded) == shipped
     for name, digest in recorded.items():
         assert sha256(DEMO / name) == digest, f"{name} changed since training (CHECKSUMS)"
@@ -74,13 +77,18 @@ def test_chat_template_renders_the_compact_format(demo_tokenizer: Any) -> None:
     from agentflow.models.prompt import render_chat, to_text
     from agentflow.toolkit import DEFAULT_TOOLS
 
-    messages = [system_message("You are precise."), user_message("What is 2 + 2?"),
-                {"role": "assistant", "content": '{"reasoning":"r","tool_calls":[]}'},
-                {"role": "tool", "content": "4", "tool_call_id": "call_1_0", "name": "calculator"}]
+    messages = [
+        system_message("You are precise."),
+        user_message("What is 2 + 2?"),
+        {"role": "assistant", "content": '{"reasoning":"r","tool_calls":[]}'},
+        {"role": "tool", "content": "4", "tool_call_id": "call_1_0", "name": "calculator"},
+    ]
     request = ModelRequest(messages=messages, tools=[t.spec for t in DEFAULT_TOOLS])
     text = to_text(render_chat(request), demo_tokenizer)
-    assert text == ('<|user|>What is 2 + 2?<|assistant|>{"reasoning":"r","tool_calls":[]}<|eos|>'
-                    "<|user|>Observation call_1_0 (calculator): 4<|assistant|>")
+    assert text == (
+        '<|user|>What is 2 + 2?<|assistant|>{"reasoning":"r","tool_calls":[]}<|eos|>'
+        "<|user|>Observation call_1_0 (calculator): 4<|assistant|>"
+    )
 
 
 @pytest.mark.anyio
@@ -97,12 +105,20 @@ async def test_graph_prompts_are_the_training_text(demo_tokenizer: Any, tmp_path
     from agentflow.models.prompt import render_chat, to_text
     from agentflow.testing import FunctionModel
 
-    for task in [tasks.Task(skill="calculator", request="What is 17 * 23 + 4?",
-                            call={"name": "calculator", "arguments": {"expression": "17 * 23 + 4"}}),
-                 tasks.Task(skill="convert_units", request="Convert 5 km to miles",
-                            call={"name": "convert_units", "arguments": {"value": 5, "from_unit": "km", "to_unit": "miles"}},
-                            meta={"value_text": "5"}),
-                 tasks.Task(skill="out_of_scope", request="Tell me a joke", call=None)]:
+    for task in [
+        tasks.Task(
+            skill="calculator",
+            request="What is 17 * 23 + 4?",
+            call={"name": "calculator", "arguments": {"expression": "17 * 23 + 4"}},
+        ),
+        tasks.Task(
+            skill="convert_units",
+            request="Convert 5 km to miles",
+            call={"name": "convert_units", "arguments": {"value": 5, "from_unit": "km", "to_unit": "miles"}},
+            meta={"value_text": "5"},
+        ),
+        tasks.Task(skill="out_of_scope", request="Tell me a joke", call=None),
+    ]:
         # play_all runs its own event loop: off this one, in a worker thread
         episode = (await anyio.to_thread.run_sync(lambda task=task: data.play_all([task], seed=0)))[0]
         decisions = [json.loads(m["content"]) for m in episode.messages if m["role"] == "assistant"]
@@ -112,10 +128,14 @@ async def test_graph_prompts_are_the_training_text(demo_tokenizer: Any, tmp_path
             prompts.append(to_text(render_chat(request), demo_tokenizer))
             return decisions[len(prompts) - 1]
 
-        result = await agentflow.run("react", task.request, db=tmp_path / "runs.db", model=FunctionModel(replay))
+        result = await agentflow.run(
+            "react", task.request, db=tmp_path / "runs.db", model=FunctionModel(replay)
+        )
         assert result.status == "succeeded"
         turns = [i for i, m in enumerate(episode.messages) if m["role"] == "assistant"]
-        expected = [data.prompt_text(episode.messages[:i], demo_tokenizer, step) for step, i in enumerate(turns, 1)]
+        expected = [
+            data.prompt_text(episode.messages[:i], demo_tokenizer, step) for step, i in enumerate(turns, 1)
+        ]
         assert prompts == expected
         ids, _mask = data.render(episode, demo_tokenizer)
         assert demo_tokenizer.decode(ids).startswith(prompts[-1])
@@ -139,10 +159,17 @@ def test_the_clock_resolves_every_place_the_model_is_trained_on() -> None:
 
 # ----------------------------------------------------------------------------------------- through the CLI
 
+
 def agentflow_cli(*args: str, db: Path, timeout: float = 180) -> dict[str, Any]:
     env = {**os.environ, "AGENTFLOW_DB": str(db), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "agentflow", *args, "--json"], capture_output=True, text=True,
-                          env=env, timeout=timeout, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentflow", *args, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+    )
     assert proc.stdout.strip(), proc.stderr[-2000:]
     return json.loads(proc.stdout)
 
@@ -188,7 +215,9 @@ def test_a_note_written_in_one_run_is_found_in_a_later_run(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("request_text", ["Wie spät ist es in Berlin?", "Book me a flight to Rome", "请帮我写一首诗"])
+@pytest.mark.parametrize(
+    "request_text", ["Wie spät ist es in Berlin?", "Book me a flight to Rome", "请帮我写一首诗"]
+)
 def test_requests_outside_its_skills_end_cleanly(request_text: str, tmp_path: Path) -> None:
     result = run_demo(request_text, tmp_path / "runs.db")
     assert result["status"] in ("succeeded", "budget_exhausted"), result

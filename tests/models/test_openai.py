@@ -43,9 +43,20 @@ class FakeProvider:
                 if isinstance(reply, tuple):
                     status, payload = reply
                 else:
-                    status, payload = 200, json.dumps({
-                        "choices": [{"message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": 100, "completion_tokens": 10}})
+                    status, payload = (
+                        200,
+                        json.dumps(
+                            {
+                                "choices": [
+                                    {
+                                        "message": {"role": "assistant", "content": reply},
+                                        "finish_reason": "stop",
+                                    }
+                                ],
+                                "usage": {"prompt_tokens": 100, "completion_tokens": 10},
+                            }
+                        ),
+                    )
                 data = payload.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -72,11 +83,17 @@ def provider() -> Iterator[FakeProvider]:
 
 
 def request() -> ModelRequest:
-    return ModelRequest(messages=[{"role": "user", "content": "add 2 and 3"}], tools=[add.spec],
-                        settings=SamplingSettings(seed=1), step=1)
+    return ModelRequest(
+        messages=[{"role": "user", "content": "add 2 and 3"}],
+        tools=[add.spec],
+        settings=SamplingSettings(seed=1),
+        step=1,
+    )
 
 
-INVALID_ARGS = json.dumps({"reasoning": "r", "tool_calls": [{"name": "add", "arguments": {"a": "two", "b": 3}}]})
+INVALID_ARGS = json.dumps(
+    {"reasoning": "r", "tool_calls": [{"name": "add", "arguments": {"a": "two", "b": 3}}]}
+)
 VALID = json.dumps({"reasoning": "r", "tool_calls": [{"name": "add", "arguments": {"a": 2, "b": 3}}]})
 
 
@@ -96,8 +113,9 @@ async def test_invalid_output_is_retried_with_the_validation_error(provider: Fak
     assert second["seed"] != first["seed"]
 
 
-async def test_retries_run_out_with_a_typed_error_and_the_run_counts_them(provider: FakeProvider,
-                                                                          db_path: Path) -> None:
+async def test_retries_run_out_with_a_typed_error_and_the_run_counts_them(
+    provider: FakeProvider, db_path: Path
+) -> None:
     """Never valid: after max_retries retries the step fails with InvalidModelOutputError (its attempts and
     usage attached); through a run, the run fails with that type and its usage includes every attempt."""
     provider.replies = ["this is not json"]

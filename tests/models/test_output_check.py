@@ -7,9 +7,16 @@ import json
 from agentflow.models.base import ToolSpec
 from agentflow.models.output_check import check_decision_output, retry_message
 
-ADD = ToolSpec(name="add", description="Add two integers.",
-               parameters={"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-                           "required": ["a", "b"], "additionalProperties": False})
+ADD = ToolSpec(
+    name="add",
+    description="Add two integers.",
+    parameters={
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+        "additionalProperties": False,
+    },
+)
 
 
 def decision(**fields: object) -> str:
@@ -17,12 +24,16 @@ def decision(**fields: object) -> str:
 
 
 def test_a_valid_tool_call_passes() -> None:
-    check = check_decision_output(decision(tool_calls=[{"name": "add", "arguments": {"a": 1, "b": 2}}]), [ADD])
+    check = check_decision_output(
+        decision(tool_calls=[{"name": "add", "arguments": {"a": 1, "b": 2}}]), [ADD]
+    )
     assert check.ok and check.data["tool_calls"][0]["arguments"] == {"a": 1, "b": 2}
 
 
 def test_bad_arguments_name_the_keyword_and_the_path() -> None:
-    check = check_decision_output(decision(tool_calls=[{"name": "add", "arguments": {"a": 1, "b": "two"}}]), [ADD])
+    check = check_decision_output(
+        decision(tool_calls=[{"name": "add", "arguments": {"a": 1, "b": "two"}}]), [ADD]
+    )
     assert not check.ok
     assert (check.error.keyword, check.error.path) == ("type", "$.tool_calls[0].arguments.b")
     assert "'type' at $.tool_calls[0].arguments.b" in retry_message(check.error)
@@ -35,8 +46,10 @@ def test_an_unknown_tool_is_named_with_the_known_ones() -> None:
 
 
 def test_strict_json_refuses_duplicate_keys_and_nan() -> None:
-    for text in ['{"reasoning": "r", "reasoning": "s", "final_answer": "x"}',
-                 '{"reasoning": "r", "final_answer": NaN}']:
+    for text in [
+        '{"reasoning": "r", "reasoning": "s", "final_answer": "x"}',
+        '{"reasoning": "r", "final_answer": NaN}',
+    ]:
         check = check_decision_output(text, [ADD])
         assert check.error is not None and check.error.keyword == "json", text
 
@@ -45,4 +58,7 @@ def test_the_final_answer_is_checked_against_the_final_schema() -> None:
     final = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}, "required": ["n"]}
     assert check_decision_output(decision(final_answer={"n": 3}), [ADD], final).ok
     check = check_decision_output(decision(final_answer={"n": -1}), [ADD], final)
-    assert check.error is not None and (check.error.keyword, check.error.path) == ("minimum", "$.final_answer.n")
+    assert check.error is not None and (check.error.keyword, check.error.path) == (
+        "minimum",
+        "$.final_answer.n",
+    )

@@ -20,12 +20,15 @@ def test_parse_known_backends() -> None:
     assert parse_model_spec("openai:gpt-4o@http://127.0.0.1:8000/v1").backend == "openai"
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("", "empty model spec"),
-    ("gpt4", "no backend prefix"),
-    ("llama:x", "unknown model backend 'llama'"),
-    ("scripted:", "names no file"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("", "empty model spec"),
+        ("gpt4", "no backend prefix"),
+        ("llama:x", "unknown model backend 'llama'"),
+        ("scripted:", "names no file"),
+    ],
+)
 def test_bad_specs(spec: str, message: str) -> None:
     """Malformed specs raise ModelSpecError naming the problem and the grammar."""
     with pytest.raises(ModelSpecError, match=message):

@@ -45,8 +45,15 @@ CALCULATOR = ToolSpec(
 ROOMY = 2048  # enough tokens for any decision under the schemas below, even one byte-token per byte
 
 
-def request(*, seed: int | None = 0, temperature: float = 1.0, max_tokens: int = ROOMY, step: int = 0,
-            tools: list[ToolSpec] | None = None, final_schema: dict[str, Any] | None = None) -> ModelRequest:
+def request(
+    *,
+    seed: int | None = 0,
+    temperature: float = 1.0,
+    max_tokens: int = ROOMY,
+    step: int = 0,
+    tools: list[ToolSpec] | None = None,
+    final_schema: dict[str, Any] | None = None,
+) -> ModelRequest:
     return ModelRequest(
         messages=[system_message("You are a careful calculator."), user_message("What is 12 * 7 + 3?")],
         tools=[CALCULATOR] if tools is None else tools,
@@ -89,7 +96,9 @@ async def test_greedy_decoding_follows_a_final_schema(model: TransformersModel) 
     assert again.raw_text == response.raw_text
 
 
-async def test_usage_counts_prompt_and_generated_tokens(model: TransformersModel, tiny_model_dir: Path) -> None:
+async def test_usage_counts_prompt_and_generated_tokens(
+    model: TransformersModel, tiny_model_dir: Path
+) -> None:
     """input_tokens is the prompt's token count; output_tokens counts what was generated."""
     from transformers import AutoTokenizer
 
@@ -130,8 +139,13 @@ async def test_cancelling_a_decide_stops_its_generation(model: TransformersModel
 
     The long request forces 200 characters (seconds of generation here); the next one takes milliseconds.
     """
-    long = request(temperature=0.0, seed=None, tools=[], max_tokens=None,
-                   final_schema={"type": "string", "minLength": 200})
+    long = request(
+        temperature=0.0,
+        seed=None,
+        tools=[],
+        max_tokens=None,
+        final_schema={"type": "string", "minLength": 200},
+    )
     with anyio.move_on_after(0.3):
         await model.decide(long)
     with anyio.fail_after(2.0):
@@ -148,8 +162,15 @@ async def test_max_tokens_below_the_minimum_is_refused_before_decoding(model: Tr
 
 async def test_an_unsupported_schema_is_refused_with_keyword_and_pointer(model: TransformersModel) -> None:
     """A schema no engine can enforce is refused, naming the keyword and where it is."""
-    lookbehind = ToolSpec(name="grep", description="Search.", parameters={
-        "type": "object", "properties": {"q": {"type": "string", "pattern": "(?<=x)a"}}, "required": ["q"]})
+    lookbehind = ToolSpec(
+        name="grep",
+        description="Search.",
+        parameters={
+            "type": "object",
+            "properties": {"q": {"type": "string", "pattern": "(?<=x)a"}},
+            "required": ["q"],
+        },
+    )
     with pytest.raises(UnsupportedSchemaError) as info:
         await model.decide(request(tools=[lookbehind]))
     assert info.value.keyword == "pattern" and info.value.pointer == "/properties/q"
@@ -162,7 +183,9 @@ def forced(tiny_model_dir: Path) -> dict[str, TransformersModel]:
 
 
 @pytest.mark.parametrize("engine", ENGINES[1:])
-async def test_each_forced_engine_decodes_valid_decisions(forced: dict[str, TransformersModel], engine: str) -> None:
+async def test_each_forced_engine_decodes_valid_decisions(
+    forced: dict[str, TransformersModel], engine: str
+) -> None:
     """Every engine, forced, decodes decisions that validate; the model records which engine decoded."""
     validator = Draft202012Validator(decision_schema([CALCULATOR]))
     model = forced[engine]
@@ -191,12 +214,16 @@ async def test_auto_picks_a_supporting_engine_and_records_it(model: Transformers
 
 #: Six optional capped strings: the exact regex form (every subset of members, strings byte-capped with
 #: escapes) is larger than outlines_core's limit.
-LONG_TEXT = ToolSpec(name="note", description="Write a note.", parameters={
-    "type": "object", "properties": {k: {"type": "string", "maxLength": 100} for k in "abcdef"}})
+LONG_TEXT = ToolSpec(
+    name="note",
+    description="Write a note.",
+    parameters={"type": "object", "properties": {k: {"type": "string", "maxLength": 100} for k in "abcdef"}},
+)
 
 
 async def test_a_forced_engine_that_cannot_express_a_tool_is_a_typed_error(
-        forced: dict[str, TransformersModel], model: TransformersModel) -> None:
+    forced: dict[str, TransformersModel], model: TransformersModel
+) -> None:
     """outlines_core forced onto a tool it cannot express exactly refuses with keyword, pointer and engine;
     it never decodes loosely. auto still decodes it, with another engine."""
     with pytest.raises(EngineUnsupportedError) as info:
@@ -260,9 +287,11 @@ def test_unknown_engine_is_a_config_error(tiny_model_dir: Path) -> None:
 
 
 def test_importing_the_backend_imports_no_heavy_modules() -> None:
-    code = ("import sys, agentflow.models.transformers; "
-            "print(sorted(m for m in ('torch', 'transformers', 'outlines', 'outlines_core', 'llguidance', 'xgrammar') "
-            "if m in sys.modules))")
+    code = (
+        "import sys, agentflow.models.transformers; "
+        "print(sorted(m for m in ('torch', 'transformers', 'outlines', 'outlines_core', 'llguidance', 'xgrammar') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

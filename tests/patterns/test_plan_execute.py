@@ -46,25 +46,39 @@ async def test_independent_steps_run_in_parallel_and_the_writer_answers(db_path:
         await gate.all_in.wait()
         gate.release.set()
 
-    model = ScriptedModel(roles={
-        "planner": [plan(("s1", "add 1 and 2", []), ("s2", "add 3 and 4", []),
-                         ("s3", "add the two results", ["s1", "s2"])), CONTINUE],
-        "executor": {"cases": [
-            {"when": "Step s1", "decisions": [calls(call("slow_add", a=1, b=2)), step_done("3")]},
-            {"when": "Step s2", "decisions": [calls(call("slow_add", a=3, b=4)), step_done("7")]},
-            {"when": "Step s3", "decisions": [calls(call("add", a=3, b=7)), step_done("10")]},
-        ]},
-        "writer": [final("The total is 10.")],
-    })
+    model = ScriptedModel(
+        roles={
+            "planner": [
+                plan(
+                    ("s1", "add 1 and 2", []),
+                    ("s2", "add 3 and 4", []),
+                    ("s3", "add the two results", ["s1", "s2"]),
+                ),
+                CONTINUE,
+            ],
+            "executor": {
+                "cases": [
+                    {"when": "Step s1", "decisions": [calls(call("slow_add", a=1, b=2)), step_done("3")]},
+                    {"when": "Step s2", "decisions": [calls(call("slow_add", a=3, b=4)), step_done("7")]},
+                    {"when": "Step s3", "decisions": [calls(call("add", a=3, b=7)), step_done("10")]},
+                ]
+            },
+            "writer": [final("The total is 10.")],
+        }
+    )
     async with anyio.create_task_group() as tg:
         tg.start_soon(release_when_both_in)
-        result = await agentflow.run(plan_execute_graph([slow_add, add]), "sum things", model=model, db=db_path)
+        result = await agentflow.run(
+            plan_execute_graph([slow_add, add]), "sum things", model=model, db=db_path
+        )
     assert result.ok, result.error
     assert result.output == "The total is 10."
     events = RunStore(db_path).events(result.run_id)
     agents = [e.agent for e in events if e.kind == "model_called"]
     assert set(agents) == {"planner", "executor:s1", "executor:s2", "executor:s3", "writer"}
-    s3_prompt = next(e for e in events if e.kind == "model_called" and e.agent == "executor:s3").data["messages"]
+    s3_prompt = next(e for e in events if e.kind == "model_called" and e.agent == "executor:s3").data[
+        "messages"
+    ]
     assert "s1: 3" in s3_prompt[-1]["content"] and "s2: 7" in s3_prompt[-1]["content"]
     # planner: the plan and one revision (none after the last round: nothing left, nothing failed)
     assert result.usage["steps"] == 2 + 3 * 2 + 1
@@ -72,17 +86,30 @@ async def test_independent_steps_run_in_parallel_and_the_writer_answers(db_path:
 
 async def test_a_failed_step_triggers_a_replan(db_path: Path) -> None:
     """A step that reports failure goes to the re-planner, whose revised step runs instead."""
-    model = ScriptedModel(roles={
-        "planner": [plan(("s1", "look it up", [])),
-                    final({"action": "revise", "steps": [{"id": "s2", "description": "compute it instead",
-                                                          "depends_on": []}]}),
-                    CONTINUE],
-        "executor": {"cases": [
-            {"when": "Step s1", "decisions": [final({"status": "failed", "result": "no such record"})]},
-            {"when": "Step s2", "decisions": [calls(call("add", a=2, b=2)), step_done("4")]},
-        ]},
-        "writer": [final("4")],
-    })
+    model = ScriptedModel(
+        roles={
+            "planner": [
+                plan(("s1", "look it up", [])),
+                final(
+                    {
+                        "action": "revise",
+                        "steps": [{"id": "s2", "description": "compute it instead", "depends_on": []}],
+                    }
+                ),
+                CONTINUE,
+            ],
+            "executor": {
+                "cases": [
+                    {
+                        "when": "Step s1",
+                        "decisions": [final({"status": "failed", "result": "no such record"})],
+                    },
+                    {"when": "Step s2", "decisions": [calls(call("add", a=2, b=2)), step_done("4")]},
+                ]
+            },
+            "writer": [final("4")],
+        }
+    )
     result = await agentflow.run(plan_execute_graph([add]), "what is it?", model=model, db=db_path)
     assert result.ok and result.output == "4"
     events = RunStore(db_path).events(result.run_id)
@@ -90,22 +117,30 @@ async def test_a_failed_step_triggers_a_replan(db_path: Path) -> None:
     assert "s1 (failed): no such record" in replans[1].data["messages"][-1]["content"]
 
 
-@pytest.mark.parametrize(("bad", "reason"), [
-    (plan(("s1", "a", ["s2"]), ("s2", "b", ["s1"])), "dependency cycle: s1 -> s2 -> s1"),
-    (plan(("s1", "a", ["s9"])), "depends on unknown step 's9'"),
-    (final({"steps": []}), "the plan has no steps"),
-])
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (plan(("s1", "a", ["s2"]), ("s2", "b", ["s1"])), "dependency cycle: s1 -> s2 -> s1"),
+        (plan(("s1", "a", ["s9"])), "depends on unknown step 's9'"),
+        (final({"steps": []}), "the plan has no steps"),
+    ],
+)
 async def test_unusable_plans_go_back_to_the_planner(db_path: Path, bad: dict[str, Any], reason: str) -> None:
     """A cycle, an unknown dependency or an empty plan is sent back with the reason; a fixed plan then runs."""
-    model = ScriptedModel(roles={
-        "planner": [bad, plan(("s1", "add", [])), CONTINUE],
-        "executor": [calls(call("add", a=1, b=1)), step_done("2")],
-        "writer": [final("2")],
-    })
+    model = ScriptedModel(
+        roles={
+            "planner": [bad, plan(("s1", "add", [])), CONTINUE],
+            "executor": [calls(call("add", a=1, b=1)), step_done("2")],
+            "writer": [final("2")],
+        }
+    )
     result = await agentflow.run(plan_execute_graph([add]), "task", model=model, db=db_path)
     assert result.ok and result.output == "2"
-    planner_calls = [e for e in RunStore(db_path).events(result.run_id)
-                     if e.kind == "model_called" and e.agent == "planner"]
+    planner_calls = [
+        e
+        for e in RunStore(db_path).events(result.run_id)
+        if e.kind == "model_called" and e.agent == "planner"
+    ]
     assert reason in planner_calls[1].data["messages"][-1]["content"]
 
 
@@ -121,15 +156,20 @@ async def test_a_planner_that_never_plans_well_fails_with_plan_error(db_path: Pa
 async def test_budget_stops_the_run_with_the_finished_steps_as_partial(db_path: Path) -> None:
     """Sub-agents draw from the run's step budget: the run stops budget_exhausted, and the partial result
     holds the steps that finished (including one that finished in the round that ran out)."""
-    model = ScriptedModel(roles={
-        "planner": [plan(("quick", "answer at once", []), ("slow", "loop", []))],
-        "executor": {"cases": [
-            {"when": "Step quick", "decisions": [step_done("fast result")]},
-            {"when": "Step slow", "decisions": [calls(call("add", a=1, b=1))] * 10},
-        ]},
-    })
-    result = await agentflow.run(plan_execute_graph([add], replan="never"), "task", model=model, db=db_path,
-                                 budget=Budget(max_steps=4))
+    model = ScriptedModel(
+        roles={
+            "planner": [plan(("quick", "answer at once", []), ("slow", "loop", []))],
+            "executor": {
+                "cases": [
+                    {"when": "Step quick", "decisions": [step_done("fast result")]},
+                    {"when": "Step slow", "decisions": [calls(call("add", a=1, b=1))] * 10},
+                ]
+            },
+        }
+    )
+    result = await agentflow.run(
+        plan_execute_graph([add], replan="never"), "task", model=model, db=db_path, budget=Budget(max_steps=4)
+    )
     assert result.status == "budget_exhausted" and result.budget == "steps"
     assert result.partial == {"quick": "fast result"}
     assert result.usage["steps"] == 4
@@ -146,25 +186,42 @@ async def test_approval_pauses_in_parallel_steps_do_not_collide(db_path: Path) -
         executed.append(amount)
         return f"paid {amount}"
 
-    model = ScriptedModel(roles={
-        "planner": [plan(("a", "pay 10", []), ("b", "pay 20", [])), CONTINUE],
-        "executor": {"cases": [
-            {"when": "Step a", "decisions": [calls(call("pay", amount=10)), step_done("paid 10")]},
-            {"when": "Step b", "decisions": [calls(call("pay", amount=20)), final({"status": "failed",
-                                                                                "result": "refused"})]},
-        ]},
-        "writer": [final("one payment made")],
-    })
+    model = ScriptedModel(
+        roles={
+            "planner": [plan(("a", "pay 10", []), ("b", "pay 20", [])), CONTINUE],
+            "executor": {
+                "cases": [
+                    {"when": "Step a", "decisions": [calls(call("pay", amount=10)), step_done("paid 10")]},
+                    {
+                        "when": "Step b",
+                        "decisions": [
+                            calls(call("pay", amount=20)),
+                            final({"status": "failed", "result": "refused"}),
+                        ],
+                    },
+                ]
+            },
+            "writer": [final("one payment made")],
+        }
+    )
     graph = plan_execute_graph([pay])
     async with agentflow.Runner(db_path) as runner:
         paused = await runner.run(graph, "pay both", model=model)
         assert paused.status == "awaiting_approval"
         pending = {p.arguments["amount"]: p for p in paused.pending}
         assert set(pending) == {10, 20} and executed == []
-        await runner.decide(paused.run_id, [HumanDecision(action="reject", call_id=pending[20].call_id,
-                                                     message="too much")], graph=graph, model=model)
-        done = await runner.decide(paused.run_id, [HumanDecision(action="approve", call_id=pending[10].call_id)],
-                                   graph=graph, model=model)
+        await runner.decide(
+            paused.run_id,
+            [HumanDecision(action="reject", call_id=pending[20].call_id, message="too much")],
+            graph=graph,
+            model=model,
+        )
+        done = await runner.decide(
+            paused.run_id,
+            [HumanDecision(action="approve", call_id=pending[10].call_id)],
+            graph=graph,
+            model=model,
+        )
     assert done.ok, done.error
     assert done.output == "one payment made" and executed == [10]
 
@@ -180,15 +237,26 @@ async def test_resume_after_a_budget_stop_continues_the_stopped_step(db_path: Pa
         runs.append(n)
         return n
 
-    model = ScriptedModel(roles={
-        "planner": [plan(("quick", "answer at once", []), ("slow", "three calls", []))],
-        "executor": {"cases": [
-            {"when": "Step quick", "decisions": [step_done("fast")]},
-            {"when": "Step slow", "decisions": [calls(call("count", n=1)), calls(call("count", n=2)),
-                                                calls(call("count", n=3)), step_done("counted")]},
-        ]},
-        "writer": [final("all done")],
-    })
+    model = ScriptedModel(
+        roles={
+            "planner": [plan(("quick", "answer at once", []), ("slow", "three calls", []))],
+            "executor": {
+                "cases": [
+                    {"when": "Step quick", "decisions": [step_done("fast")]},
+                    {
+                        "when": "Step slow",
+                        "decisions": [
+                            calls(call("count", n=1)),
+                            calls(call("count", n=2)),
+                            calls(call("count", n=3)),
+                            step_done("counted"),
+                        ],
+                    },
+                ]
+            },
+            "writer": [final("all done")],
+        }
+    )
     graph = plan_execute_graph([count], replan="never")
     async with agentflow.Runner(db_path) as runner:
         stopped = await runner.run(graph, "task", model=model, budget=Budget(max_steps=4))
@@ -196,6 +264,9 @@ async def test_resume_after_a_budget_stop_continues_the_stopped_step(db_path: Pa
         done = await runner.resume(stopped.run_id, graph=graph, model=model, budget=Budget(max_steps=20))
     assert done.ok and done.output == "all done"
     assert runs == [1, 2, 3]
-    executor_quick = [e for e in RunStore(db_path).events(done.run_id)
-                      if e.kind == "model_called" and e.agent == "executor:quick"]
+    executor_quick = [
+        e
+        for e in RunStore(db_path).events(done.run_id)
+        if e.kind == "model_called" and e.agent == "executor:quick"
+    ]
     assert len(executor_quick) == 1

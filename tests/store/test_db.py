@@ -16,8 +16,11 @@ from agentflow.testing import ScriptedModel
 def test_schema_version_recorded(tmp_path: Path) -> None:
     """A new database records its schema version so later versions can migrate."""
     RunStore(tmp_path / "a.db").close()
-    row = sqlite3.connect(tmp_path / "a.db").execute(
-        "SELECT value FROM agentflow_meta WHERE key='schema_version'").fetchone()
+    row = (
+        sqlite3.connect(tmp_path / "a.db")
+        .execute("SELECT value FROM agentflow_meta WHERE key='schema_version'")
+        .fetchone()
+    )
     assert int(row[0]) == SCHEMA_VERSION
 
 
@@ -43,8 +46,9 @@ def test_truncated_database_is_a_clear_error(tmp_path: Path) -> None:
     """A database cut short is refused rather than silently recreated."""
     path = tmp_path / "t.db"
     for n in range(5):
-        agentflow.run_sync(agentflow.react_graph([]), "x" * 2000, model=ScriptedModel([{"final_answer": str(n)}]),
-                           db=path)
+        agentflow.run_sync(
+            agentflow.react_graph([]), "x" * 2000, model=ScriptedModel([{"final_answer": str(n)}]), db=path
+        )
     sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2 + 7])

@@ -40,8 +40,12 @@ pytestmark = pytest.mark.anyio
 async def test_success_result_and_metadata() -> None:
     """A successful call returns the JSON observation, the data, and one attempt."""
     outcome = await _run(search, {"query": "a", "limit": 2})
-    assert (outcome.content, outcome.result, outcome.is_error, outcome.error_type) == ('["a", "a"]', ["a", "a"],
-                                                                                        False, None)
+    assert (outcome.content, outcome.result, outcome.is_error, outcome.error_type) == (
+        '["a", "a"]',
+        ["a", "a"],
+        False,
+        None,
+    )
     assert outcome.attempts == 1
     assert outcome.call.name == "search"
 

@@ -194,7 +194,11 @@ def test_options_are_kept() -> None:
         return url
 
     assert (fetch.timeout_s, fetch.retries, fetch.retry_on, fetch.max_observation_chars) == (
-        5, 2, (ConnectionError,), 100)
+        5,
+        2,
+        (ConnectionError,),
+        100,
+    )
     assert fetch.destructive is False
 
 
@@ -305,6 +309,7 @@ def test_argument_named_like_a_model_attribute_and_optional_context() -> None:
 def test_decimal_arguments_schema_is_no_looser_than_validation() -> None:
     """A `Decimal` parameter is a JSON number in the schema (pydantic's default also admits any string, which
     decoding under the schema would then produce and validation refuse)."""
+
     @tool
     def pay(amount: Annotated[decimal.Decimal, Field(ge=0, le=1000)]) -> str:
         """Pay."""

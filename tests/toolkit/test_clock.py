@@ -39,7 +39,9 @@ def test_fixed_offset_zone() -> None:
 
 def test_zone_names_are_case_insensitive() -> None:
     """Zone names match in any case, and 'Z'/'GMT' mean UTC."""
-    assert datetime.fromisoformat(current_time.function("asia/kolkata")).utcoffset() == timedelta(hours=5, minutes=30)
+    assert datetime.fromisoformat(current_time.function("asia/kolkata")).utcoffset() == timedelta(
+        hours=5, minutes=30
+    )
     assert current_time.function("Z").endswith("+00:00")
     assert current_time.function("gmt").endswith("+00:00")
 
@@ -56,13 +58,25 @@ def test_unknown_zone(zone: str) -> None:
         current_time.function(zone)
 
 
-@pytest.mark.parametrize(("place", "zone"), [
-    ("Tokyo", "Asia/Tokyo"), ("new york", "America/New_York"), ("Buenos Aires", "America/Argentina/Buenos_Aires"),
-    ("Mumbai", "Asia/Kolkata"), ("San Francisco", "America/Los_Angeles"), ("Japan", "Asia/Tokyo"),
-    ("the UK", "Europe/London"), ("SOUTH KOREA", "Asia/Seoul"), ("Paris, France", "Europe/Paris"),
-    ("Istanbul", "Europe/Istanbul"), ("Coordinated Universal Time", "UTC"), ("Zulu time", "UTC"),
-    ("America/New_York", "America/New_York"), ("Ho_Chi_Minh", "Asia/Ho_Chi_Minh"),
-])
+@pytest.mark.parametrize(
+    ("place", "zone"),
+    [
+        ("Tokyo", "Asia/Tokyo"),
+        ("new york", "America/New_York"),
+        ("Buenos Aires", "America/Argentina/Buenos_Aires"),
+        ("Mumbai", "Asia/Kolkata"),
+        ("San Francisco", "America/Los_Angeles"),
+        ("Japan", "Asia/Tokyo"),
+        ("the UK", "Europe/London"),
+        ("SOUTH KOREA", "Asia/Seoul"),
+        ("Paris, France", "Europe/Paris"),
+        ("Istanbul", "Europe/Istanbul"),
+        ("Coordinated Universal Time", "UTC"),
+        ("Zulu time", "UTC"),
+        ("America/New_York", "America/New_York"),
+        ("Ho_Chi_Minh", "Asia/Ho_Chi_Minh"),
+    ],
+)
 def test_places_resolve_to_their_zone(place: str, zone: str) -> None:
     """Cities (the city part of a zone name, or one of the listed cities in another city's zone), one-zone
     countries and spelled-out UTC resolve to the canonical zone, not a legacy alias ("Japan" is Asia/Tokyo)."""
@@ -71,7 +85,9 @@ def test_places_resolve_to_their_zone(place: str, zone: str) -> None:
 
 def test_place_reading_matches_the_zone() -> None:
     """The time read for a place is the time in its zone (same offset)."""
-    assert datetime.fromisoformat(current_time.function("Mumbai")).utcoffset() == timedelta(hours=5, minutes=30)
+    assert datetime.fromisoformat(current_time.function("Mumbai")).utcoffset() == timedelta(
+        hours=5, minutes=30
+    )
 
 
 def test_every_listed_place_is_a_real_zone() -> None:

@@ -55,8 +55,16 @@ def test_search_stems_words(run_db: Path) -> None:
 
 @pytest.mark.parametrize(
     ("query", "hits"),
-    [('"foo" OR (', 1), ("foo*", 1), ("NEAR(foo", 1), ("foo AND NOT", 1), ("text:foo", 1), ("foo^ -", 1),
-     ('"""', 0), ("zebra (", 0)],
+    [
+        ('"foo" OR (', 1),
+        ("foo*", 1),
+        ("NEAR(foo", 1),
+        ("foo AND NOT", 1),
+        ("text:foo", 1),
+        ("foo^ -", 1),
+        ('"""', 0),
+        ("zebra (", 0),
+    ],
 )
 def test_awkward_queries_do_not_break_fts(run_db: Path, query: str, hits: int) -> None:
     """Quotes, parentheses and FTS operators in the query are treated as plain words, never as syntax."""
@@ -140,19 +148,24 @@ async def test_through_execute_call(run_db: Path) -> None:
     """Through the executor the context is injected, results are JSON, and schema limits are enforced."""
     writer = RunContext(run_id="run-1", db_path=run_db)
     reader = RunContext(run_id="run-2", db_path=run_db)
-    saved = await execute_call(ToolCall(name="write_note", arguments={"text": "meeting moved to Friday"}),
-                               TOOLS, writer)
+    saved = await execute_call(
+        ToolCall(name="write_note", arguments={"text": "meeting moved to Friday"}), TOOLS, writer
+    )
     assert not saved.is_error and saved.result["id"] == 1
-    found = await execute_call(ToolCall(name="search_notes", arguments={"query": "friday", "limit": 2}),
-                               TOOLS, reader)
+    found = await execute_call(
+        ToolCall(name="search_notes", arguments={"query": "friday", "limit": 2}), TOOLS, reader
+    )
     assert not found.is_error
     assert [n["text"] for n in found.result] == ["meeting moved to Friday"]
-    too_many = await execute_call(ToolCall(name="search_notes", arguments={"query": "x", "limit": 50}),
-                                  TOOLS, reader)
+    too_many = await execute_call(
+        ToolCall(name="search_notes", arguments={"query": "x", "limit": 50}), TOOLS, reader
+    )
     assert too_many.error_type == "invalid_arguments" and "argument 'limit'" in too_many.content
     too_long = await execute_call(ToolCall(name="write_note", arguments={"text": "x" * 2001}), TOOLS, writer)
     assert too_long.error_type == "invalid_arguments" and "argument 'text'" in too_long.content
-    no_db = await execute_call(ToolCall(name="write_note", arguments={"text": "x"}), TOOLS, RunContext(run_id="r"))
+    no_db = await execute_call(
+        ToolCall(name="write_note", arguments={"text": "x"}), TOOLS, RunContext(run_id="r")
+    )
     assert no_db.is_error and "notes need a run database" in no_db.content
 
 

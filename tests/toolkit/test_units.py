@@ -53,8 +53,18 @@ def test_temperatures_use_offsets(value: float, from_unit: str, to_unit: str, ex
     assert convert_units.function(value, from_unit, to_unit)["value"] == expected
 
 
-@pytest.mark.parametrize(("name", "symbol"), [("KM", "km"), ("Miles", "mi"), ("LBS", "lb"), ("°f", "°F"),
-                                               ("Kilometres", "km"), ("HRS", "h"), ("square meters", "m²")])
+@pytest.mark.parametrize(
+    ("name", "symbol"),
+    [
+        ("KM", "km"),
+        ("Miles", "mi"),
+        ("LBS", "lb"),
+        ("°f", "°F"),
+        ("Kilometres", "km"),
+        ("HRS", "h"),
+        ("square meters", "m²"),
+    ],
+)
 def test_names_are_case_insensitive_and_plural(name: str, symbol: str) -> None:
     """Unit names match in any case, singular or plural, and results report the unit's symbol."""
     assert convert_units.function(1, name, symbol)["value"] == 1
@@ -116,11 +126,17 @@ async def test_through_execute_call() -> None:
     tools = {convert_units.name: convert_units}
     ctx = RunContext(run_id="r")
     ok = await execute_call(
-        ToolCall(name="convert_units", arguments={"value": 10, "from_unit": "km", "to_unit": "mi"}), tools, ctx)
+        ToolCall(name="convert_units", arguments={"value": 10, "from_unit": "km", "to_unit": "mi"}),
+        tools,
+        ctx,
+    )
     assert not ok.is_error
     assert ok.content == '{"value": 6.21371, "unit": "mi"}'
     bad = await execute_call(
-        ToolCall(name="convert_units", arguments={"value": 1, "from_unit": "parsec", "to_unit": "m"}), tools, ctx)
+        ToolCall(name="convert_units", arguments={"value": 1, "from_unit": "parsec", "to_unit": "m"}),
+        tools,
+        ctx,
+    )
     assert bad.is_error and "unknown unit 'parsec'" in bad.content
 
 

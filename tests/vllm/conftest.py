@@ -114,14 +114,38 @@ def vllm_server(vllm_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", VLLM_NO_USAGE_STATS="1", VLLM_LOGGING_LEVEL="WARNING")
     env.pop("VLLM_ENABLE_V1_MULTIPROCESSING", None)  # the server runs its engine core in a child process
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(vllm_model_dir),
-           "--served-model-name", SERVED_NAME, "--host", "127.0.0.1", "--port", str(port),
-           "--gpu-memory-utilization", "0.1", "--enforce-eager", "--max-model-len", str(SERVER_MAX_MODEL_LEN),
-           "--structured-outputs-config", '{"backend": "guidance", "disable_any_whitespace": true}',
-           "--chat-template", str(template), "--disable-uvicorn-access-log"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(vllm_model_dir),
+        "--served-model-name",
+        SERVED_NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--gpu-memory-utilization",
+        "0.1",
+        "--enforce-eager",
+        "--max-model-len",
+        str(SERVER_MAX_MODEL_LEN),
+        "--structured-outputs-config",
+        '{"backend": "guidance", "disable_any_whitespace": true}',
+        "--chat-template",
+        str(template),
+        "--disable-uvicorn-access-log",
+    ]
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)  # own process group: stopped together
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # own process group: stopped together
     base = f"http://127.0.0.1:{port}/v1"
     try:
         started = time.monotonic()

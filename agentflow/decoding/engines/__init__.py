@@ -50,7 +50,9 @@ def engine_support(compiled: CompiledSchema, name: str) -> None:
     engine_class(name).translate(compiled)
 
 
-def supported_engines(compiled: CompiledSchema, names: tuple[str, ...] = ENGINES) -> dict[str, EngineUnsupportedError | None]:
+def supported_engines(
+    compiled: CompiledSchema, names: tuple[str, ...] = ENGINES
+) -> dict[str, EngineUnsupportedError | None]:
     """Per engine: None when it supports `compiled`, else its refusal."""
     out: dict[str, EngineUnsupportedError | None] = {}
     for name in names:

@@ -94,6 +94,7 @@ class DFA:
 
 # ------------------------------------------------------------------------------------------ regex -> NFA
 
+
 class _NFA:
     """Thompson construction. Edges carry byte sets; `blocks()` then partitions the bytes so the subset
     construction runs over a handful of blocks instead of 128 bytes."""
@@ -256,6 +257,7 @@ def regex_dfa(regex: str) -> tuple[DFA, bool]:
 
 
 # ------------------------------------------------------------------------------------- operations
+
 
 def product(a: DFA, b: DFA, *, negate_b: bool = False) -> DFA:
     """Strings in `a` and in `b` (or, with `negate_b`, in `a` and not in `b`); both over the same blocks."""

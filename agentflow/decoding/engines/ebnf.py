@@ -46,6 +46,7 @@ def ebnf_class(codes: frozenset[int]) -> str:
 
 def _dfa_rules(name: str, dfa: DFA) -> list[str]:
     """`name` ::= the language of `dfa` (state q is rule `name_q`; accepting sinks are inlined away)."""
+
     def state(q: int) -> str:
         return name if q == 0 else f"{name}_{q}"
 

@@ -16,8 +16,9 @@ def parser_limits() -> Any:
     an envelope exceed the default lexer fuel ("too many expressions constructed")."""
     import llguidance
 
-    return llguidance.LLParserLimits(initial_lexer_fuel=100_000_000, step_lexer_fuel=20_000_000,
-                                     max_lexer_states=2_000_000)
+    return llguidance.LLParserLimits(
+        initial_lexer_fuel=100_000_000, step_lexer_fuel=20_000_000, max_lexer_states=2_000_000
+    )
 
 
 class _LLMatcher(Matcher):

@@ -58,13 +58,21 @@ def _translate(lark: str, compiled: CompiledSchema) -> str:
     ir = compiled.ir
     try:
         if ord('"') in first_bytes(ir):
-            raise EngineUnsupportedError("outlines_core", "type", "", "the output can start with a string, on which "
-                                         "outlines_core's regex compiler is exponential")
+            raise EngineUnsupportedError(
+                "outlines_core",
+                "type",
+                "",
+                "the output can start with a string, on which outlines_core's regex compiler is exponential",
+            )
         return to_regex(ir, MAX_REGEX_CHARS)
     except AutomatonError as exc:
         lexeme = exc.lexeme
-        raise EngineUnsupportedError("outlines_core", lexeme.keyword if lexeme else "schema",
-                                     lexeme.pointer if lexeme else "", str(exc)) from None
+        raise EngineUnsupportedError(
+            "outlines_core",
+            lexeme.keyword if lexeme else "schema",
+            lexeme.pointer if lexeme else "",
+            str(exc),
+        ) from None
 
 
 class _OCMatcher(Matcher):
@@ -156,13 +164,19 @@ def _guarded_index(regex: str, vocabulary: Any) -> Any:
         os.close(read_fd)
         _, status = os.waitpid(pid, 0)
     if timed_out:
-        raise EngineUnsupportedError("outlines_core", "schema", "", f"index build exceeded {BUILD_TIMEOUT_S:.0f} s")
+        raise EngineUnsupportedError(
+            "outlines_core", "schema", "", f"index build exceeded {BUILD_TIMEOUT_S:.0f} s"
+        )
     code = os.waitstatus_to_exitcode(status)
     if code == 2:
         raise DecodingInvariantError("outlines_core rejected the regex form")
     if code != 0:
-        raise EngineUnsupportedError("outlines_core", "schema", "", "index build exceeded its memory limit "
-                                     f"({BUILD_MEMORY_BYTES >> 30} GiB)")
+        raise EngineUnsupportedError(
+            "outlines_core",
+            "schema",
+            "",
+            f"index build exceeded its memory limit ({BUILD_MEMORY_BYTES >> 30} GiB)",
+        )
     return pickle.loads(b"".join(chunks))
 
 

@@ -52,7 +52,9 @@ def _class(codes: frozenset[int]) -> str:
         if code is not None and code == prev + 1:
             prev = code
             continue
-        parts.append(one(start) if start == prev else one(start) + ("" if prev == start + 1 else "-") + one(prev))
+        parts.append(
+            one(start) if start == prev else one(start) + ("" if prev == start + 1 else "-") + one(prev)
+        )
         if code is not None:
             start = prev = code
     return "[" + "".join(parts) + "]"
@@ -67,8 +69,9 @@ def _union(alts: list[str], optional: bool = False) -> str:
         return ""
     body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
     if optional:
-        if len(alts) == 1 and not (len(body) == 1 or (body.startswith("[") and body.endswith("]") and
-                                                       body.count("[") == 1)):
+        if len(alts) == 1 and not (
+            len(body) == 1 or (body.startswith("[") and body.endswith("]") and body.count("[") == 1)
+        ):
             body = "(?:" + body + ")"
         body += "?"
     return body
@@ -226,8 +229,11 @@ def to_regex(ir: GrammarIR, max_chars: int) -> str:
         if not lexemes:
             return RegexTooLarge(f"regex form over {max_chars} characters")
         big = max(lexemes, key=lambda n: len(memo[n]))
-        return RegexTooLarge(f"regex form over {max_chars} characters (its largest part, {len(memo[big])} "
-                             "characters, is this lexeme)", ir.lexemes[big])
+        return RegexTooLarge(
+            f"regex form over {max_chars} characters (its largest part, {len(memo[big])} "
+            "characters, is this lexeme)",
+            ir.lexemes[big],
+        )
 
     def alternatives(alts: list[list[str]]) -> str:
         if len(alts) == 1:

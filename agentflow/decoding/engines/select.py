@@ -77,8 +77,11 @@ class EngineSelector:
                 errors.append(exc)
         if not measured:
             first = errors[0]
-            raise UnsupportedSchemaError(first.keyword, first.pointer, "no mask engine can enforce it: " + "; ".join(
-                f"{n}: {r}" for n, r in refused.items()))
+            raise UnsupportedSchemaError(
+                first.keyword,
+                first.pointer,
+                "no mask engine can enforce it: " + "; ".join(f"{n}: {r}" for n, r in refused.items()),
+            )
         best = min(measured, key=lambda n: measured[n].score_s)
         choice = Choice(best, measured, refused)
         self._cache[key] = choice
@@ -101,7 +104,9 @@ class EngineSelector:
             matcher.fill(buf)
             spent += time.perf_counter() - t0
             steps += 1
-            bits = np.unpackbits(buf.numpy().view(np.uint8), bitorder="little")[: self._vocab]  # no padding bits
+            bits = np.unpackbits(buf.numpy().view(np.uint8), bitorder="little")[
+                : self._vocab
+            ]  # no padding bits
             allowed = np.flatnonzero(bits)
             allowed = allowed[allowed != self._eos]
             if not len(allowed):

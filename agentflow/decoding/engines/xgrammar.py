@@ -23,8 +23,9 @@ def _translate(lark: str, compiled: CompiledSchema) -> str:
         text = to_ebnf(compiled.ir)
     except AutomatonError as exc:
         lexeme = exc.lexeme
-        raise EngineUnsupportedError("xgrammar", lexeme.keyword if lexeme else "schema",
-                                     lexeme.pointer if lexeme else "", str(exc)) from None
+        raise EngineUnsupportedError(
+            "xgrammar", lexeme.keyword if lexeme else "schema", lexeme.pointer if lexeme else "", str(exc)
+        ) from None
     if len(text) > MAX_EBNF_CHARS:
         raise EngineUnsupportedError("xgrammar", "schema", "", f"EBNF over {MAX_EBNF_CHARS} characters")
     import xgrammar as xgr
@@ -60,8 +61,13 @@ class XGrammarEngine(MaskEngine):
         super().__init__(view)
         import xgrammar as xgr
 
-        info = xgr.TokenizerInfo(list(view.token_bytes), xgr.VocabType.RAW, vocab_size=view.vocab_size,
-                                 stop_token_ids=[view.eos], add_prefix_space=False)
+        info = xgr.TokenizerInfo(
+            list(view.token_bytes),
+            xgr.VocabType.RAW,
+            vocab_size=view.vocab_size,
+            stop_token_ids=[view.eos],
+            add_prefix_space=False,
+        )
         self._compiler = xgr.GrammarCompiler(info, max_threads=1, cache_enabled=False)
 
     @classmethod
