@@ -1,0 +1,120 @@
+"""What the CLI's commands share: option types, usage errors (with `--json`, still one JSON object), logging,
+reading arguments, opening the run database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = [
+    "DbOpt",
+    "JsonOpt",
+    "ModelOpt",
+    "QuietOpt",
+    "VerboseOpt",
+    "fail",
+    "json_arg",
+    "open_store",
+    "read_input",
+    "setup_logging",
+    "split_models",
+]
+
+DbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db", help="Run database (default: $AGENTFLOW_DB or ~/.local/share/agentflow/agentflow.db)."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No live view; errors only.")]
+ModelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model spec (scripted:FILE.json, transformers:PATH, ...); ROLE=SPEC sets one role's model.",
+    ),
+]
+
+
+def fail(message: str, code: int = 2, *, error_type: str = "UsageError") -> typer.Exit:
+    """One line on stderr; with `--json`, also the one JSON object on stdout (no run: `run_id` null)."""
+    typer.echo(f"error: {message}", err=True)
+    if "--json" in sys.argv[1:]:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "run_id": None,
+                    "status": "error",
+                    "output": None,
+                    "usage": None,
+                    "budget": None,
+                    "error": {"type": error_type, "message": message},
+                }
+            )
+            + "\n"
+        )
+    return typer.Exit(code)
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    import structlog
+
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
+    )
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        processors=[structlog.processors.add_log_level, structlog.dev.ConsoleRenderer(colors=False)],
+    )
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def split_models(specs: list[str] | None) -> tuple[str | None, dict[str, str]]:
+    default, roles = None, {}
+    for spec in specs or []:
+        head, sep, tail = spec.partition("=")
+        if sep and head.isidentifier() and ":" not in head:
+            roles[head] = tail
+        elif default is not None:
+            raise fail(f"--model given twice without a role ({default!r}, {spec!r}); use ROLE=SPEC for roles")
+        else:
+            default = spec
+    return default, roles
+
+
+def read_input(value: str) -> Any:
+    text = sys.stdin.read() if value == "-" else value
+    if not text.strip():
+        raise fail("the input is empty")
+    return text
+
+
+def json_arg(value: str, what: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise fail(f"{what} is not valid JSON: {exc.msg} at char {exc.pos}") from None
+
+
+def open_store(db: Path | None) -> Any:
+    from agentflow.exceptions import UserError
+    from agentflow.store import RunStore, resolve_db_path
+
+    path = resolve_db_path(db)
+    if not path.exists():
+        raise fail(f"no run database at {path}")
+    try:
+        return RunStore(path)
+    except UserError as exc:
+        raise fail(str(exc), error_type=type(exc).__name__) from None

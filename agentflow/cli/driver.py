@@ -1,0 +1,133 @@
+"""Driving a run from the command line: the live view, signals (SIGINT / SIGTERM cancel, the run stays
+resumable), inline approval prompts in a terminal, errors -> exit codes, and the result on stdout."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from agentflow.cli.common import fail, setup_logging
+from agentflow.status import RunStatus
+
+__all__ = ["budget_of", "execute"]
+
+
+def emit_result(result: Any, as_json: bool, console: Any) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False, default=str) + "\n")
+        return
+    if result.ok:
+        output = result.output
+        typer.echo(output if isinstance(output, str) else json.dumps(output, ensure_ascii=False, indent=2))
+    elif result.error:
+        console.print(f"[red]{result.error['type']}: {result.error['message']}[/]", markup=True)
+    elif result.partial is not None:
+        console.print(f"[yellow]partial result:[/] {result.partial}", markup=True, highlight=False)
+    if result.status is RunStatus.AWAITING_APPROVAL:
+        from agentflow.cli.render import pending_table
+
+        console.print(pending_table(result.pending))
+        console.print(
+            f"waiting for decisions: agentflow approve|reject|answer {result.run_id} ...", highlight=False
+        )
+    console.print(f"run id: {result.run_id}", highlight=False)
+
+
+async def with_signals(runner: Any, run_id: str, start: Any) -> Any:
+    """Run `start()`; SIGINT / SIGTERM cancel it (the run is recorded as cancelled and stays resumable)."""
+    import anyio
+
+    result, error = None, None
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(watch)
+        try:
+            result = await start()
+        except Exception as exc:  # raised outside the task group, so it is not wrapped in an ExceptionGroup
+            error = exc
+        tg.cancel_scope.cancel()
+    if error is not None:
+        raise error
+    return result if result is not None else runner.result_of(run_id)
+
+
+def budget_of(
+    max_steps: int | None,
+    max_tokens: int | None,
+    max_cost: float | None,
+    max_time: float | None,
+    max_tool_calls: int | None,
+    base: Any = None,
+) -> Any:
+    from agentflow.budget import DEFAULT_BUDGET
+
+    return (base or DEFAULT_BUDGET).with_overrides(
+        max_steps=max_steps,
+        max_tokens=max_tokens,
+        max_cost_usd=max_cost,
+        max_wall_s=max_time,
+        max_tool_calls=max_tool_calls,
+    )
+
+
+def execute(db: Path | None, as_json: bool, verbose: int, quiet: bool, run_id_of: Any, start: Any) -> None:
+    """Shared driver of run / resume / approve / reject / answer / fork: logging, the live view, signals,
+    inline approval prompts in a terminal, errors -> exit codes, the result."""
+    import anyio
+    from rich.console import Console
+
+    from agentflow.cli.render import LiveView
+    from agentflow.exceptions import UserError
+    from agentflow.runner import Runner
+
+    setup_logging(verbose, quiet)
+    console = Console(stderr=True, highlight=False)
+    view = None if quiet else LiveView(console, verbose=verbose > 0)
+    interactive = not as_json and sys.stdin.isatty() and sys.stderr.isatty()
+
+    async def main() -> Any:
+        async with Runner(db) as runner:
+            run_id = run_id_of(runner)
+            result = await with_signals(runner, run_id, lambda: start(runner, run_id, view))
+            while result.status is RunStatus.AWAITING_APPROVAL and interactive:
+                from agentflow.cli.prompts import ask_decisions
+
+                decisions = await anyio.to_thread.run_sync(ask_decisions, console, result.pending)
+                try:
+                    result = await with_signals(
+                        runner, run_id, lambda d=decisions: runner.decide(run_id, d, on_event=view)
+                    )
+                except UserError as exc:  # an invalid edit: the run stays paused, ask again
+                    console.print(f"[red]{exc}[/]")
+                    result = runner.result_of(run_id)
+            return result
+
+    try:
+        result = anyio.run(main)
+    except UserError as exc:
+        raise fail(str(exc), error_type=type(exc).__name__) from None
+    emit_result(result, as_json, console)
+    exit_now_if_threads_linger(result.exit_code)
+    raise typer.Exit(result.exit_code)
+
+
+def exit_now_if_threads_linger(code: int) -> None:
+    """A cancelled sync tool keeps its worker thread (Python cannot kill threads): don't wait for it."""
+    import os
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -1,0 +1,180 @@
+"""`agentflow runs list | show | history | fork`: recorded runs, their traces and checkpoints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from agentflow.cli.common import (
+    DbOpt,
+    JsonOpt,
+    ModelOpt,
+    QuietOpt,
+    VerboseOpt,
+    fail,
+    json_arg,
+    open_store,
+    split_models,
+)
+from agentflow.cli.driver import execute
+
+__all__ = ["runs_app"]
+
+runs_app = typer.Typer(no_args_is_help=True, help="Inspect recorded runs.")
+
+
+@runs_app.command("list")
+def runs_list(
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List recorded runs, newest first."""
+    store = open_store(db)
+    records = store.list_runs(limit=limit, status=status)
+    if as_json:
+        from agentflow.result import RunResult
+
+        rows = [
+            {
+                **RunResult.from_record(r).to_json(),
+                "graph": r.graph,
+                "created_at": r.created_at,
+                "parent_id": r.parent_id,
+                "forked_from": r.forked_from,
+            }
+            for r in records
+        ]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, default=str) + "\n")
+        return
+    from rich.console import Console
+
+    from agentflow.cli.render import runs_table
+
+    Console().print(runs_table(records))
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one run: its record and its trace, event by event."""
+    from agentflow.exceptions import UserError
+
+    store = open_store(db)
+    try:
+        record = store.get_run(run_id)
+    except UserError as exc:
+        raise fail(str(exc), error_type=type(exc).__name__) from None
+    events = store.events(record.id)
+    if as_json:
+        import dataclasses
+
+        payload = {"run": dataclasses.asdict(record), "events": [dataclasses.asdict(e) for e in events]}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+        return
+    from rich.console import Console
+
+    from agentflow.cli.render import DEFAULT_MODEL_LABEL, event_detail, short
+    from agentflow.events import from_trace
+
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]run {record.id}[/] · {record.status}"
+        + (f" (budget '{record.budget_exhausted}')" if record.budget_exhausted else "")
+    )
+    console.print(
+        f"graph {record.graph} · model {record.model or DEFAULT_MODEL_LABEL} · seed {record.seed} · created {record.created_at}",
+        markup=False,
+    )
+    console.print(f"input: {short(record.input, 300)}", markup=False)
+    console.print(f"usage: {json.dumps(record.usage)}", markup=False)
+    if record.output is not None:
+        console.print(f"output: {short(record.output, 300)}", markup=False)
+    if record.error:
+        console.print(f"error: {record.error['type']}: {record.error['message']}", markup=False)
+    for e in events:
+        step = e.step if e.step is not None else "-"
+        detail = event_detail(from_trace(e.kind, e.run_id, e.data))
+        console.print(f"{e.seq:>4} {e.ts[11:23]} step {step:>3} {e.kind:<16} {detail}", markup=False)
+
+
+@runs_app.command("history")
+def runs_history(
+    run_id: Annotated[str, typer.Argument(help="The run.")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    values: Annotated[
+        bool, typer.Option("--values", help="Include each checkpoint's state (with --json).")
+    ] = False,
+) -> None:
+    """List a run's checkpoints: number, step, the node that wrote it, the node(s) due next."""
+    import anyio
+
+    from agentflow.exceptions import UserError
+    from agentflow.runner import Runner
+
+    async def main() -> Any:
+        async with Runner(db) as runner:
+            return await runner.history(run_id)
+
+    open_store(db)
+    try:
+        checkpoints = anyio.run(main)
+    except UserError as exc:
+        raise fail(str(exc), error_type=type(exc).__name__) from None
+    if as_json:
+        sys.stdout.write(
+            json.dumps([c.as_dict(with_values=values) for c in checkpoints], ensure_ascii=False, default=str)
+            + "\n"
+        )
+        return
+    for c in checkpoints:
+        typer.echo(
+            f"{c.number:>3}  step {c.step:>3}  after {c.after or '-':<10} next {','.join(c.next) or '(end)'}"
+            f"  {c.created_at[:23]}"
+        )
+
+
+@runs_app.command("fork")
+def runs_fork(
+    run_id: Annotated[str, typer.Argument(help="The run to fork.")],
+    at: Annotated[int, typer.Option("--at", min=0, help="Checkpoint number (see `runs history`).")],
+    set_: Annotated[
+        str | None, typer.Option("--set", help='JSON state edits: {key: value} or {"/json/pointer": value}.')
+    ] = None,
+    model: ModelOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Start a new run from checkpoint N of RUN_ID, with edited state, and run it."""
+    edits = json_arg(set_, "--set") if set_ is not None else None
+    default_model, role_models = split_models(model)
+    holder: dict[str, Any] = {}
+
+    def run_id_of(runner: Any) -> str:
+        from agentflow.runner import new_run_id
+
+        holder["parent"] = runner.store.get_run(run_id).id
+        return new_run_id()
+
+    def start(runner: Any, new_id: str, view: Any) -> Any:
+        return runner.fork(
+            holder["parent"],
+            at=at,
+            edits=edits,
+            model=default_model,
+            models=role_models,
+            on_event=view,
+            run_id=new_id,
+        )
+
+    execute(db, as_json, verbose, quiet, run_id_of, start)
