@@ -77,6 +77,9 @@ from .exceptions import (
     InvalidModelOutputError as InvalidModelOutputError,
 )
 from .exceptions import (
+    LeaseLostError as LeaseLostError,
+)
+from .exceptions import (
     MaxTokensTooSmallError as MaxTokensTooSmallError,
 )
 from .exceptions import (

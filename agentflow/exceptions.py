@@ -22,6 +22,7 @@
         │   ├── ContextWindowError         prompt + max_tokens do not fit the model's context window
         │   ├── InvalidModelOutputError    the model kept producing invalid decisions (retries spent)
         │   └── DecodingInvariantError     the constrained decoder broke an invariant (a bug or engine limit)
+        ├── LeaseLostError             this process lost its lease on a run (another process took it over)
         ├── PlanError                  a planner kept producing unusable plans (cycle, unknown step, none)
         ├── RoutingError               a supervisor kept routing to agents that do not exist
         └── ToolError                  raised by a tool to report a failure the model should see
@@ -52,6 +53,7 @@ __all__ = [
     "GraphLoadError",
     "InvalidDecisionError",
     "InvalidModelOutputError",
+    "LeaseLostError",
     "MaxTokensTooSmallError",
     "ModelError",
     "ModelHTTPError",
@@ -224,6 +226,11 @@ class InvalidModelOutputError(ModelError):
 
 class DecodingInvariantError(ModelError):
     """The constrained decoder broke an invariant it relies on (a bug or an engine resource limit)."""
+
+
+class LeaseLostError(RunError):
+    """This process no longer owns the run it was executing: its lease expired and another process claimed
+    the run (or it finished elsewhere). Its writes are refused, so it can start no more tool calls."""
 
 
 class PlanError(RunError):

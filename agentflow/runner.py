@@ -1,18 +1,19 @@
-"""Running graphs: `Runner` owns the database and checkpointer; `run` / `run_sync` are one-shot wrappers.
+"""Running graphs: `Runner` owns a storage (the run database); `run` / `run_sync` are one-shot wrappers.
 
 A run is a LangGraph thread (thread id = run id) checkpointed in the run database, so it can be resumed after a
-cancellation, a crash or an exhausted budget. Every event goes to the trace (SQLite) and to the caller's
-`on_event` callback, or to the async iterator `Runner.stream` yields.
+cancellation, a crash or an exhausted budget. Every event goes to the trace and to the caller's `on_event`
+callback, or to the async iterator `Runner.stream` yields. A process executes a run only while it holds the
+run's lease: creating a run claims it; `resume` and `decide` claim it atomically (exactly one of several
+processes racing for a run wins; the others get `RunBusyError` naming the run's new state).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
+import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -22,22 +23,24 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from agentflow import approval
 from agentflow.approval import HumanDecision
 from agentflow.budget import DEFAULT_BUDGET, Budget, BudgetTracker, RunUsage
-from agentflow.events import ApprovalDecided, Event, RunErrored, RunFinished, RunResumed, RunStarted
-from agentflow.exceptions import AgentflowError, BudgetExhausted, UserError
+from agentflow.events import ApprovalDecided, Event, RunResumed, RunStarted
+from agentflow.exceptions import RunBusyError, UserError
+from agentflow.failpoints import failpoint, gate
 from agentflow.forks import Checkpoint, apply_edits, history
 from agentflow.models.base import Model, SamplingSettings
 from agentflow.models.spec import BACKENDS, load_model
 from agentflow.result import RunResult
-from agentflow.runtime.journal import ToolJournal
+from agentflow.runtime.execution import EventHandler, execute, notify, run_config
+from agentflow.runtime.journal import ToolJournal, load_journal
+from agentflow.runtime.run_writer import RunWriter
 from agentflow.runtime.services import RunServices
 from agentflow.status import RunStatus
-from agentflow.store.db import resolve_db_path
-from agentflow.store.runs import RunRecord, RunStore
-from agentflow.store.writer import TraceWriter
+from agentflow.store import DatabaseURL, Storage, open_storage
+from agentflow.store.base import Lease, NewRun, RunRecord
+from agentflow.store.owner import process_owner
 
 __all__ = ["Runner", "new_run_id", "run", "run_sync"]
 
-EventHandler = Callable[[Event], Awaitable[None] | None]
 log = structlog.get_logger("agentflow.runner")
 
 
@@ -48,44 +51,29 @@ def new_run_id() -> str:
 class Runner:
     """Runs graphs against one database. Use as `async with Runner(db) as runner: await runner.run(...)`.
 
-    Many runs may execute concurrently on one runner; each is its own LangGraph thread.
+    `db` is a path or URL (`sqlite:///runs.db`), default `$AGENTFLOW_DB` or the default file; or pass an
+    already configured `storage`. Many runs may execute concurrently on one runner; each is its own LangGraph
+    thread.
     """
 
     def __init__(
         self,
-        db: str | Path | None = None,
+        db: str | os.PathLike[str] | DatabaseURL | None = None,
         *,
+        storage: Storage | None = None,
         prices: dict[str, tuple[float, float]] | None = None,
-        stores: dict[str, Any] | None = None,
     ) -> None:
-        self.db_path = resolve_db_path(db)
+        self.storage: Storage = storage if storage is not None else open_storage(db)
         self.prices = prices
-        self.stores = stores or {}
-        self._stack: AsyncExitStack | None = None
-        self.store: RunStore
-        self._saver: Any = None
+        self.owner = process_owner()
         self._compiled: dict[int, tuple[Any, Any]] = {}
 
     async def __aenter__(self) -> Runner:
-        from agentflow.store.checkpointer import TracingSaver
-
-        self.store = await anyio.to_thread.run_sync(RunStore, self.db_path)
-        self._stack = AsyncExitStack()
-        self._stack.callback(self.store.close)
-        self._saver = await self._stack.enter_async_context(TracingSaver.from_conn_string(str(self.db_path)))
-        await self._saver.conn.execute("PRAGMA busy_timeout = 30000")
-        await self._saver.setup()
-        self.writer = TraceWriter(self._saver.conn, self._saver.lock)
-        self._saver.writer = self.writer
+        await self.storage.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        assert self._stack is not None
-        with anyio.CancelScope(shield=True):
-            try:
-                await self.writer.flush()
-            finally:
-                await self._stack.aclose()
+        await self.storage.__aexit__(*exc_info)
 
     # -- graphs -----------------------------------------------------------------------------------------------
     def _compile(self, graph: Any) -> tuple[Any, str]:
@@ -95,10 +83,11 @@ class Runner:
         cached = self._compiled.get(id(builder))
         if cached is not None and cached[0] is builder:
             return cached[1], name
+        saver, store = self.storage.checkpointer, self.storage.store
         if hasattr(builder, "compile"):
-            compiled = builder.compile(checkpointer=self._saver)
-        else:  # already compiled by the user: give it our checkpointer
-            compiled = builder.copy(update={"checkpointer": self._saver})
+            compiled = builder.compile(checkpointer=saver, store=store)
+        else:  # already compiled by the user: give it our checkpointer and store
+            compiled = builder.copy(update={"checkpointer": saver, "store": store})
         self._compiled[id(builder)] = (builder, compiled)
         return compiled, name or graph_name(builder)
 
@@ -113,6 +102,7 @@ class Runner:
         budget: Budget | None = None,
         settings: SamplingSettings | None = None,
         seed: int | None = None,
+        context: Mapping[str, Any] | None = None,
         run_id: str | None = None,
         on_event: EventHandler | None = None,
     ) -> RunResult:
@@ -120,23 +110,19 @@ class Runner:
 
         `graph` is a `StateGraph`, a compiled graph, a file path (`graphs/react.py`, `file.py:factory`) or a
         bundled graph name (`react`). `model` is a `Model` or a spec string; `models` overrides it per role.
+        `context` holds values tools and nodes may read (`RunContext.context`), recorded with the run.
         """
         compiled, graph_ref = self._compile(graph)
         settings = settings or SamplingSettings()
         if seed is not None:
-            settings = SamplingSettings(
-                temperature=settings.temperature,
-                top_p=settings.top_p,
-                max_tokens=settings.max_tokens,
-                seed=seed,
-            )
+            settings = dataclasses.replace(settings, seed=seed)
         budget = budget or DEFAULT_BUDGET
         default_model = load_model(model) if model is not None else None
         role_models = {role: load_model(m) for role, m in (models or {}).items()}
         run_id = run_id or new_run_id()
         model_spec = _describe_models(default_model, role_models)
         started = RunStarted(run_id=run_id, graph=graph_ref, input=input, model=model_spec)
-        await self.writer.create_run(
+        new = NewRun(
             run_id=run_id,
             graph=graph_ref,
             input=input,
@@ -144,20 +130,14 @@ class Runner:
             settings=settings.as_dict(),
             seed=settings.seed,
             budget=budget.as_dict(),
-            events=[started],
+            context=dict(context or {}),
         )
+        lease = await self.storage.create_run(new, owner=self.owner, events=[started])
+        failpoint("after_run_record")
         tracker = BudgetTracker(budget=budget, prices=self.prices)
-        svc = self._services(
-            run_id,
-            tracker,
-            default_model,
-            role_models,
-            settings,
-            on_event,
-            ToolJournal(run_id=run_id, store=self.writer),
-        )
-        await _notify(on_event, started)
-        return await self._execute(compiled, {"input": input}, svc)
+        svc = self._services(lease, tracker, default_model, role_models, settings, on_event, new.context, {})
+        await notify(on_event, started)
+        return await execute(compiled, {"input": input}, svc, self.storage, lease)
 
     async def resume(
         self,
@@ -169,27 +149,25 @@ class Runner:
         budget: Budget | None = None,
         on_event: EventHandler | None = None,
     ) -> RunResult:
-        """Continue a run from its last checkpoint: after a cancel, a crash, a failure or an exhausted budget.
+        """Continue a run from its last checkpoint (or from its input, if it stopped before the first one): after
+        a cancel, a crash, a failure or an exhausted budget. The graph, model, settings and budget recorded with
+        the run are reused unless given here; usage and wall time already spent keep counting. A run waiting
+        for decisions continues through `decide`. Raises `RunBusyError` if another process executes the run."""
+        record = await self.storage.get_run(run_id)
 
-        The graph, model, settings and budget recorded with the run are reused unless given here; usage and
-        wall time already spent keep counting. A run waiting for decisions continues through `decide`.
-        Raises `RunBusyError` if another live process is executing the run.
-        """
-        record = await anyio.to_thread.run_sync(self.store.get_run, run_id)
-        if record.status is RunStatus.SUCCEEDED:
-            raise UserError(f"run {record.id} already succeeded; nothing to resume")
-        command = None
-        if record.status is RunStatus.AWAITING_APPROVAL:
-            pending = record.pending or []
-            undecided = [p.call_id for p in pending if p.decision is None]
-            if undecided:
-                raise UserError(
-                    f"run {record.id} is waiting for decisions on {', '.join(undecided)}; "
-                    "use approve / reject / answer"
-                )
-            command = approval.resume_command(pending)
+        def accept(now: RunRecord) -> None:
+            if now.status is RunStatus.SUCCEEDED:
+                raise RunBusyError(f"run {now.id} already succeeded; nothing to resume")
+            if now.status is RunStatus.AWAITING_APPROVAL:
+                undecided = [p.call_id for p in now.pending or [] if p.decision is None]
+                if undecided:
+                    raise UserError(
+                        f"run {now.id} is waiting for decisions on {', '.join(undecided)}; "
+                        "use approve / reject / answer"
+                    )
+
         return await self._continue(
-            record, command, graph=graph, model=model, models=models, budget=budget, on_event=on_event
+            record, accept, graph=graph, model=model, models=models, budget=budget, on_event=on_event
         )
 
     async def decide(
@@ -205,11 +183,12 @@ class Runner:
         """Record decisions on a paused run's calls; once every pending call has one, continue the run here.
 
         A decision without `call_id` applies to every call still undecided. An invalid edit raises
-        `InvalidDecisionError` and the run stays paused.
+        `InvalidDecisionError` and the run stays paused. When several processes decide at once, exactly one
+        continues the run; the others get `RunBusyError`.
         """
-        record = await anyio.to_thread.run_sync(self.store.get_run, run_id)
+        record = await self.storage.get_run(run_id)
         if record.status is not RunStatus.AWAITING_APPROVAL or not record.pending:
-            raise UserError(f"run {record.id} is {record.status}, not waiting for decisions")
+            raise RunBusyError(f"run {record.id} is {record.status}, not waiting for decisions")
         updated = approval.decide(record.id, record.pending, decisions)
         events = [
             ApprovalDecided(
@@ -218,24 +197,27 @@ class Runner:
             for old, new in zip(record.pending, updated, strict=True)
             if new.decision is not None and new.decision is not old.decision
         ]
-        await self.writer.update_pending(record.id, record.pending, updated, events)
+        gate("before_decide")
+        await self.storage.update_pending(record.id, record.pending, updated, events)
         if any(p.decision is None for p in updated):
             return dataclasses.replace(RunResult.from_record(record), pending=updated)
-        record = dataclasses.replace(record, pending=updated)
+        expected = [p.to_json() for p in updated]
+
+        def accept(now: RunRecord) -> None:
+            if (
+                now.status is not RunStatus.AWAITING_APPROVAL
+                or [p.to_json() for p in now.pending or []] != expected
+            ):
+                raise RunBusyError(f"run {now.id} is {now.status} now: another process decided or resumed it")
+
         return await self._continue(
-            record,
-            approval.resume_command(updated),
-            graph=graph,
-            model=model,
-            models=models,
-            budget=None,
-            on_event=on_event,
+            record, accept, graph=graph, model=model, models=models, budget=None, on_event=on_event
         )
 
     async def _continue(
         self,
         record: RunRecord,
-        command: Any,
+        accept: Any,
         *,
         graph: Any,
         model: str | Model | None,
@@ -245,18 +227,32 @@ class Runner:
     ) -> RunResult:
         compiled, _ = self._compile(self._graph_of(record, graph))
         default_model, role_models = self._models(record, model, models)
-        settings = _settings_of(record)
         budget = budget or Budget.from_dict(record.budget)
-        crashed = record.status is RunStatus.RUNNING  # claim() refuses if its owner is alive: it died mid-run
-        resumed = RunResumed(run_id=record.id, previous_status=record.status, crashed=crashed)
-        await self.writer.claim(record.id, budget=budget.as_dict(), events=[resumed], pending=record.pending)
-        tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(record.usage), prices=self.prices)
-        journal = ToolJournal(
-            run_id=record.id, store=self.writer, entries=await self.writer.load_journal(record.id)
+        gate("before_claim")
+        # the claim decides on the run as stored now, not as read above: a racing process may have changed it
+        lease = await self.storage.claim(record.id, owner=self.owner, accept=accept, budget=budget.as_dict())
+        now = lease.record or record
+        resumed = RunResumed(
+            run_id=now.id, previous_status=now.status, crashed=now.status is RunStatus.RUNNING
         )
-        svc = self._services(record.id, tracker, default_model, role_models, settings, on_event, journal)
-        await _notify(on_event, resumed)
-        return await self._execute(compiled, command, svc)
+        command = await self._resume_input(compiled, now)
+        tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(now.usage), prices=self.prices)
+        entries = await load_journal(self.storage, now.id)
+        svc = self._services(
+            lease, tracker, default_model, role_models, _settings_of(now), on_event, now.context, entries
+        )
+        await svc.record(resumed)
+        return await execute(compiled, command, svc, self.storage, lease)
+
+    async def _resume_input(self, compiled: Any, record: RunRecord) -> Any:
+        """What LangGraph continues with: the human decisions of a paused run; nothing (the last checkpoint)
+        for a stopped one; the recorded input when the run stopped before its first checkpoint."""
+        if record.status is RunStatus.AWAITING_APPROVAL:
+            return approval.resume_command(record.pending or [])
+        snapshot = await compiled.aget_state(run_config(record.id, None))
+        if not snapshot.values and not snapshot.next:
+            return {"input": record.input}
+        return None
 
     @asynccontextmanager
     async def stream(
@@ -283,124 +279,34 @@ class Runner:
 
     def _services(
         self,
-        run_id: str,
+        lease: Lease,
         tracker: BudgetTracker,
         model: Model | None,
         models: dict[str, Model],
         settings: SamplingSettings,
         on_event: EventHandler | None,
-        journal: ToolJournal,
+        context: Mapping[str, Any],
+        journal: dict[tuple[str, str], dict[str, Any]],
     ) -> RunServices:
-        return RunServices(
-            run_id=run_id,
+        svc = RunServices(
+            run_id=lease.run_id,
             tracker=tracker,
-            sink=self.writer,
-            journal=journal,
             on_event=on_event,
             model=model,
             models=models,
             settings=settings,
-            db_path=self.db_path,
-            stores=self.stores,
-            logger=log.bind(run_id=run_id),
+            store=self.storage.store,
+            context=context,
+            logger=log.bind(run_id=lease.run_id),
         )
-
-    async def _execute(self, compiled: Any, graph_input: Any, svc: RunServices) -> RunResult:
-        tracker = svc.tracker
-        steps_cap = tracker.budget.max_steps
-        config = {
-            "configurable": {"thread_id": svc.run_id},
-            "recursion_limit": 10_000 if steps_cap is None else 4 * steps_cap + 50,
-        }
-        status, budget_name, error = RunStatus.SUCCEEDED, None, None
-        try:
-            with anyio.CancelScope() as wall:
-                remaining = tracker.remaining_wall_s()
-                if remaining is not None:
-                    wall.deadline = anyio.current_time() + remaining
-                try:
-                    # "sync": each checkpoint is on disk before the next step starts, so a crash never loses the
-                    # step that led to a side effect (the journal's keys depend on it)
-                    await compiled.ainvoke(graph_input, config, context=svc, durability="sync")
-                except BudgetExhausted as exc:
-                    status, budget_name = RunStatus.BUDGET_EXHAUSTED, exc.budget
-                except Exception as exc:
-                    status, error = RunStatus.FAILED, _error_of(exc)
-            if wall.cancelled_caught:
-                svc.cancelled.set()
-                status, budget_name, error = RunStatus.BUDGET_EXHAUSTED, "time", None
-        except anyio.get_cancelled_exc_class():
-            svc.cancelled.set()
-            with anyio.CancelScope(shield=True):
-                await self._finish(compiled, config, svc, RunStatus.CANCELLED, None, None)
-            raise
-        return await self._finish(compiled, config, svc, status, budget_name, error)
-
-    async def _finish(
-        self,
-        compiled: Any,
-        config: dict[str, Any],
-        svc: RunServices,
-        status: RunStatus,
-        budget_name: str | None,
-        error: dict[str, str] | None,
-    ) -> RunResult:
-        values: dict[str, Any] = {}
-        pending: list[approval.PendingCall] = []
-        try:
-            snapshot = await compiled.aget_state(config)
-            values = dict(snapshot.values or {})
-            pending = approval.pending_calls(snapshot)
-            if status is not RunStatus.SUCCEEDED:
-                values["partial"] = _with_finished_tasks(values.get("partial"), snapshot)
-        except Exception as exc:  # the result must still be recorded
-            log.warning("could not read final state", run_id=svc.run_id, error=str(exc))
-        if status is RunStatus.SUCCEEDED and pending:
-            status = RunStatus.AWAITING_APPROVAL
-        output = values.get("output") if status is RunStatus.SUCCEEDED else None
-        if status is RunStatus.SUCCEEDED and "output" not in values:
-            status, error = (
-                RunStatus.FAILED,
-                {"type": "GraphError", "message": "the graph ended without an 'output'"},
-            )
-        if error is not None:
-            await svc.record(
-                RunErrored(run_id=svc.run_id, error_type=error["type"], message=error["message"])
-            )
-        svc.tracker.sync_wall()
-        usage = svc.tracker.usage.as_dict()
-        pending = pending if status is RunStatus.AWAITING_APPROVAL else []
-        result = RunResult(
-            run_id=svc.run_id,
-            status=status,
-            output=output,
-            partial=values.get("partial"),
-            usage=usage,
-            budget=budget_name,
-            error=error,
-            pending=pending,
-        )
-        final = RunFinished(
-            run_id=svc.run_id, status=status, output=output, usage=usage, budget=budget_name, error=error
-        )
-        await self.writer.finish_run(
-            svc.run_id,
-            status=status,
-            output=output,
-            partial=result.partial,
-            usage=usage,
-            budget_exhausted=budget_name,
-            error=error,
-            pending=pending,
-            events=[final],
-        )
-        await _notify(svc.on_event, final)  # listeners see the final event once it is durable
-        return result
+        svc.writer = RunWriter(self.storage, lease, svc.usage)
+        svc.journal = ToolJournal(writer=svc.writer, entries=journal)
+        return svc
 
     # -- history and forks -------------------------------------------------------------------------------------
     async def history(self, run_id: str, *, graph: Any = None) -> list[Checkpoint]:
         """The run's checkpoints, oldest first (numbered from 0)."""
-        record = await anyio.to_thread.run_sync(self.store.get_run, run_id)
+        record = await self.storage.get_run(run_id)
         compiled, _ = self._compile(self._graph_of(record, graph))
         return await history(compiled, record.id)
 
@@ -418,7 +324,7 @@ class Runner:
         run_id: str | None = None,
     ) -> RunResult:
         """Start a new run from checkpoint `at` of `parent`, with `edits` applied to its state, and run it."""
-        record = await anyio.to_thread.run_sync(self.store.get_run, parent)
+        record = await self.storage.get_run(parent)
         compiled, graph_ref = self._compile(self._graph_of(record, graph))
         checkpoints = await history(compiled, record.id)
         if not 0 <= at < len(checkpoints):
@@ -434,7 +340,7 @@ class Runner:
         started = RunStarted(
             run_id=new_id, graph=graph_ref, input=values.get("input", record.input), model=model_spec
         )
-        await self.writer.create_run(
+        new = NewRun(
             run_id=new_id,
             graph=graph_ref,
             input=started.input,
@@ -444,22 +350,15 @@ class Runner:
             budget=budget.as_dict(),
             parent_id=record.id,
             forked_from=f"{record.id}@{at}",
-            events=[started],
+            context=record.context,
         )
+        lease = await self.storage.create_run(new, owner=self.owner, events=[started])
         if not fresh:
             await compiled.aupdate_state({"configurable": {"thread_id": new_id}}, values, as_node=point.after)
         tracker = BudgetTracker(budget=budget, prices=self.prices)
-        svc = self._services(
-            new_id,
-            tracker,
-            default_model,
-            role_models,
-            settings,
-            on_event,
-            ToolJournal(run_id=new_id, store=self.writer),
-        )
-        await _notify(on_event, started)
-        return await self._execute(compiled, {"input": started.input} if fresh else None, svc)
+        svc = self._services(lease, tracker, default_model, role_models, settings, on_event, new.context, {})
+        await notify(on_event, started)
+        return await execute(compiled, {"input": started.input} if fresh else None, svc, self.storage, lease)
 
     def _graph_of(self, record: RunRecord, graph: Any) -> Any:
         if graph is None and record.graph.startswith("python:"):
@@ -484,29 +383,9 @@ class Runner:
         )
 
     # -- reading ----------------------------------------------------------------------------------------------
-    def result_of(self, run_id: str) -> RunResult:
-        return RunResult.from_record(self.store.get_run(run_id))
-
-
-def _with_finished_tasks(partial: Any, snapshot: Any) -> Any:
-    """A stopped run's partial result, including what parallel branches finished in the step that stopped:
-    their writes are saved (and not redone on resume) but not yet merged into the state. Dict partials
-    (e.g. plan-and-execute's step results) are merged; other partials are left as the state has them."""
-    if partial is not None and not isinstance(partial, dict):
-        return partial
-    merged = dict(partial or {})
-    for task in snapshot.tasks or ():
-        result = task.result
-        if isinstance(result, dict) and isinstance(result.get("partial"), dict):
-            merged.update(result["partial"])
-    return merged if merged or partial is not None else None
-
-
-async def _notify(handler: EventHandler | None, event: Event) -> None:
-    if handler is not None:
-        result = handler(event)
-        if inspect.isawaitable(result):
-            await result
+    async def result_of(self, run_id: str) -> RunResult:
+        """The stored result of a run (as it stands, for a run still executing)."""
+        return RunResult.from_record(await self.storage.get_run(run_id))
 
 
 def _reloadable(spec: str) -> bool:
@@ -526,18 +405,16 @@ def _describe_models(default: Model | None, roles: dict[str, Model]) -> str | No
     return " ".join(parts) or None
 
 
-def _error_of(exc: BaseException) -> dict[str, str]:
-    if isinstance(exc, AgentflowError):
-        return {"type": type(exc).__name__, "message": str(exc)}
-    return {"type": type(exc).__name__, "message": str(exc) or repr(exc)}
-
-
-async def run(graph: Any, input: Any, *, db: str | Path | None = None, **options: Any) -> RunResult:
+async def run(
+    graph: Any, input: Any, *, db: str | os.PathLike[str] | None = None, **options: Any
+) -> RunResult:
     """Run `graph` once with a fresh `Runner` on `db` (see `Runner.run` for the options)."""
     async with Runner(db) as runner:
         return await runner.run(graph, input, **options)
 
 
-def run_sync(graph: Any, input: Any, *, db: str | Path | None = None, **options: Any) -> RunResult:
+def run_sync(
+    graph: Any, input: Any, *, db: str | os.PathLike[str] | None = None, **options: Any
+) -> RunResult:
     """Blocking `run`, for scripts and notebooks without an event loop."""
     return anyio.run(lambda: run(graph, input, db=db, **options))

@@ -217,14 +217,16 @@ def _same_zone(given: str, expected: str) -> bool:
 async def _store_notes(texts: list[str], db: Path) -> None:
     """Write notes straight through the tool (no model), as earlier runs would have."""
     from agentflow.messages import ToolCall
+    from agentflow.store import open_storage
     from agentflow.tooling.context import RunContext
     from agentflow.tooling.execute import execute_call
     from agentflow.toolkit import DEFAULT_TOOLS
 
     tools = {t.name: t for t in DEFAULT_TOOLS}
-    for i, text in enumerate(texts):
-        call = ToolCall(name="write_note", arguments={"text": text}, id=f"setup_{i}")
-        await execute_call(call, tools, RunContext(run_id=f"setup{i}", db_path=db))
+    async with open_storage(db) as storage:
+        for i, text in enumerate(texts):
+            call = ToolCall(name="write_note", arguments={"text": text}, id=f"setup_{i}")
+            await execute_call(call, tools, RunContext(run_id=f"setup{i}", store=storage.store))
 
 
 # ------------------------------------------------------------------------------------------------ task lists

@@ -164,7 +164,7 @@ async def test_invalid_edit_is_refused_and_run_stays_paused(db_path: Path) -> No
             await runner.decide(
                 first.run_id, [HumanDecision(action="reject", call_id="call_1_0", message=" ")]
             )
-        record = runner.store.get_run(first.run_id)
+        record = await runner.storage.get_run(first.run_id)
     assert record.status == "awaiting_approval" and all(p.decision is None for p in record.pending)
     assert executed == []
 

@@ -54,7 +54,7 @@ async def test_fork_with_edited_tool_result(db_path: Path) -> None:
             graph=graph,
             model=model,
         )
-        record = runner.store.get_run(fork.run_id)
+        record = await runner.storage.get_run(fork.run_id)
     assert parent.output == "got 5" and fork.output == "got 41"
     assert record.parent_id == parent.run_id and record.forked_from == f"{parent.run_id}@{after_tools.number}"
     assert (

@@ -87,6 +87,7 @@ EXPORTED = {
     "GrammarRejectedError",
     "ContextWindowError",
     "InvalidModelOutputError",
+    "LeaseLostError",
     "DecodingInvariantError",
     "PlanError",
     "RoutingError",

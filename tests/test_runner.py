@@ -42,7 +42,7 @@ async def test_invalid_arguments_become_observation_not_crash(db_path: Path) -> 
     model = ScriptedModel([calls(call("lookup", key="k", limit=80)), final("ok")])
     async with Runner(db_path) as runner:
         result = await runner.run(react_graph([lookup]), "x", model=model)
-        events = runner.store.events(result.run_id)
+        events = await runner.storage.events(result.run_id)
     assert result.status == "succeeded"
     observation = next(e.data for e in events if e.kind == "tool_called")
     assert (
@@ -58,7 +58,7 @@ async def test_unknown_tool_is_an_observation(db_path: Path) -> None:
     async with Runner(db_path) as runner:
         result = await runner.run(react_graph([add]), "x", model=model)
         content = next(
-            e.data["content"] for e in runner.store.events(result.run_id) if e.kind == "tool_called"
+            e.data["content"] for e in await runner.storage.events(result.run_id) if e.kind == "tool_called"
         )
     assert result.ok and "unknown tool 'nope'" in content and "add" in content
 
@@ -160,11 +160,11 @@ async def test_cancellation_is_recorded_and_resumable(db_path: Path) -> None:
 
             tg.start_soon(cancel_when_inside)
             await runner.run(graph, "x", model=model, run_id=run_id)
-        assert runner.result_of(run_id).status == "cancelled"
-        assert runner.result_of(run_id).exit_code == 130
+        assert (await runner.result_of(run_id)).status == "cancelled"
+        assert (await runner.result_of(run_id)).exit_code == 130
         gate.release.set()
         resumed = await runner.resume(run_id, graph=graph, model=model)
-        kinds = [e.kind for e in runner.store.events(run_id)]
+        kinds = [e.kind for e in await runner.storage.events(run_id)]
     assert resumed.status == "succeeded" and resumed.output == "42"
     assert "run_resumed" in kinds and kinds.count("run_finished") == 2
 
@@ -248,7 +248,7 @@ async def test_many_concurrent_runs_in_one_process(db_path: Path) -> None:
         async with anyio.create_task_group() as tg:
             for n in range(20):
                 tg.start_soon(one, n)
-        listed = runner.store.list_runs(limit=100)
+        listed = await runner.storage.list_runs(limit=100)
     assert {n: r.output for n, r in results.items()} == {n: str(n + 1000) for n in range(20)}
     assert len(listed) == 20 and all(r.status == "succeeded" for r in listed)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,10 +18,9 @@ from agentflow.cli.common import (
     ModelOpt,
     QuietOpt,
     VerboseOpt,
-    fail,
     json_arg,
-    open_store,
     read_input,
+    read_storage,
     split_models,
 )
 from agentflow.cli.driver import budget_of, execute
@@ -101,7 +99,10 @@ def run(
 
     from agentflow.runner import new_run_id
 
-    execute(db, as_json, verbose, quiet, lambda runner: new_run_id(), start)
+    async def fresh_id(runner: Any) -> str:
+        return new_run_id()
+
+    execute(db, as_json, verbose, quiet, fresh_id, start)
 
 
 @app.command()
@@ -121,31 +122,34 @@ def resume(
     """Continue a cancelled, crashed, failed or budget-stopped run from its last checkpoint."""
     default_model, role_models = split_models(model)
 
-    def start(runner: Any, rid: str, view: Any) -> Any:
+    async def start(runner: Any, rid: str, view: Any) -> Any:
         from agentflow.budget import Budget
 
-        budget = budget_of(
-            max_steps,
-            max_tokens,
-            max_cost,
-            max_time,
-            max_tool_calls,
-            base=Budget.from_dict(runner.store.get_run(rid).budget),
-        )
-        return runner.resume(rid, model=default_model, models=role_models, budget=budget, on_event=view)
+        recorded = Budget.from_dict((await runner.storage.get_run(rid)).budget)
+        budget = budget_of(max_steps, max_tokens, max_cost, max_time, max_tool_calls, base=recorded)
+        return await runner.resume(rid, model=default_model, models=role_models, budget=budget, on_event=view)
 
-    execute(db, as_json, verbose, quiet, lambda runner: runner.store.get_run(run_id).id, start)
+    execute(db, as_json, verbose, quiet, _stored_id(run_id), start)
+
+
+def _stored_id(run_id: str) -> Any:
+    """The full id of the run `run_id` names (an id or a unique prefix), looked up by the runner."""
+
+    async def lookup(runner: Any) -> str:
+        return str((await runner.storage.get_run(run_id)).id)
+
+    return lookup
 
 
 def decide(
-    run_id: str, decisions: list[Any], db: Path | None, as_json: bool, verbose: int, quiet: bool
+    run_id: str, decisions: list[Any], db: str | None, as_json: bool, verbose: int, quiet: bool
 ) -> None:
     execute(
         db,
         as_json,
         verbose,
         quiet,
-        lambda runner: runner.store.get_run(run_id).id,
+        _stored_id(run_id),
         lambda runner, rid, view: runner.decide(rid, decisions, on_event=view),
     )
 
@@ -222,17 +226,13 @@ def pending(
     as_json: JsonOpt = False,
 ) -> None:
     """List the tool calls paused runs are waiting on."""
-    from agentflow.exceptions import UserError
 
-    store = open_store(db)
-    try:
-        records = (
-            [store.get_run(run_id)]
-            if run_id
-            else store.list_runs(limit=1000, status=RunStatus.AWAITING_APPROVAL)
-        )
-    except UserError as exc:
-        raise fail(str(exc), error_type=type(exc).__name__) from None
+    async def read(storage: Any) -> list[Any]:
+        if run_id:
+            return [await storage.get_run(run_id)]
+        return list(await storage.list_runs(limit=1000, status=RunStatus.AWAITING_APPROVAL))
+
+    records = read_storage(db, read)
     calls = [c for r in records if r.status is RunStatus.AWAITING_APPROVAL for c in (r.pending or [])]
     if as_json:
         keys = ("run_id", "call_id", "tool", "arguments", "reasoning", "unknown_outcome", "decision")

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from pathlib import Path
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
+
+T = TypeVar("T")
 
 __all__ = [
     "DbOpt",
@@ -19,14 +21,14 @@ __all__ = [
     "VerboseOpt",
     "fail",
     "json_arg",
-    "open_store",
     "read_input",
+    "read_storage",
     "setup_logging",
     "split_models",
 ]
 
 DbOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--db", help="Run database (default: $AGENTFLOW_DB or ~/.local/share/agentflow/agentflow.db)."
     ),
@@ -107,14 +109,26 @@ def json_arg(value: str, what: str) -> Any:
         raise fail(f"{what} is not valid JSON: {exc.msg} at char {exc.pos}") from None
 
 
-def open_store(db: Path | None) -> Any:
-    from agentflow.exceptions import UserError
-    from agentflow.store import RunStore, resolve_db_path
+def read_storage(db: str | None, read: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the run database `db` (it must exist), run `read(storage)` and return its result; a database that
+    cannot be used is a usage error (exit 2)."""
+    import anyio
 
-    path = resolve_db_path(db)
-    if not path.exists():
-        raise fail(f"no run database at {path}")
+    from agentflow.exceptions import UserError
+    from agentflow.store import open_storage, resolve_db_url
+
     try:
-        return RunStore(path)
+        url = resolve_db_url(db)
+    except UserError as exc:
+        raise fail(str(exc), error_type=type(exc).__name__) from None
+    if url.backend == "sqlite" and (url.path is None or not url.path.exists()):
+        raise fail(f"no run database at {url}")
+
+    async def main() -> T:
+        async with open_storage(url) as storage:
+            return await read(storage)
+
+    try:
+        return anyio.run(main)
     except UserError as exc:
         raise fail(str(exc), error_type=type(exc).__name__) from None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -59,7 +58,7 @@ async def with_signals(runner: Any, run_id: str, start: Any) -> Any:
         tg.cancel_scope.cancel()
     if error is not None:
         raise error
-    return result if result is not None else runner.result_of(run_id)
+    return result if result is not None else await runner.result_of(run_id)
 
 
 def budget_of(
@@ -81,14 +80,14 @@ def budget_of(
     )
 
 
-def execute(db: Path | None, as_json: bool, verbose: int, quiet: bool, run_id_of: Any, start: Any) -> None:
+def execute(db: str | None, as_json: bool, verbose: int, quiet: bool, run_id_of: Any, start: Any) -> None:
     """Shared driver of run / resume / approve / reject / answer / fork: logging, the live view, signals,
     inline approval prompts in a terminal, errors -> exit codes, the result."""
     import anyio
     from rich.console import Console
 
     from agentflow.cli.render import LiveView
-    from agentflow.exceptions import UserError
+    from agentflow.exceptions import AgentflowError, UserError
     from agentflow.runner import Runner
 
     setup_logging(verbose, quiet)
@@ -98,7 +97,7 @@ def execute(db: Path | None, as_json: bool, verbose: int, quiet: bool, run_id_of
 
     async def main() -> Any:
         async with Runner(db) as runner:
-            run_id = run_id_of(runner)
+            run_id = await run_id_of(runner)
             result = await with_signals(runner, run_id, lambda: start(runner, run_id, view))
             while result.status is RunStatus.AWAITING_APPROVAL and interactive:
                 from agentflow.cli.prompts import ask_decisions
@@ -110,13 +109,13 @@ def execute(db: Path | None, as_json: bool, verbose: int, quiet: bool, run_id_of
                     )
                 except UserError as exc:  # an invalid edit: the run stays paused, ask again
                     console.print(f"[red]{exc}[/]")
-                    result = runner.result_of(run_id)
+                    result = await runner.result_of(run_id)
             return result
 
     try:
         result = anyio.run(main)
-    except UserError as exc:
-        raise fail(str(exc), error_type=type(exc).__name__) from None
+    except AgentflowError as exc:
+        raise fail(str(exc), exc.exit_code, error_type=type(exc).__name__) from None
     emit_result(result, as_json, console)
     exit_now_if_threads_linger(result.exit_code)
     raise typer.Exit(result.exit_code)

@@ -16,10 +16,11 @@ from agentflow.cli.common import (
     VerboseOpt,
     fail,
     json_arg,
-    open_store,
+    read_storage,
     split_models,
 )
 from agentflow.cli.driver import execute
+from agentflow.status import RunStatus
 
 __all__ = ["runs_app"]
 
@@ -30,12 +31,11 @@ runs_app = typer.Typer(no_args_is_help=True, help="Inspect recorded runs.")
 def runs_list(
     db: DbOpt = None,
     limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
-    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    status: Annotated[RunStatus | None, typer.Option(help="Only runs with this status.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List recorded runs, newest first."""
-    store = open_store(db)
-    records = store.list_runs(limit=limit, status=status)
+    records = read_storage(db, lambda storage: storage.list_runs(limit=limit, status=status))
     if as_json:
         from agentflow.result import RunResult
 
@@ -65,14 +65,12 @@ def runs_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one run: its record and its trace, event by event."""
-    from agentflow.exceptions import UserError
 
-    store = open_store(db)
-    try:
-        record = store.get_run(run_id)
-    except UserError as exc:
-        raise fail(str(exc), error_type=type(exc).__name__) from None
-    events = store.events(record.id)
+    async def read(storage: Any) -> tuple[Any, Any]:
+        record = await storage.get_run(run_id)
+        return record, await storage.events(record.id)
+
+    record, events = read_storage(db, read)
     if as_json:
         import dataclasses
 
@@ -115,20 +113,12 @@ def runs_history(
     ] = False,
 ) -> None:
     """List a run's checkpoints: number, step, the node that wrote it, the node(s) due next."""
-    import anyio
-
-    from agentflow.exceptions import UserError
     from agentflow.runner import Runner
 
-    async def main() -> Any:
-        async with Runner(db) as runner:
-            return await runner.history(run_id)
+    async def read(storage: Any) -> Any:
+        return await Runner(storage=storage).history(run_id)
 
-    open_store(db)
-    try:
-        checkpoints = anyio.run(main)
-    except UserError as exc:
-        raise fail(str(exc), error_type=type(exc).__name__) from None
+    checkpoints = read_storage(db, read)
     if as_json:
         sys.stdout.write(
             json.dumps([c.as_dict(with_values=values) for c in checkpoints], ensure_ascii=False, default=str)
@@ -160,10 +150,10 @@ def runs_fork(
     default_model, role_models = split_models(model)
     holder: dict[str, Any] = {}
 
-    def run_id_of(runner: Any) -> str:
+    async def run_id_of(runner: Any) -> str:
         from agentflow.runner import new_run_id
 
-        holder["parent"] = runner.store.get_run(run_id).id
+        holder["parent"] = (await runner.storage.get_run(run_id)).id
         return new_run_id()
 
     def start(runner: Any, new_id: str, view: Any) -> Any:
@@ -178,3 +168,58 @@ def runs_fork(
         )
 
     execute(db, as_json, verbose, quiet, run_id_of, start)
+
+
+@runs_app.command("prune")
+def runs_prune(
+    older_than: Annotated[str, typer.Option("--older-than", help="Age, e.g. 30d, 12h, 90m.")],
+    keep_failed: Annotated[bool, typer.Option("--keep-failed", help="Keep failed runs.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted.")] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete finished runs older than an age, with their traces, journals and checkpoints. Runs still
+    executing or waiting for a human are kept."""
+    from datetime import UTC, datetime
+
+    cutoff = datetime.now(UTC) - parse_age(older_than)
+    report = read_storage(db, lambda s: s.prune(older_than=cutoff, keep_failed=keep_failed, dry_run=dry_run))
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "runs": report.runs,
+                    "events": report.events,
+                    "checkpoints": report.checkpoints,
+                    "dry_run": dry_run,
+                }
+            )
+            + "\n"
+        )
+        return
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(
+        f"{verb} {len(report.runs)} run(s), {report.events} event(s), {report.checkpoints} checkpoint(s)"
+    )
+
+
+@runs_app.command("compact")
+def runs_compact(
+    run_id: Annotated[str, typer.Argument(help="A finished run.")],
+    db: DbOpt = None,
+) -> None:
+    """Keep only the newest checkpoint of a finished run (its history is then that one checkpoint)."""
+    deleted = read_storage(db, lambda s: s.compact(run_id))
+    typer.echo(f"deleted {deleted} checkpoint(s)")
+
+
+def parse_age(text: str) -> Any:
+    """`30d`, `12h`, `90m`, `45s` -> a timedelta; anything else is a usage error."""
+    import re
+    from datetime import timedelta
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhms])\s*", text)
+    if match is None:
+        raise fail(f"--older-than {text!r}: expected a number and a unit, e.g. 30d, 12h, 90m or 45s")
+    unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[match.group(2)]
+    return timedelta(**{unit: float(match.group(1))})

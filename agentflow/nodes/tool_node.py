@@ -167,8 +167,8 @@ class ToolNode:
             run_id=svc.run_id,
             step=svc.tracker.usage.steps,
             call_id=call.id,
-            db_path=svc.db_path,
-            stores=svc.stores,
+            store=svc.store,
+            context=svc.context,
             cancelled=svc.cancelled,
             base_logger=svc.logger,
         )

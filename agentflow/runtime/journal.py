@@ -1,37 +1,34 @@
 """`ToolJournal`: what a run's tool calls did, so no finished call ever runs twice.
 
 Model decisions are journaled too (their `model_called` trace events are the record), keyed by the model
-node's LangGraph task (one execution of a node at one
-checkpoint; it keeps its id when LangGraph re-runs the node after a pause or a crash): a model node re-run
-after a crash reuses its decision. Tool calls are keyed by (that decision's task, call id), so they keep
-their identity even when the checkpoint after the decision was lost. A non-idempotent call is marked `started` on disk
-before it runs and `finished` (with its outcome) after; an idempotent call's record is its `tool_called`
-trace event, queued with the rest of the trace. On resume the runner loads the run's entries once; a fresh run starts empty,
-so the normal path never reads the disk and waits for it only around non-idempotent calls.
+node's LangGraph task (one execution of a node at one checkpoint; it keeps its id when LangGraph re-runs the
+node after a pause or a crash): a model node re-run after a crash reuses its decision. Tool calls are keyed
+by (that decision's task, call id), so they keep their identity even when the checkpoint after the decision
+was lost. A non-idempotent call is marked `started` on disk before it runs and `finished` (with its outcome)
+after; an idempotent call's record is its `tool_called` trace event, queued with the rest of the trace. On
+resume the runner loads the run's entries once (`load_journal`); a fresh run starts empty, so the normal path
+never reads the disk and waits for it only around non-idempotent calls.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from agentflow.events import Event
+from agentflow.events import Event, ModelCalled, ToolCalled
 from agentflow.messages import ToolCall
 from agentflow.tooling.execute import ToolOutcome
 
-__all__ = ["DECISION", "JournalStore", "ToolJournal", "outcome_from_dict", "outcome_to_dict"]
+if TYPE_CHECKING:
+    from agentflow.runtime.run_writer import RunWriter
+    from agentflow.store.base import Storage
+
+__all__ = ["DECISION", "ToolJournal", "load_journal", "outcome_from_dict", "outcome_to_dict"]
 
 DECISION = "decision"  # the journal's call id for a model node's decision
+_OUTCOME_KEYS = ("content", "is_error", "error_type", "result", "attempts", "latency_s")
 
-
-class JournalStore(Protocol):
-    async def journal_start(
-        self, run_id: str, task: str, call_id: str, tool: str, arguments: dict[str, Any]
-    ) -> None: ...
-
-    async def journal_finish(
-        self, run_id: str, task: str, call_id: str, outcome: dict[str, Any], events: list[Event] = ...
-    ) -> None: ...
+Entries = dict[tuple[str, str], dict[str, Any]]
 
 
 def outcome_to_dict(outcome: ToolOutcome) -> dict[str, Any]:
@@ -57,11 +54,31 @@ def outcome_from_dict(call: ToolCall, data: dict[str, Any]) -> ToolOutcome:
     )
 
 
+async def load_journal(storage: Storage, run_id: str) -> Entries:
+    """All of a run's journal entries, keyed (task, call id): decisions and idempotent calls from the trace,
+    non-idempotent calls from their explicit started / finished rows."""
+    entries: Entries = {}
+    for event in await storage.events(run_id):
+        data = event.data
+        if event.kind == ModelCalled.kind and data.get("task"):
+            entries[(data["task"], DECISION)] = {
+                "status": "finished",
+                "outcome": {"decision": data["decision"], "raw": data["raw_text"]},
+            }
+        elif event.kind == ToolCalled.kind and data.get("decision"):
+            entries[(data["decision"], data["call_id"])] = {
+                "status": "finished",
+                "outcome": {k: data.get(k) for k in _OUTCOME_KEYS},
+            }
+    for row in await storage.journal(run_id):
+        entries[(row["task"], row["call_id"])] = {"status": row["status"], "outcome": row["outcome"]}
+    return entries
+
+
 @dataclass(slots=True, kw_only=True)
 class ToolJournal:
-    run_id: str
-    store: JournalStore | None = None
-    entries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    writer: RunWriter | None = None
+    entries: Entries = field(default_factory=dict)
 
     def get(self, task: str, call_id: str) -> dict[str, Any] | None:
         """`{"status": "started" | "finished", "outcome": {...} | None}` or None."""
@@ -70,12 +87,12 @@ class ToolJournal:
     async def start(self, task: str, call: ToolCall) -> None:
         """Durably mark a non-idempotent call as started, before it runs."""
         self.entries[(task, call.id)] = {"status": "started", "outcome": None}
-        if self.store is not None:
-            await self.store.journal_start(self.run_id, task, call.id, call.name, call.arguments)
+        if self.writer is not None:
+            await self.writer.journal_start(task, call.id, call.name, call.arguments)
 
     def remember_decision(self, task: str, decision: dict[str, Any], raw: str) -> None:
         """Keep a model task's decision (its `model_called` event is the durable record, on disk before any
-        side effect it leads to: a non-idempotent call's `started` write flushes the trace first)."""
+        side effect it leads to: a non-idempotent call's `started` write commits the trace queued before it)."""
         self.entries[(task, DECISION)] = {"status": "finished", "outcome": {"decision": decision, "raw": raw}}
 
     def remember(self, task: str, call: ToolCall, outcome: ToolOutcome) -> None:
@@ -84,5 +101,5 @@ class ToolJournal:
     async def finish(self, task: str, call: ToolCall, outcome: ToolOutcome, event: Event) -> None:
         """Durably finish a non-idempotent call's journal row, with its trace event."""
         self.remember(task, call, outcome)
-        if self.store is not None:
-            await self.store.journal_finish(self.run_id, task, call.id, outcome_to_dict(outcome), [event])
+        if self.writer is not None:
+            await self.writer.journal_finish(task, call.id, outcome_to_dict(outcome), [event])

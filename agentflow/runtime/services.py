@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 import structlog
@@ -21,28 +20,28 @@ from agentflow.budget import BudgetTracker
 from agentflow.events import Event
 from agentflow.models.base import Model, SamplingSettings
 from agentflow.runtime.journal import ToolJournal
+from agentflow.runtime.run_writer import RunWriter
 
-__all__ = ["EventSink", "RunServices", "agent_label", "agent_scope", "current_task", "services"]
+__all__ = ["RunServices", "agent_label", "agent_scope", "current_task", "services"]
 
 _AGENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("agentflow_agent", default=None)
 
 
-class EventSink(Protocol):
-    async def append(self, events: Sequence[Event], usage: dict[str, Any], *, wait: bool = False) -> None: ...
-
-
 @dataclass(slots=True, kw_only=True)
 class RunServices:
+    """The per-run objects agentflow's nodes use: budget, trace, journal, models, settings, the document store
+    (`store`, LangGraph's `BaseStore`), the values given to the run (`context`), cancellation."""
+
     run_id: str = "adhoc"
     tracker: BudgetTracker = field(default_factory=BudgetTracker)
-    sink: EventSink | None = None
-    journal: ToolJournal = field(default_factory=lambda: ToolJournal(run_id="adhoc"))
+    writer: RunWriter | None = None
+    journal: ToolJournal = field(default_factory=ToolJournal)
     on_event: Callable[[Event], Any] | None = None
     model: Model | None = None
     models: Mapping[str, Model] = field(default_factory=dict)
     settings: SamplingSettings = field(default_factory=SamplingSettings)
-    db_path: Path | None = None
-    stores: dict[str, Any] = field(default_factory=dict)
+    store: Any = None
+    context: Mapping[str, Any] = field(default_factory=dict)
     cancelled: anyio.Event = field(default_factory=anyio.Event)
     logger: Any = field(default_factory=lambda: structlog.get_logger("agentflow"))
     sent_messages: dict[str, list[Any]] = field(default_factory=dict)  # per agent: messages of its last call
@@ -60,11 +59,17 @@ class RunServices:
 
     async def record(self, event: Event, *, durable: bool = False) -> None:
         """Trace `event` (with the usage so far) and tell listeners. `durable=True` returns only once the
-        event is on disk; otherwise the trace writer batches it with others."""
-        if self.sink is not None:
-            self.tracker.sync_wall()
-            await self.sink.append([event], self.tracker.usage.as_dict(), wait=durable)
+        event is on disk; otherwise it is committed with the next write that is waited for."""
+        if self.writer is not None:
+            self.writer.record([event])
+            if durable:
+                await self.writer.flush()
         await self.notify(event)
+
+    def usage(self) -> dict[str, Any]:
+        """The run's usage now, wall time included (what every write records)."""
+        self.tracker.sync_wall()
+        return self.tracker.usage.as_dict()
 
     async def notify(self, event: Event) -> None:
         """Tell listeners only (the event was traced some other way)."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,8 +17,9 @@ class RunContext:
     """Per-call view of the run. Never part of a tool's argument schema; agentflow injects it.
 
     - `run_id`, `step`, `call_id`: where the call happens (stable across replays);
-    - `db_path`: the run database, for tools that keep data (the notes tool does);
-    - `stores`: named stores the runner was given (memory stores plug in here);
+    - `store`: the run database's document store (LangGraph's `BaseStore`: namespaced items with full-text
+      search) for tools that keep data across runs (the notes tool does); None outside a run with storage;
+    - `context`: the values given to the run (`agentflow run --context KEY=VALUE`), e.g. a user id;
     - `logger`: a structlog logger bound to run, step and call;
     - `cancelled`: set when the run is being cancelled; long sync tools should poll `is_cancelled()`.
     """
@@ -26,8 +27,8 @@ class RunContext:
     run_id: str
     step: int = 0
     call_id: str = ""
-    db_path: Path | None = None
-    stores: dict[str, Any] = field(default_factory=dict)
+    store: Any = None
+    context: Mapping[str, Any] = field(default_factory=dict)
     cancelled: anyio.Event | None = None
     base_logger: Any = None
     _logger: Any = None

@@ -163,22 +163,25 @@ class Episode:
     messages: list[Message]  # system, user, assistant, [tool, assistant]
 
 
-async def _run_tool(call: dict[str, Any], step: int, run_id: str, db: Path) -> tuple[ToolCall, str, bool]:
+async def _run_tool(call: dict[str, Any], step: int, run_id: str, store: Any) -> tuple[ToolCall, str, bool]:
     tool_call = ToolCall(name=call["name"], arguments=call["arguments"], id=call_id(step, 0))
     outcome = await execute_call(
-        tool_call, TOOLS, RunContext(run_id=run_id, step=step, call_id=tool_call.id, db_path=db)
+        tool_call, TOOLS, RunContext(run_id=run_id, step=step, call_id=tool_call.id, store=store)
     )
     return tool_call, outcome.content, outcome.is_error
 
 
-async def _store_notes(texts: list[str], rng: random.Random, db: Path) -> None:
+async def _store_notes(texts: list[str], rng: random.Random, store: Any) -> None:
+    """A fresh notebook holding `texts` (each written by an earlier run, at a random instant)."""
+    for item in await store.asearch(notes_module.NAMESPACE, limit=10_000):
+        await store.adelete(notes_module.NAMESPACE, item.key)
     for text in texts:
         with frozen_clock(random_instant(rng)):
             run_id = f"{rng.getrandbits(64):016x}"
-            await _run_tool({"name": "write_note", "arguments": {"text": text}}, 1, run_id, db)
+            await _run_tool({"name": "write_note", "arguments": {"text": text}}, 1, run_id, store)
 
 
-async def play(task: Task, rng: random.Random, workdir: Path) -> Episode:
+async def play(task: Task, rng: random.Random, store: Any) -> Episode:
     """The conversation a perfect model has for `task`, with real observations."""
     messages: list[Message] = [system_message(SYSTEM_PROMPT), user_message(task.request)]
     if task.call is None:
@@ -189,21 +192,18 @@ async def play(task: Task, rng: random.Random, workdir: Path) -> Episode:
             )
         )
         return Episode(task, messages)
-    db = workdir / f"notes-{rng.getrandbits(48):012x}.db"
-    try:
-        await _store_notes(task.setup, rng, db)
-        reasoning = REASONING[task.call["name"]]
-        raw1 = decision_json({"reasoning": reasoning, "tool_calls": [task.call]})
-        with frozen_clock(random_instant(rng)):
-            tool_call, content, is_error = await _run_tool(task.call, 1, f"{rng.getrandbits(64):016x}", db)
-        decision1 = Decision(reasoning=reasoning, tool_calls=[tool_call])
-        messages.append(assistant_message(decision1, raw1))
-        messages.append(tool_message(tool_call, content, is_error=is_error))
-        reasoning2, answer = final_answer(task, task.call, content, is_error)
-        raw2 = decision_json({"reasoning": reasoning2, "final_answer": answer[:400]})
-        messages.append(assistant_message(Decision(reasoning=reasoning2, final_answer=answer[:400]), raw2))
-    finally:
-        db.unlink(missing_ok=True)
+    rng.getrandbits(48)  # (kept: the draws after it stay those of the shipped model's data)
+    await _store_notes(task.setup, rng, store)
+    reasoning = REASONING[task.call["name"]]
+    raw1 = decision_json({"reasoning": reasoning, "tool_calls": [task.call]})
+    with frozen_clock(random_instant(rng)):
+        tool_call, content, is_error = await _run_tool(task.call, 1, f"{rng.getrandbits(64):016x}", store)
+    decision1 = Decision(reasoning=reasoning, tool_calls=[tool_call])
+    messages.append(assistant_message(decision1, raw1))
+    messages.append(tool_message(tool_call, content, is_error=is_error))
+    reasoning2, answer = final_answer(task, task.call, content, is_error)
+    raw2 = decision_json({"reasoning": reasoning2, "final_answer": answer[:400]})
+    messages.append(assistant_message(Decision(reasoning=reasoning2, final_answer=answer[:400]), raw2))
     return Episode(task, messages)
 
 
@@ -211,8 +211,11 @@ def play_all(tasks: list[Task], seed: int) -> list[Episode]:
     rng = random.Random(f"play-{seed}")
 
     async def main() -> list[Episode]:
+        from agentflow.store import open_storage
+
         with tempfile.TemporaryDirectory() as tmp:
-            return [await play(t, rng, Path(tmp)) for t in tasks]
+            async with open_storage(Path(tmp) / "notes.db") as storage:
+                return [await play(t, rng, storage.store) for t in tasks]
 
     return anyio.run(main)
 

@@ -46,7 +46,7 @@ def test_bundled_graph_runs_from_the_cli(db_path: Path, graph: str, answer: str,
     elif graph == "supervisor":
         assert observations["calculator"] == "1024" and observations["current_time"].endswith("+09:00")
     else:
-        assert json.loads(observations["write_note"])["id"] == 1
+        assert json.loads(observations["write_note"])["run_id"] == result["run_id"]
 
 
 def test_per_role_model_flags(tmp_path: Path, db_path: Path) -> None:

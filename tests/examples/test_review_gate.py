@@ -36,7 +36,7 @@ async def test_gate_pauses_and_an_edit_is_validated_then_published(db_path: Path
             await runner.decide(
                 paused.run_id, [HumanDecision(action="approve", arguments={"answer": ""})], graph=g
             )
-        assert runner.result_of(paused.run_id).status == "awaiting_approval"
+        assert (await runner.result_of(paused.run_id)).status == "awaiting_approval"
         done = await runner.decide(
             paused.run_id, [HumanDecision(action="approve", arguments={"answer": "6 * 7 = 42."})], graph=g
         )

@@ -1,0 +1,180 @@
+"""Executing a claimed run: the graph under its wall-time deadline, the lease kept alive, and the end recorded.
+
+`execute` drives LangGraph (`durability="sync"`: each checkpoint is durable before the next step, so a crash
+never loses the step that led to a side effect) while a heartbeat renews the run's lease. However the run ends
+— an answer, a pause for approval, an exhausted budget, a failure, a cancellation — `finish` reads the final
+state and records the result with the run's lease; the final event reaches listeners once it is durable.
+If the lease is lost (another process took the run over), the run stops where it is and `LeaseLostError`
+propagates: this process may write nothing more to it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import structlog
+
+from agentflow import approval
+from agentflow.events import Event, RunErrored, RunFinished
+from agentflow.exceptions import AgentflowError, BudgetExhausted, LeaseLostError
+from agentflow.result import RunResult
+from agentflow.runtime.services import RunServices
+from agentflow.status import RunStatus
+from agentflow.store.base import Lease, Storage
+
+__all__ = ["EventHandler", "execute", "notify"]
+
+EventHandler = Callable[[Event], Awaitable[None] | None]
+log = structlog.get_logger("agentflow.runner")
+
+
+async def notify(handler: EventHandler | None, event: Event) -> None:
+    if handler is not None:
+        result = handler(event)
+        if inspect.isawaitable(result):
+            await result
+
+
+def run_config(run_id: str, max_steps: int | None) -> dict[str, Any]:
+    """The LangGraph config of a run's thread (a recursion limit above anything the step budget allows)."""
+    return {
+        "configurable": {"thread_id": run_id},
+        "recursion_limit": 10_000 if max_steps is None else 4 * max_steps + 50,
+    }
+
+
+async def execute(
+    compiled: Any, graph_input: Any, svc: RunServices, storage: Storage, lease: Lease
+) -> RunResult:
+    """Run the claimed run to its end (or pause) and record the result; see the module docstring."""
+    tracker = svc.tracker
+    config = run_config(svc.run_id, tracker.budget.max_steps)
+    status, budget_name, error = RunStatus.SUCCEEDED, None, None
+    lost: list[LeaseLostError] = []
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_heartbeat, storage, lease, tg.cancel_scope, lost)
+            with anyio.CancelScope() as wall:
+                remaining = tracker.remaining_wall_s()
+                if remaining is not None:
+                    wall.deadline = anyio.current_time() + remaining
+                try:
+                    await compiled.ainvoke(graph_input, config, context=svc, durability="sync")
+                except BudgetExhausted as exc:
+                    status, budget_name = RunStatus.BUDGET_EXHAUSTED, exc.budget
+                except LeaseLostError as exc:
+                    lost.append(exc)
+                except Exception as exc:
+                    status, error = RunStatus.FAILED, _error_of(exc)
+            if wall.cancelled_caught:
+                svc.cancelled.set()
+                status, budget_name, error = RunStatus.BUDGET_EXHAUSTED, "time", None
+            tg.cancel_scope.cancel()  # stop the heartbeat
+    except anyio.get_cancelled_exc_class():
+        svc.cancelled.set()
+        if not lost:
+            with anyio.CancelScope(shield=True):
+                await _finish(compiled, config, svc, storage, lease, RunStatus.CANCELLED, None, None)
+        raise
+    if lost:
+        svc.cancelled.set()
+        raise lost[0]
+    return await _finish(compiled, config, svc, storage, lease, status, budget_name, error)
+
+
+async def _heartbeat(
+    storage: Storage, lease: Lease, scope: anyio.CancelScope, lost: list[LeaseLostError]
+) -> None:
+    """Renew the lease a few times per lease period; if another process took the run, stop the run here."""
+    while True:
+        await anyio.sleep(storage.lease_ttl_s / 3)
+        try:
+            lease = await storage.renew(lease)
+        except LeaseLostError as exc:
+            log.error("lost the run's lease; stopping it here", run_id=lease.run_id)
+            lost.append(exc)
+            scope.cancel()
+            return
+
+
+async def _finish(
+    compiled: Any,
+    config: dict[str, Any],
+    svc: RunServices,
+    storage: Storage,
+    lease: Lease,
+    status: RunStatus,
+    budget_name: str | None,
+    error: dict[str, str] | None,
+) -> RunResult:
+    values: dict[str, Any] = {}
+    pending: list[approval.PendingCall] = []
+    try:
+        snapshot = await compiled.aget_state(config)
+        values = dict(snapshot.values or {})
+        pending = approval.pending_calls(snapshot)
+        if status is not RunStatus.SUCCEEDED:
+            values["partial"] = _with_finished_tasks(values.get("partial"), snapshot)
+    except Exception as exc:  # the result must still be recorded
+        log.warning("could not read final state", run_id=svc.run_id, error=str(exc))
+    if status is RunStatus.SUCCEEDED and pending:
+        status = RunStatus.AWAITING_APPROVAL
+    output = values.get("output") if status is RunStatus.SUCCEEDED else None
+    if status is RunStatus.SUCCEEDED and "output" not in values:
+        status, error = (
+            RunStatus.FAILED,
+            {"type": "GraphError", "message": "the graph ended without an 'output'"},
+        )
+    if error is not None:
+        await svc.record(RunErrored(run_id=svc.run_id, error_type=error["type"], message=error["message"]))
+    usage = svc.usage()
+    pending = pending if status is RunStatus.AWAITING_APPROVAL else []
+    result = RunResult(
+        run_id=svc.run_id,
+        status=status,
+        output=output,
+        partial=values.get("partial"),
+        usage=usage,
+        budget=budget_name,
+        error=error,
+        pending=pending,
+    )
+    final = RunFinished(
+        run_id=svc.run_id, status=status, output=output, usage=usage, budget=budget_name, error=error
+    )
+    await storage.finish_run(
+        lease,
+        status=status,
+        output=output,
+        partial=result.partial,
+        usage=usage,
+        budget_exhausted=budget_name,
+        error=error,
+        pending=pending,
+        events=[final],
+    )
+    await notify(svc.on_event, final)  # listeners see the final event once it is durable
+    return result
+
+
+def _with_finished_tasks(partial: Any, snapshot: Any) -> Any:
+    """A stopped run's partial result, including what parallel branches finished in the step that stopped:
+    their writes are saved (and not redone on resume) but not yet merged into the state. Dict partials
+    (e.g. plan-and-execute's step results) are merged; other partials are left as the state has them."""
+    if partial is not None and not isinstance(partial, dict):
+        return partial
+    merged = dict(partial or {})
+    for task in snapshot.tasks or ():
+        result = task.result
+        if isinstance(result, dict) and isinstance(result.get("partial"), dict):
+            merged.update(result["partial"])
+    return merged if merged or partial is not None else None
+
+
+def _error_of(exc: BaseException) -> dict[str, str]:
+    if isinstance(exc, AgentflowError):
+        return {"type": type(exc).__name__, "message": str(exc)}
+    return {"type": type(exc).__name__, "message": str(exc) or repr(exc)}

@@ -1,0 +1,557 @@
+"""`SqliteStorage`: the storage protocol on one SQLite file (the embedded default).
+
+Writes go through the group-commit writer (`writer.py`); reads run on worker threads, each with its own
+read connection (WAL: readers never wait for the writer). The file is checked before anything opens it for
+writing (`schema.check_file`): a foreign, corrupt or truncated file is refused untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from agentflow.approval import PendingCall
+from agentflow.events import Event
+from agentflow.exceptions import RunBusyError, StoreError, UnknownRunError
+from agentflow.status import RunStatus
+from agentflow.store.base import Accept, Lease, NewRun, PruneReport, RunRecord, TraceEvent
+from agentflow.store.owner import owner_alive
+from agentflow.store.sqlite.schema import APPLICATION_ID, check_file, migrate
+from agentflow.store.sqlite.writer import GroupCommitWriter
+from agentflow.store.url import DatabaseURL
+
+__all__ = ["DEFAULT_LEASE_TTL_S", "SqliteStorage"]
+
+T = TypeVar("T")
+
+DEFAULT_LEASE_TTL_S = 30.0
+_INSERT_EVENT = (
+    "INSERT INTO events (run_id, seq, kind, step, agent, ts, data) VALUES "
+    "(?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id = ?), ?, ?, ?, ?, ?)"
+)
+_FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.BUDGET_EXHAUSTED)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _pending_json(pending: Sequence[PendingCall] | None) -> str | None:
+    return dumps([p.to_json() for p in pending]) if pending else None
+
+
+def record_from_row(row: Mapping[str, Any]) -> RunRecord:
+    pending = _loads(row.get("pending"))
+    return RunRecord(
+        id=row["id"],
+        graph=row["graph"],
+        input=_loads(row["input"]),
+        status=RunStatus(row["status"]),
+        output=_loads(row["output"]),
+        partial=_loads(row["partial"]),
+        usage=_loads(row["usage"]) or {},
+        cost_usd=row["cost_usd"] or 0.0,
+        budget=_loads(row["budget"]) or {},
+        budget_exhausted=row["budget_exhausted"],
+        error=_loads(row["error"]),
+        model=row["model"],
+        settings=_loads(row["settings"]) or {},
+        seed=row["seed"],
+        parent_id=row["parent_id"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        wall_s=row["wall_s"] or 0.0,
+        owner=row.get("owner"),
+        pending=None if pending is None else [PendingCall.from_json(c) for c in pending],
+        forked_from=row.get("forked_from"),
+        lease_token=row.get("lease_token") or 0,
+        lease_expires=row.get("lease_expires"),
+        context=_loads(row.get("context")) or {},
+    )
+
+
+def event_rows(events: Sequence[Event]) -> list[tuple[str, tuple[Any, ...]]]:
+    rows = []
+    ts = now_iso()
+    for event in events:
+        data = event.data()
+        rows.append(
+            (
+                _INSERT_EVENT,
+                (event.run_id, event.run_id, event.kind, data.get("step"), event.agent, ts, dumps(data)),
+            )
+        )
+    return rows
+
+
+def _fetch_dicts(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def lease_live(record: RunRecord, now: float) -> bool:
+    """Whether someone holds the run now: a running run whose lease has not expired and whose owner, when it
+    is a process on this machine, is still alive (a killed process's lease ends with it)."""
+    if record.status is not RunStatus.RUNNING or not record.owner:
+        return False
+    if record.lease_expires is not None and record.lease_expires <= now:
+        return False
+    return owner_alive(record.owner)
+
+
+class _Readers:
+    """Read connections, one per worker thread, on a bounded set of threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.limiter = anyio.CapacityLimiter(8)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            try:
+                return fn(self._conn())
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"reading {self.path} failed: {exc}") from None
+
+        return await anyio.to_thread.run_sync(call, limiter=self.limiter)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+
+class SqliteStorage:
+    """The storage protocol (`agentflow.store.Storage`) on a SQLite file."""
+
+    def __init__(
+        self, url: DatabaseURL, *, lease_ttl_s: float = DEFAULT_LEASE_TTL_S, synchronous: str = "NORMAL"
+    ) -> None:
+        if url.path is None:
+            raise StoreError(f"{url} is not a SQLite file")
+        self.url = url
+        self.path = url.path
+        self.lease_ttl_s = lease_ttl_s
+        self.writer = GroupCommitWriter(self.path, synchronous=synchronous)
+        self.readers = _Readers(self.path)
+        self.leases: dict[
+            str, int
+        ] = {}  # run id -> token this process holds (the checkpointer fences with it)
+        self._checkpointer: Any = None
+        self._store: Any = None
+
+    # ---------------------------------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> SqliteStorage:
+        await anyio.to_thread.run_sync(self._open)
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self.close)
+
+    def _open(self) -> None:
+        existed = check_file(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for {self.path}: {exc.strerror}") from None
+        sidecars = [self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")]
+        had = [p.exists() for p in sidecars]
+
+        def setup(conn: sqlite3.Connection) -> None:
+            if not existed:  # mark the file as ours before anything else is in it
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            migrate(conn, self.path)
+
+        try:
+            self.writer.start(setup)
+        except sqlite3.DatabaseError as exc:
+            for sidecar, existed_before in zip(sidecars, had, strict=True):
+                if not existed_before:
+                    sidecar.unlink(missing_ok=True)
+            raise StoreError(
+                f"{self.path} is not a usable SQLite database ({exc}); it may be corrupt or truncated"
+            ) from None
+
+    def close(self) -> None:
+        self.writer.close()
+        self.readers.close()
+
+    @property
+    def checkpointer(self) -> Any:
+        if self._checkpointer is None:
+            from agentflow.store.sqlite.checkpointer import SqliteCheckpointer
+
+            self._checkpointer = SqliteCheckpointer(self)
+        return self._checkpointer
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from agentflow.store.sqlite.documents import SqliteDocumentStore
+
+            self._store = SqliteDocumentStore(self)
+        return self._store
+
+    # --------------------------------------------------------------------------------------------- runs
+
+    async def create_run(self, run: NewRun, *, owner: str, events: Sequence[Event] = ()) -> Lease:
+        expires = time.time() + self.lease_ttl_s
+        now = now_iso()
+        statements = [
+            (
+                "INSERT INTO runs (id, graph, input, status, usage, budget, model, settings, seed, parent_id, "
+                "forked_from, created_at, started_at, owner, lease_token, lease_expires, context) "
+                "VALUES (?, ?, ?, ?, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                (
+                    run.run_id,
+                    run.graph,
+                    dumps(run.input),
+                    RunStatus.RUNNING,
+                    dumps(run.budget),
+                    run.model,
+                    dumps(run.settings),
+                    run.seed,
+                    run.parent_id,
+                    run.forked_from,
+                    now,
+                    now,
+                    owner,
+                    expires,
+                    dumps(dict(run.context)) if run.context else None,
+                ),
+            ),
+            *event_rows(events),
+        ]
+
+        def apply(conn: sqlite3.Connection) -> None:
+            for sql, params in statements:
+                conn.execute(sql, params)
+
+        await self.writer.write(apply)
+        self.leases[run.run_id] = 1
+        return Lease(run_id=run.run_id, owner=owner, token=1, expires_at=expires)
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = _fetch_dicts(conn, "SELECT * FROM runs WHERE id = ?", (run_id,))
+            if not rows:
+                prefix = run_id.replace("%", "").replace("_", "") + "%"
+                rows = _fetch_dicts(
+                    conn, "SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC LIMIT 2", (prefix,)
+                )
+            return rows
+
+        rows = await self.readers.run(read)
+        if len(rows) != 1:
+            raise UnknownRunError(f"no run '{run_id}' in {self.path}")
+        return record_from_row(rows[0])
+
+    async def list_runs(self, *, limit: int = 20, status: RunStatus | None = None) -> list[RunRecord]:
+        where = "WHERE status = ?" if status is not None else ""
+        sql = f"SELECT * FROM runs {where} ORDER BY created_at DESC LIMIT ?"
+        params: tuple[Any, ...] = (status, limit) if status is not None else (limit,)
+        rows = await self.readers.run(lambda conn: _fetch_dicts(conn, sql, params))
+        return [record_from_row(r) for r in rows]
+
+    async def claim(
+        self,
+        run_id: str,
+        *,
+        owner: str,
+        accept: Accept,
+        budget: Mapping[str, Any] | None = None,
+        pending: Sequence[PendingCall] | None = None,
+        events: Sequence[Event] = (),
+    ) -> Lease:
+        rows = event_rows(events)
+        ttl = self.lease_ttl_s
+
+        def apply(conn: sqlite3.Connection) -> Lease:
+            found = _fetch_dicts(conn, "SELECT * FROM runs WHERE id = ?", (run_id,))
+            if not found:
+                raise UnknownRunError(f"no run '{run_id}' in {self.path}")
+            record = record_from_row(found[0])
+            now = time.time()
+            if lease_live(record, now) and record.owner != owner:
+                raise RunBusyError(
+                    f"run {run_id} is being executed by another process ({record.owner}); wait "
+                    "for it to finish or stop that process"
+                )
+            accept(record)
+            token = record.lease_token + 1
+            expires = now + ttl
+            conn.execute(
+                "UPDATE runs SET status = ?, finished_at = NULL, owner = ?, lease_token = ?, lease_expires = ?, "
+                "budget = COALESCE(?, budget), pending = COALESCE(?, pending) WHERE id = ?",
+                (
+                    RunStatus.RUNNING,
+                    owner,
+                    token,
+                    expires,
+                    dumps(dict(budget)) if budget is not None else None,
+                    _pending_json(pending) if pending is not None else None,
+                    run_id,
+                ),
+            )
+            for sql, params in rows:
+                conn.execute(sql, params)
+            return Lease(run_id=run_id, owner=owner, token=token, expires_at=expires, record=record)
+
+        lease: Lease = await self.writer.write(apply)
+        self.leases[run_id] = lease.token
+        return lease
+
+    async def renew(self, lease: Lease) -> Lease:
+        expires = time.time() + self.lease_ttl_s
+
+        def apply(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE runs SET lease_expires = ? WHERE id = ?", (expires, lease.run_id))
+
+        await self.writer.write(apply, run_id=lease.run_id, token=lease.token)
+        return Lease(
+            run_id=lease.run_id, owner=lease.owner, token=lease.token, expires_at=expires, record=lease.record
+        )
+
+    async def finish_run(
+        self,
+        lease: Lease,
+        *,
+        status: RunStatus,
+        output: Any,
+        partial: Any,
+        usage: Mapping[str, Any],
+        budget_exhausted: str | None,
+        error: Mapping[str, str] | None,
+        pending: Sequence[PendingCall] = (),
+        events: Sequence[Event] = (),
+    ) -> None:
+        statements = [
+            *event_rows(events),
+            (
+                "UPDATE runs SET status = ?, output = ?, partial = ?, usage = ?, cost_usd = ?, budget_exhausted = ?, "
+                "error = ?, finished_at = ?, wall_s = ?, pending = ?, owner = NULL, lease_expires = NULL WHERE id = ?",
+                (
+                    status,
+                    dumps(output),
+                    dumps(partial),
+                    dumps(dict(usage)),
+                    usage.get("cost_usd", 0.0),
+                    budget_exhausted,
+                    dumps(dict(error)) if error else None,
+                    now_iso(),
+                    usage.get("wall_s", 0.0),
+                    _pending_json(pending),
+                    lease.run_id,
+                ),
+            ),
+        ]
+
+        def apply(conn: sqlite3.Connection) -> None:
+            for sql, params in statements:
+                conn.execute(sql, params)
+
+        try:
+            await self.writer.write(apply, run_id=lease.run_id, token=lease.token)
+        finally:
+            if self.leases.get(lease.run_id) == lease.token:
+                del self.leases[lease.run_id]
+
+    async def update_pending(
+        self,
+        run_id: str,
+        expected: Sequence[PendingCall],
+        pending: Sequence[PendingCall],
+        events: Sequence[Event] = (),
+    ) -> None:
+        rows = event_rows(events)
+        expected_json = [p.to_json() for p in expected]
+
+        def apply(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT status, pending FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or row[0] != RunStatus.AWAITING_APPROVAL or _loads(row[1]) != expected_json:
+                state = "gone" if row is None else row[0]
+                raise RunBusyError(
+                    f"run {run_id} changed while deciding (it is {state} now: another process "
+                    "decided or resumed it); look at `agentflow pending` again"
+                )
+            conn.execute("UPDATE runs SET pending = ? WHERE id = ?", (_pending_json(pending), run_id))
+            for sql, params in rows:
+                conn.execute(sql, params)
+
+        await self.writer.write(apply, run_id=run_id)
+
+    # -------------------------------------------------------------------------------------------- trace
+
+    def record(self, lease: Lease, events: Sequence[Event], usage: Mapping[str, Any] | None = None) -> None:
+        from agentflow.store.sqlite.writer import WriteRequest
+
+        rows = event_rows(events)
+
+        def apply(conn: sqlite3.Connection) -> None:
+            for sql, params in rows:
+                conn.execute(sql, params)
+
+        self.writer.submit(WriteRequest(apply, lease.run_id, lease.token, dict(usage) if usage else None))
+
+    async def flush(self, lease: Lease | None = None) -> None:
+        await self.writer.flush(lease.run_id if lease is not None else None)
+
+    async def events(self, run_id: str) -> list[TraceEvent]:
+        rows = await self.readers.run(
+            lambda conn: _fetch_dicts(conn, "SELECT * FROM events WHERE run_id = ? ORDER BY seq", (run_id,))
+        )
+        return [
+            TraceEvent(
+                run_id=r["run_id"],
+                seq=r["seq"],
+                kind=r["kind"],
+                step=r["step"],
+                agent=r["agent"] or "",
+                ts=r["ts"],
+                data=json.loads(r["data"]),
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------------------------------ journal
+
+    async def journal_start(
+        self,
+        lease: Lease,
+        task: str,
+        call_id: str,
+        tool: str,
+        arguments: Mapping[str, Any],
+        usage: Mapping[str, Any] | None = None,
+    ) -> None:
+        params = (lease.run_id, task, call_id, tool, dumps(dict(arguments)), now_iso())
+
+        def apply(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO tool_journal (run_id, task, call_id, tool, arguments, status, "
+                "started_at) VALUES (?, ?, ?, ?, ?, 'started', ?)",
+                params,
+            )
+
+        await self.writer.write(
+            apply, run_id=lease.run_id, token=lease.token, usage=dict(usage) if usage else None
+        )
+
+    async def journal_finish(
+        self,
+        lease: Lease,
+        task: str,
+        call_id: str,
+        outcome: Mapping[str, Any],
+        events: Sequence[Event] = (),
+        usage: Mapping[str, Any] | None = None,
+    ) -> None:
+        statements = [
+            (
+                "UPDATE tool_journal SET status = 'finished', outcome = ?, finished_at = ? WHERE run_id = ? AND "
+                "task = ? AND call_id = ?",
+                (dumps(dict(outcome)), now_iso(), lease.run_id, task, call_id),
+            ),
+            *event_rows(events),
+        ]
+
+        def apply(conn: sqlite3.Connection) -> None:
+            for sql, params in statements:
+                conn.execute(sql, params)
+
+        await self.writer.write(
+            apply, run_id=lease.run_id, token=lease.token, usage=dict(usage) if usage else None
+        )
+
+    async def journal(self, run_id: str) -> list[dict[str, Any]]:
+        rows = await self.readers.run(
+            lambda conn: _fetch_dicts(
+                conn, "SELECT * FROM tool_journal WHERE run_id = ? ORDER BY started_at", (run_id,)
+            )
+        )
+        for row in rows:
+            row["arguments"] = _loads(row["arguments"])
+            row["outcome"] = _loads(row["outcome"])
+        return rows
+
+    # ---------------------------------------------------------------------------------------- retention
+
+    async def prune(
+        self, *, older_than: datetime, keep_failed: bool = False, dry_run: bool = False
+    ) -> PruneReport:
+        statuses = [s for s in _FINISHED if not (keep_failed and s is RunStatus.FAILED)]
+        cutoff = older_than.astimezone(UTC).isoformat(timespec="microseconds")
+        marks = ", ".join("?" for _ in statuses)
+        select = f"SELECT id FROM runs WHERE created_at < ? AND status IN ({marks})"
+
+        def apply(conn: sqlite3.Connection) -> PruneReport:
+            ids = [r[0] for r in conn.execute(select, (cutoff, *statuses))]
+            if not ids:
+                return PruneReport(runs=[])
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS prune_ids (id TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM prune_ids")
+            conn.executemany("INSERT INTO prune_ids VALUES (?)", [(i,) for i in ids])
+            events = conn.execute(
+                "SELECT COUNT(*) FROM events WHERE run_id IN (SELECT id FROM prune_ids)"
+            ).fetchone()[0]
+            checkpoints = conn.execute(
+                "SELECT COUNT(*) FROM checkpoints WHERE thread_id IN (SELECT id FROM prune_ids)"
+            ).fetchone()[0]
+            if not dry_run:
+                for table, column in (
+                    ("events", "run_id"),
+                    ("tool_journal", "run_id"),
+                    ("checkpoints", "thread_id"),
+                    ("writes", "thread_id"),
+                    ("runs", "id"),
+                ):
+                    conn.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM prune_ids)")
+            conn.execute("DELETE FROM prune_ids")
+            return PruneReport(runs=ids, events=events, checkpoints=checkpoints)
+
+        return await self.writer.write(apply)
+
+    async def compact(self, run_id: str) -> int:
+        record = await self.get_run(run_id)
+        if record.status is RunStatus.RUNNING:
+            raise RunBusyError(f"run {record.id} is running; compact it once it has finished")
+
+        deleted: int = await self.checkpointer.prune_count([record.id], strategy="keep_latest")
+        return deleted
