@@ -121,15 +121,34 @@ class ModelCalled(Event):
 
 
 def full_messages(model_events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """The complete messages of each model call, given the data of a run's `model_called` events in order."""
+    """The complete messages of each model call, given the data of a run's `model_called` events in order.
+
+    An assistant turn the trace holds as `{"decision_ref": TASK}` is rebuilt from the `model_called` event of
+    that task (its raw text and decision), as the graph state had it."""
     last: dict[str, list[dict[str, Any]]] = {}
+    decided: dict[str, dict[str, Any]] = {}
     out = []
     for data in model_events:
         agent = data.get("agent", "")
-        full = last.get(agent, [])[: data.get("messages_from", 0)] + list(data["messages"])
+        new = [_resolved(m, decided) for m in data["messages"]]
+        full = last.get(agent, [])[: data.get("messages_from", 0)] + new
         last[agent] = full
         out.append(full)
+        if data.get("task"):
+            decided[data["task"]] = data
     return out
+
+
+def _resolved(message: dict[str, Any], decided: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    task = message.get("decision_ref")
+    if task is None or task not in decided:
+        return message
+    from agentflow.messages import Decision, assistant_message
+
+    data = decided[task]
+    rebuilt = dict(assistant_message(Decision.model_validate(data["decision"]), data["raw_text"]))
+    rebuilt["decision_id"] = task
+    return rebuilt
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

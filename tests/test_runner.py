@@ -211,7 +211,11 @@ async def test_run_record_and_trace_in_sqlite(db_path: Path) -> None:
     assert decision["messages"][0]["role"] == "system" and decision["messages"][1]["content"].startswith("{")
     second = events[6].data  # only the messages added since the first call, on top of its prefix
     assert second["messages_from"] == 2 and [m["role"] for m in second["messages"]] == ["assistant", "tool"]
-    assert [len(m) for m in agentflow.events.full_messages([decision, second])] == [2, 4]
+    # the assistant turn is stored once (in the first call's event) and referenced from the second
+    assert second["messages"][0] == {"role": "assistant", "decision_ref": decision["task"]}
+    rebuilt = agentflow.events.full_messages([decision, second])
+    assert [len(m) for m in rebuilt] == [2, 4]
+    assert rebuilt[1][2]["content"] == decision["raw_text"] and rebuilt[1][2]["tool_calls"][0]["name"] == "add"
     assert decision["latency_s"] >= 0 and decision["input_tokens"] > 0
     tool_event = events[4].data
     assert tool_event["arguments"] == {"a": 1, "b": 2} and tool_event["result"] == 3

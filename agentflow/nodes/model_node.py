@@ -59,6 +59,15 @@ def _common_prefix(before: list[Message], now: list[Message]) -> int:
     return n
 
 
+def _traced(message: Message, svc: Any) -> dict[str, Any]:
+    """A message as the trace stores it: an assistant turn whose decision the trace already holds (its
+    `model_called` event, by task) is stored as a reference to it, not a second time."""
+    task = message.get("decision_id")
+    if message["role"] == "assistant" and task and svc.journal.get(task, DECISION) is not None:
+        return {"role": "assistant", "decision_ref": task}
+    return dict(message)
+
+
 def input_text(value: Any) -> str:
     """A run input as the text of a user turn (JSON for structured input)."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
@@ -115,7 +124,7 @@ async def model_step(
         agent=agent,
         step=step,
         model=model.spec,
-        messages=[dict(m) for m in messages[shared:]],
+        messages=[_traced(m, svc) for m in messages[shared:]],
         messages_from=shared,
         raw_text=raw_text,
         decision=decision.model_dump(mode="json"),

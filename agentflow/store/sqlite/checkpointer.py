@@ -79,6 +79,9 @@ class SqliteCheckpointer(BaseCheckpointSaver[str]):
         thread_id = str(config["configurable"]["thread_id"])
         checkpoint_ns = config["configurable"].get("checkpoint_ns", "")
         checkpoint_id = get_checkpoint_id(config)
+        written = self.storage.fresh.get(thread_id)
+        if written is not None and not checkpoint_id and checkpoint_ns not in written:
+            return None  # a run this process just created: nothing written in this namespace yet
 
         def read(conn: sqlite3.Connection) -> CheckpointTuple | None:
             columns = "thread_id, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata"
@@ -160,8 +163,10 @@ class SqliteCheckpointer(BaseCheckpointSaver[str]):
                 params,
             )
 
-        token = self._token(thread_id)
-        await self.storage.writer.write(apply, run_id=thread_id if token is not None else None, token=token)
+        await self._write(thread_id, apply)
+        written = self.storage.fresh.get(thread_id)
+        if written is not None:
+            written.add(checkpoint_ns)
         return {
             "configurable": {
                 "thread_id": thread_id,
@@ -196,8 +201,16 @@ class SqliteCheckpointer(BaseCheckpointSaver[str]):
                 rows,
             )
 
+        await self._write(thread_id, apply)
+
+    async def _write(self, thread_id: str, apply: Any) -> None:
+        """A run's checkpoint write: fenced by the lease this process holds on it, with the run's queued trace
+        events in the same request; any other thread's is a plain write."""
         token = self._token(thread_id)
-        await self.storage.writer.write(apply, run_id=thread_id if token is not None else None, token=token)
+        if token is None:
+            await self.storage.writer.write(apply)
+        else:
+            await self.storage.run_write(thread_id, apply, token=token)
 
     async def adelete_thread(self, thread_id: str) -> None:
         def apply(conn: sqlite3.Connection) -> None:

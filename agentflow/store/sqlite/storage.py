@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -118,6 +119,14 @@ def lease_live(record: RunRecord, now: float) -> bool:
     return owner_alive(record.owner)
 
 
+@dataclass(slots=True)
+class _Buffered:
+    """A run's trace rows (and latest usage) waiting for the run's next write."""
+
+    rows: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    usage: dict[str, Any] | None = None
+
+
 class _Readers:
     """Read connections, one per worker thread, on a bounded set of threads."""
 
@@ -168,9 +177,13 @@ class SqliteStorage:
         self.lease_ttl_s = lease_ttl_s
         self.writer = GroupCommitWriter(self.path, synchronous=synchronous)
         self.readers = _Readers(self.path)
-        self.leases: dict[
-            str, int
-        ] = {}  # run id -> token this process holds (the checkpointer fences with it)
+        # run id -> the lease token this process holds (the checkpointer fences with it)
+        self.leases: dict[str, int] = {}
+        # run id -> events queued, committed with the run's next write
+        self._buffered: dict[str, _Buffered] = {}
+        # runs this process created and still executes -> the checkpoint namespaces written since: a read of
+        # any other namespace of such a run has nothing to find (LangGraph asks at every start)
+        self.fresh: dict[str, set[str]] = {}
         self._checkpointer: Any = None
         self._store: Any = None
 
@@ -266,6 +279,7 @@ class SqliteStorage:
 
         await self.writer.write(apply)
         self.leases[run.run_id] = 1
+        self.fresh[run.run_id] = set()
         return Lease(run_id=run.run_id, owner=owner, token=1, expires_at=expires)
 
     async def get_run(self, run_id: str) -> RunRecord:
@@ -344,7 +358,7 @@ class SqliteStorage:
         def apply(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE runs SET lease_expires = ? WHERE id = ?", (expires, lease.run_id))
 
-        await self.writer.write(apply, run_id=lease.run_id, token=lease.token)
+        await self.run_write(lease.run_id, apply, token=lease.token)
         return Lease(
             run_id=lease.run_id, owner=lease.owner, token=lease.token, expires_at=expires, record=lease.record
         )
@@ -388,8 +402,10 @@ class SqliteStorage:
                 conn.execute(sql, params)
 
         try:
-            await self.writer.write(apply, run_id=lease.run_id, token=lease.token)
+            await self.run_write(lease.run_id, apply, token=lease.token)
         finally:
+            self._buffered.pop(lease.run_id, None)
+            self.fresh.pop(lease.run_id, None)
             if self.leases.get(lease.run_id) == lease.token:
                 del self.leases[lease.run_id]
 
@@ -420,18 +436,47 @@ class SqliteStorage:
     # -------------------------------------------------------------------------------------------- trace
 
     def record(self, lease: Lease, events: Sequence[Event], usage: Mapping[str, Any] | None = None) -> None:
-        from agentflow.store.sqlite.writer import WriteRequest
-
-        rows = event_rows(events)
-
-        def apply(conn: sqlite3.Connection) -> None:
-            for sql, params in rows:
-                conn.execute(sql, params)
-
-        self.writer.submit(WriteRequest(apply, lease.run_id, lease.token, dict(usage) if usage else None))
+        buffered = self._buffered.setdefault(lease.run_id, _Buffered())
+        buffered.rows += event_rows(events)
+        if usage is not None:
+            buffered.usage = dict(usage)
 
     async def flush(self, lease: Lease | None = None) -> None:
-        await self.writer.flush(lease.run_id if lease is not None else None)
+        if lease is None:
+            for run_id in list(self._buffered):
+                await self.run_write(run_id, lambda conn: None, token=self.leases.get(run_id))
+            await self.writer.flush()
+        else:
+            await self.run_write(lease.run_id, lambda conn: None, token=lease.token)
+
+    async def run_write(
+        self,
+        run_id: str,
+        apply: Callable[[sqlite3.Connection], T],
+        *,
+        token: int | None,
+        usage: Mapping[str, Any] | None = None,
+    ) -> T:
+        """A write of a run: its queued events go first, in the same request (so they are durable with it and
+        in order), and its latest usage with it; fenced by `token`."""
+        buffered = self._buffered.pop(run_id, None)
+        if buffered is None or not buffered.rows:
+            return await self.writer.write(
+                apply,
+                run_id=run_id,
+                token=token,
+                usage=dict(usage) if usage else (buffered.usage if buffered else None),
+            )
+        rows = buffered.rows
+
+        def with_events(conn: sqlite3.Connection) -> T:
+            for sql, params in rows:
+                conn.execute(sql, params)
+            return apply(conn)
+
+        return await self.writer.write(
+            with_events, run_id=run_id, token=token, usage=dict(usage) if usage else buffered.usage
+        )
 
     async def events(self, run_id: str) -> list[TraceEvent]:
         rows = await self.readers.run(
@@ -470,9 +515,7 @@ class SqliteStorage:
                 params,
             )
 
-        await self.writer.write(
-            apply, run_id=lease.run_id, token=lease.token, usage=dict(usage) if usage else None
-        )
+        await self.run_write(lease.run_id, apply, token=lease.token, usage=usage)
 
     async def journal_finish(
         self,
@@ -496,9 +539,7 @@ class SqliteStorage:
             for sql, params in statements:
                 conn.execute(sql, params)
 
-        await self.writer.write(
-            apply, run_id=lease.run_id, token=lease.token, usage=dict(usage) if usage else None
-        )
+        await self.run_write(lease.run_id, apply, token=lease.token, usage=usage)
 
     async def journal(self, run_id: str) -> list[dict[str, Any]]:
         rows = await self.readers.run(
