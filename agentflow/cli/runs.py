@@ -1,4 +1,5 @@
-"""`agentflow runs list | show | history | fork`: recorded runs, their traces and checkpoints."""
+"""`agentflow runs list | show | history | fork` (and `view | export`, cli/view.py): recorded runs, their traces
+and checkpoints."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from agentflow.cli.common import (
     split_models,
 )
 from agentflow.cli.driver import execute
+from agentflow.cli.view import register as register_views
 
 __all__ = ["runs_app"]
 
@@ -178,3 +180,6 @@ def runs_fork(
         )
 
     execute(db, as_json, verbose, quiet, run_id_of, start)
+
+
+register_views(runs_app)
