@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflow.exceptions import ConfigError, StoreError
-from agentflow.otel.provider import require_otel, run_provider, traces_url
+from agentflow.otel.provider import RunIds, require_otel, run_provider, traces_url
 
 __all__ = ["export_run", "otlp_json", "recorded_spans"]
 
@@ -28,7 +28,7 @@ def recorded_spans(store: Any, run_id: str, *, include_content: bool = False) ->
 
     record = store.get_run(run_id)
     collected = InMemorySpanExporter()
-    provider = run_provider(record.id, SimpleSpanProcessor(collected))
+    provider = run_provider(SimpleSpanProcessor(collected), RunIds(record.id))
     from opentelemetry.context import Context
 
     emitter = SpanEmitter(

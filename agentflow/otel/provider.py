@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from agentflow.exceptions import ConfigError
 
-__all__ = ["endpoint_from_env", "require_otel", "run_provider", "run_trace_id", "traces_url"]
+__all__ = ["RunIds", "endpoint_from_env", "require_otel", "run_provider", "run_trace_id", "traces_url"]
 
 _EXTRA_HINT = "OpenTelemetry export needs the 'otel' extra: pip install 'agentflow[otel]'"
 
@@ -51,20 +51,34 @@ def run_trace_id(run_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"agentflow-run:{run_id}".encode()).digest()[:16], "big") or 1
 
 
-def run_provider(run_id: str, processor: Any) -> Any:
-    """A `TracerProvider` for one run's spans, sending them through `processor`."""
+class RunIds:
+    """Span ids at random; the trace id of a root span from the run being exported (`run_id`, set by the
+    exporter before it starts that run's spans)."""
+
+    def __init__(self, run_id: str = "") -> None:
+        self.run_id = run_id
+
+    def generate_trace_id(self) -> int:
+        return run_trace_id(self.run_id)
+
+    def generate_span_id(self) -> int:
+        return random.getrandbits(64) or 1
+
+
+def run_provider(processor: Any, ids: RunIds) -> Any:
+    """A `TracerProvider` for runs' spans, sending them through `processor`, root trace ids from `ids`."""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.id_generator import IdGenerator
 
-    class RunIds(IdGenerator):
+    class Ids(IdGenerator):
         def generate_trace_id(self) -> int:
-            return run_trace_id(run_id)
+            return ids.generate_trace_id()
 
         def generate_span_id(self) -> int:
-            return random.getrandbits(64) or 1
+            return ids.generate_span_id()
 
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": "agentflow"}
-    provider = TracerProvider(resource=Resource.create(attributes), id_generator=RunIds())
+    provider = TracerProvider(resource=Resource.create(attributes), id_generator=Ids())
     provider.add_span_processor(processor)
     return provider

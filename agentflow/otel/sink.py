@@ -16,8 +16,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
+
 from agentflow.events import Event
-from agentflow.otel.provider import endpoint_from_env, require_otel, run_provider, traces_url
+from agentflow.otel.provider import RunIds, endpoint_from_env, require_otel, run_provider, traces_url
 
 __all__ = ["OtelSink", "live_sink", "tee"]
 
@@ -50,6 +52,8 @@ class OtelSink:
         self._provider = tracer_provider
         self._owned = tracer_provider is None and (self.endpoint is not None or from_env)
         self._runs: dict[str, tuple[Any, Any]] = {}  # run id -> (SpanBuilder, SpanEmitter)
+        self._ids = RunIds()
+        self._failed = False
 
     def _for_run(self, run_id: str) -> tuple[Any, Any]:
         found = self._runs.get(run_id)
@@ -65,9 +69,8 @@ class OtelSink:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
             from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-            self._provider = run_provider(
-                run_id, BatchSpanProcessor(OTLPSpanExporter(endpoint=self.endpoint))
-            )
+            exporter = OTLPSpanExporter(endpoint=self.endpoint)
+            self._provider = run_provider(BatchSpanProcessor(exporter), self._ids)
         provider = self._provider or trace.get_tracer_provider()
         tracer = provider.get_tracer("agentflow")
         found = (
@@ -78,13 +81,26 @@ class OtelSink:
         return found
 
     def __call__(self, event: Event) -> None:
-        builder, emitter = self._for_run(event.run_id)
-        emitter.emit(builder.feed(event, time.time()))
+        """Emit what `event` opens or finishes. Telemetry never breaks a run: a failure here is logged once
+        and the sink goes quiet."""
+        if self._failed:
+            return
+        try:
+            builder, emitter = self._for_run(event.run_id)
+            self._ids.run_id = event.run_id  # a root span started now belongs to this run's trace
+            emitter.emit(builder.feed(event, time.time()))
+        except Exception as exc:
+            self._failed = True
+            structlog.get_logger("agentflow.otel").warning(
+                "OpenTelemetry export stopped", run_id=event.run_id, error=f"{type(exc).__name__}: {exc}"
+            )
 
     def close(self) -> None:
         """End the spans still open (a run cut short) and, if this sink made its own exporter, flush it."""
-        for builder, emitter in self._runs.values():
-            emitter.emit(builder.finish())
+        for run_id, (builder, emitter) in self._runs.items():
+            if not self._failed:
+                self._ids.run_id = run_id
+                emitter.emit(builder.finish())
         self._runs.clear()
         if self._owned and self._provider is not None:
             self._provider.shutdown()

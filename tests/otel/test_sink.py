@@ -134,3 +134,58 @@ async def test_records_are_unchanged_by_exporting(db_path: Path, receiver: Recei
     before = RunStore(db_path).events(run_id)
     export_run(RunStore(db_path), run_id, otlp=receiver.url)
     assert RunStore(db_path).events(run_id) == before
+
+
+async def test_a_failing_exporter_never_breaks_the_run(db_path: Path) -> None:
+    """If emitting spans fails, the run still succeeds and the sink stops quietly."""
+
+    class Broken:
+        def get_tracer(self, name: str) -> Any:
+            raise RuntimeError("collector library exploded")
+
+        def shutdown(self) -> None:
+            pass
+
+    from structlog.testing import capture_logs
+
+    sink = OtelSink(tracer_provider=Broken())
+    with capture_logs() as logs:
+        result = await agentflow.run(
+            "plan_execute",
+            "Convert 5 km to miles and add 17 * 23",
+            model=PLAN_SCRIPT,
+            db=db_path,
+            on_event=sink,
+        )
+    sink.close()
+    assert result.status == "succeeded"
+    warnings = [entry for entry in logs if entry["event"] == "OpenTelemetry export stopped"]
+    assert len(warnings) == 1 and "collector library exploded" in warnings[0]["error"]
+
+
+async def test_one_sink_keeps_concurrent_runs_in_their_own_traces(db_path: Path, receiver: Receiver) -> None:
+    """Two runs through one sink at once: each run's spans form its own trace, named after its run id."""
+    import anyio
+
+    sink = OtelSink(receiver.url)
+    ids: list[str] = []
+
+    async def one() -> None:
+        result = await agentflow.run(
+            "plan_execute",
+            "Convert 5 km to miles and add 17 * 23",
+            model=PLAN_SCRIPT,
+            db=db_path,
+            on_event=sink,
+        )
+        ids.append(result.run_id)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(one)
+        tg.start_soon(one)
+    await sink.aclose()
+    spans = receiver.spans()
+    by_trace: dict[bytes, set[str]] = {}
+    for s in spans:
+        by_trace.setdefault(s.trace_id, set()).add(attrs(s)["gen_ai.conversation.id"])
+    assert by_trace == {run_trace_id(i).to_bytes(16, "big"): {i} for i in ids} and len(spans) == 38
