@@ -57,6 +57,14 @@ def budget_table(usage: dict[str, Any], budget: dict[str, Any], exhausted: str |
     )
 
 
+def _steps(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A cumulative count as a staircase: it holds its value until the next call changes it."""
+    out = points[:1]
+    for t, v in points[1:]:
+        out += [(t, out[-1][1]), (t, v)]
+    return out
+
+
 def _thin(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     if len(points) <= _MAX_POINTS:
         return points
@@ -87,7 +95,7 @@ def budget_chart(
         limit = budget.get(limit_key)
         if not limit:
             continue
-        points = _thin([(t, min(values[key] / limit, 1.05)) for t, values in series])
+        points = _thin(_steps([(t, min(values[key] / limit, 1.05)) for t, values in series]))
         coords = " ".join(
             f"{_PAD_L + plot_w * t / span:.1f},{10 + plot_h * (1 - share):.1f}" for t, share in points
         )

@@ -93,9 +93,13 @@ def _graph_section(graph_svg: str | None, mermaid: str, note: str | None) -> str
         if mermaid
         else ""
     )
+    ran = (
+        " Highlighted nodes are agents that ran in this run, with their number of model calls."
+        if 'class="node ran"' in graph_svg
+        else ""
+    )
     return (
-        '<p class="sub">Nodes of the graph and its edges (dashed: chosen at run time). Highlighted nodes are '
-        f"agents that ran in this run, with their number of model calls.</p>{graph_svg}{text}"
+        f'<p class="sub">The graph\'s nodes and edges (dashed: chosen at run time).{ran}</p>{graph_svg}{text}'
     )
 
 

@@ -13,17 +13,23 @@ import pytest
 from agentflow.store import RunStore
 from agentflow.viewer import render_run
 
-from trace_runs import NEEDLE, record_plan_execute, record_tool_error
+from trace_runs import NEEDLE, record_approval, record_plan_execute, record_tool_error
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "viewer"
 
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Two recorded runs written as HTML files: plan-and-execute, and a ReAct run with a failed tool call."""
+    """Recorded runs written as HTML files: plan-and-execute, a ReAct run with a failed tool call, and a run
+    paused for approval and continued."""
     db = tmp_path_factory.mktemp("runs") / "runs.db"
     out = {}
-    for name, record in (("plan_execute", record_plan_execute), ("tool_error", record_tool_error)):
+    recorders = {
+        "plan_execute": record_plan_execute,
+        "tool_error": record_tool_error,
+        "approval": record_approval,
+    }
+    for name, record in recorders.items():
         run_id = anyio.run(record, db)
         path = db.parent / f"{name}.html"
         path.write_text(render_run(RunStore(db), run_id), encoding="utf-8")
@@ -129,4 +135,14 @@ def test_errors_are_highlighted_and_filterable(page: Any, pages: dict[str, Path]
     visible = page.locator(".group:not([hidden])")
     assert visible.count() == 1 and visible.locator(".row.tool.err").count() == 1
     shot(page, "errors_only")
+    assert page.problems == []
+
+
+def test_approvals_and_resumes_show_between_the_executions(page: Any, pages: dict[str, Path]) -> None:
+    """The paused-and-approved run shows the human's decision and the resume as rows, marked for attention."""
+    open_view(page, pages["approval"])
+    marked = page.locator(".row.event.warn")
+    assert marked.count() == 1 and "human decision on refund (call_1_0): approve" in marked.inner_text()
+    texts = page.locator(".row.event .what").all_inner_texts()
+    assert [t.split(" ")[0] for t in texts] == ["run", "finished:", "human", "resumed", "finished:"]
     assert page.problems == []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import agentflow
 from agentflow.store import RunStore
 from agentflow.viewer import render_run
 
@@ -115,3 +116,29 @@ async def test_unloadable_graph_still_gives_a_page(db_path: Path) -> None:
     html = render_run(RunStore(db_path), run_id)
     assert "The graph could not be drawn: GraphLoadError" in html and '<svg class="graph"' not in html
     assert "not drawn (--no-graph)" in render_run(RunStore(db_path), run_id, draw_graph=False)
+
+
+async def test_failed_and_budget_stopped_runs_are_flagged(db_path: Path) -> None:
+    """A failed run shows its error in a banner and in the timeline; a budget stop names the budget."""
+    from agentflow import Budget, react_graph
+    from agentflow.testing import ScriptedModel
+
+    from helpers import add, call, calls
+
+    graph = react_graph([add])
+    failed = await agentflow.run(
+        graph, "add", model=ScriptedModel([calls(call("add", a=1, b=2))]), db=db_path
+    )
+    assert failed.status == "failed" and failed.error is not None
+    html = render_run(RunStore(db_path), failed.run_id)
+    assert 'id="run-error"' in html and f"The run failed: {failed.error['type']}" in html
+    payload = json.loads(parse(html).data["run-data"])
+    assert [i["kind"] for i in payload["items"] if i["type"] == "event"][-2:] == [
+        "run_errored",
+        "run_finished",
+    ]
+    looping = ScriptedModel([calls(call("add", a=1, b=i)) for i in range(5)])
+    stopped = await agentflow.run(graph, "add", model=looping, db=db_path, budget=Budget(max_steps=2))
+    assert stopped.status == "budget_exhausted"
+    html = render_run(RunStore(db_path), stopped.run_id)
+    assert "Budget exhausted: steps" in html and '<tr class="exhausted"><td>steps — exhausted' in html
