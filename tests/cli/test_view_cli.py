@@ -74,7 +74,8 @@ async def test_serve_answers_on_loopback_until_stopped(db_path: Path) -> None:
     ) as proc:
         try:
             assert proc.stderr is not None
-            line = proc.stderr.readline()  # printed once the socket listens
+            lines = iter(proc.stderr.readline, "")  # the URL is printed once the socket listens
+            line = next((x for x in lines if x.startswith("serving run ")), "")
             assert line.startswith(f"serving run {run_id} at http://127.0.0.1:"), line
             url = line.split(" at ", 1)[1].split(" ", 1)[0]
             page = httpx.get(url, timeout=30)
