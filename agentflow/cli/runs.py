@@ -1,4 +1,5 @@
-"""`agentflow runs list | show | history | fork`: recorded runs, their traces and checkpoints."""
+"""`agentflow runs list | show | history | fork` (and `view | export`, cli/view.py): recorded runs, their traces
+and checkpoints."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from agentflow.cli.common import (
     split_models,
 )
 from agentflow.cli.driver import execute
+from agentflow.cli.view import register as register_views
 from agentflow.status import RunStatus
 
 __all__ = ["runs_app"]
@@ -223,3 +225,4 @@ def parse_age(text: str) -> Any:
         raise fail(f"--older-than {text!r}: expected a number and a unit, e.g. 30d, 12h, 90m or 45s")
     unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[match.group(2)]
     return timedelta(**{unit: float(match.group(1))})
+register_views(runs_app)
