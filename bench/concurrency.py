@@ -63,7 +63,11 @@ def raw_graph(latency: float) -> StateGraph:
 
     async def tools(state: RawState) -> dict[str, Any]:
         call = state["messages"][-1]["tool_calls"][0]
-        return {"messages": [{"role": "tool", "content": str(add(**call["arguments"])), "tool_call_id": call["id"]}]}
+        return {
+            "messages": [
+                {"role": "tool", "content": str(add(**call["arguments"])), "tool_call_id": call["id"]}
+            ]
+        }
 
     def route(state: RawState) -> str:
         return "tools" if state["messages"][-1].get("tool_calls") else END
@@ -112,8 +116,13 @@ async def _timed(n: int, one: Callable[[int], Awaitable[None]], *, trace_memory:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     latencies.sort()
-    return {"runs_s": n / elapsed, "p50": statistics.median(latencies), "p95": latencies[int(0.95 * (n - 1))],
-            "kib_per_run": peak / n / 1024, "lock_errors": errors}
+    return {
+        "runs_s": n / elapsed,
+        "p50": statistics.median(latencies),
+        "p95": latencies[int(0.95 * (n - 1))],
+        "kib_per_run": peak / n / 1024,
+        "lock_errors": errors,
+    }
 
 
 async def main(sizes: list[int], latency: float) -> None:
@@ -135,8 +144,10 @@ async def main(sizes: list[int], latency: float) -> None:
             async with AsyncSqliteSaver.from_conn_string(str(Path(tmp) / "raw.db")) as saver:
                 raw_saved = raw_graph(latency).compile(checkpointer=saver)
 
-                async def saved(i: int) -> None:
-                    await raw_saved.ainvoke({"input": "x"}, {"configurable": {"thread_id": f"s{i}"}}, durability="sync")
+                async def saved(i: int, raw_saved: Any = raw_saved) -> None:
+                    await raw_saved.ainvoke(
+                        {"input": "x"}, {"configurable": {"thread_id": f"s{i}"}}, durability="sync"
+                    )
 
                 rows["raw langgraph + AsyncSqlite"] = await measure(n, saved)
             async with agentflow.Runner(Path(tmp) / "agentflow.db") as runner:
@@ -147,10 +158,14 @@ async def main(sizes: list[int], latency: float) -> None:
 
                 rows["agentflow (durable, traced)"] = await measure(n, ours)
             for name, row in rows.items():
-                print(f"{n:>5} {name:<28} {row['runs_s']:>8.1f} {row['p50']:>7.3f} {row['p95']:>7.3f} "
-                      f"{row['kib_per_run']:>8.1f} {int(row['lock_errors']):>8}")
+                print(
+                    f"{n:>5} {name:<28} {row['runs_s']:>8.1f} {row['p50']:>7.3f} {row['p95']:>7.3f} "
+                    f"{row['kib_per_run']:>8.1f} {int(row['lock_errors']):>8}"
+                )
             ceiling = rows["raw langgraph, no persistence"]["runs_s"]
-            print(f"{n:>5} agentflow / ceiling = {rows['agentflow (durable, traced)']['runs_s'] / ceiling:.2f}")
+            print(
+                f"{n:>5} agentflow / ceiling = {rows['agentflow (durable, traced)']['runs_s'] / ceiling:.2f}"
+            )
 
 
 if __name__ == "__main__":

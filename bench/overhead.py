@@ -61,7 +61,11 @@ def raw_graph(steps: int) -> StateGraph:
 
     async def tools(state: RawState) -> dict[str, Any]:
         call = state["messages"][-1]["tool_calls"][0]
-        return {"messages": [{"role": "tool", "content": str(add(**call["arguments"])), "tool_call_id": call["id"]}]}
+        return {
+            "messages": [
+                {"role": "tool", "content": str(add(**call["arguments"])), "tool_call_id": call["id"]}
+            ]
+        }
 
     def route(state: RawState) -> str:
         return "tools" if state["messages"][-1].get("tool_calls") else END
@@ -131,16 +135,23 @@ async def main(steps: int, runs: int) -> None:
             same_compiled = raw_graph(steps).compile(checkpointer=same_storage.checkpointer)
             systems: dict[str, Callable[[int], Awaitable[Any]]] = {
                 "raw loop + AsyncSqliteSaver": lambda i: raw_compiled.ainvoke(
-                    {"input": "x"}, {"configurable": {"thread_id": f"r{i}"}, "recursion_limit": 1000},
-                    durability="sync"),
+                    {"input": "x"},
+                    {"configurable": {"thread_id": f"r{i}"}, "recursion_limit": 1000},
+                    durability="sync",
+                ),
                 "raw loop + agentflow saver": lambda i: same_compiled.ainvoke(
-                    {"input": "x"}, {"configurable": {"thread_id": f"s{i}"}, "recursion_limit": 1000},
-                    durability="sync"),
+                    {"input": "x"},
+                    {"configurable": {"thread_id": f"s{i}"}, "recursion_limit": 1000},
+                    durability="sync",
+                ),
                 "agentflow react": lambda i: runner.run(graph, "x", model=model, budget=budget),
             }
             storages = {"raw loop + agentflow saver": same_storage, "agentflow react": runner.storage}
-            paths = {"raw loop + AsyncSqliteSaver": raw_db, "raw loop + agentflow saver": same_db,
-                     "agentflow react": ours_db}
+            paths = {
+                "raw loop + AsyncSqliteSaver": raw_db,
+                "raw loop + agentflow saver": same_db,
+                "agentflow react": ours_db,
+            }
             for name in systems:
                 results[name] = {"wall": [], "cpu": [], "hops": 0, "bytes": 0}
             # alternate the systems so a busy machine slows all alike; round 0 warms up and is dropped
@@ -154,17 +165,25 @@ async def main(steps: int, runs: int) -> None:
                         wall, cpu = await sample(lambda run=run, i=i: run(i), steps)
                     if not i:
                         continue
-                    hops = HopCounter.count if storage is None else storage.writer.stats.requests - before_requests
+                    hops = (
+                        HopCounter.count
+                        if storage is None
+                        else storage.writer.stats.requests - before_requests
+                    )
                     results[name]["wall"].append(wall)
                     results[name]["cpu"].append(cpu)
                     results[name]["hops"] += hops
                     results[name]["bytes"] += size(paths[name]) - before_bytes
-    print(f"steps/run {steps}, runs {runs}; medians per step (a step = model node + tool node), durability=sync")
+    print(
+        f"steps/run {steps}, runs {runs}; medians per step (a step = model node + tool node), durability=sync"
+    )
     print(f"{'system':<30} {'wall ms':>8} {'cpu ms':>8} {'trips':>6} {'bytes':>8}")
     for name, row in results.items():
         total = steps * runs
-        print(f"{name:<30} {statistics.median(row['wall']):>8.3f} {statistics.median(row['cpu']):>8.3f} "
-              f"{row['hops'] / total:>6.1f} {row['bytes'] / total:>8.0f}")
+        print(
+            f"{name:<30} {statistics.median(row['wall']):>8.3f} {statistics.median(row['cpu']):>8.3f} "
+            f"{row['hops'] / total:>6.1f} {row['bytes'] / total:>8.0f}"
+        )
     ours = statistics.median(results["agentflow react"]["wall"])
     same = statistics.median(results["raw loop + agentflow saver"]["wall"])
     raw = statistics.median(results["raw loop + AsyncSqliteSaver"]["wall"])

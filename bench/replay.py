@@ -27,7 +27,7 @@ import anyio
 import agentflow
 from agentflow.events import ApprovalDecided, ModelCalled, RunFinished, RunStarted, StepStarted, ToolCalled
 from agentflow.status import RunStatus
-from agentflow.store import RunStore
+from agentflow.store import NewRun, RunStore
 from agentflow.testing import ScriptedModel
 from agentflow.viewer import render_run
 
@@ -81,15 +81,15 @@ async def record_large(db: Path, target_events: int) -> str:
     trace writer: pairs of executors interleave as parallel plan steps do."""
     run_id = agentflow.new_run_id()
     async with agentflow.Runner(db) as runner:
-        writer = runner.writer
+        storage = runner.storage
         started = RunStarted(
             run_id=run_id, graph="plan_execute", input="Audit stock at every site.", model="x"
         )
-        await writer.create_run(
+        new = NewRun(
             run_id=run_id, graph="plan_execute", input=started.input, model="scripted", settings={}, seed=None,
             budget=agentflow.Budget(max_steps=100_000, max_tokens=10**9, max_tool_calls=100_000).as_dict(),
-            events=[started],
         )  # fmt: skip
+        lease = await storage.create_run(new, owner=runner.owner, events=[started])
         step, count, pair = 0, 1, 0
         usage = {
             "steps": 0,
@@ -163,16 +163,17 @@ async def record_large(db: Path, target_events: int) -> str:
                             },
                         ]
                 count += len(batch)
-                await writer.append(batch, usage)
+                storage.record(lease, batch, usage)
+                await storage.flush(lease)
             if pair == 5:
                 approval = ApprovalDecided(
                     run_id=run_id, call_id="call_9_0", tool="stock_level", decision={"action": "approve"}
                 )
-                await writer.append([approval], usage)
+                storage.record(lease, [approval], usage)
                 count += 1
         final = RunFinished(run_id=run_id, status="succeeded", output="audited", usage=usage)
-        await writer.finish_run(
-            run_id, status=RunStatus.SUCCEEDED, output="audited", partial=None, usage=usage, budget_exhausted=None,
+        await storage.finish_run(
+            lease, status=RunStatus.SUCCEEDED, output="audited", partial=None, usage=usage, budget_exhausted=None,
             error=None, events=[final],
         )  # fmt: skip
     return run_id

@@ -215,7 +215,9 @@ async def test_run_record_and_trace_in_sqlite(db_path: Path) -> None:
     assert second["messages"][0] == {"role": "assistant", "decision_ref": decision["task"]}
     rebuilt = agentflow.events.full_messages([decision, second])
     assert [len(m) for m in rebuilt] == [2, 4]
-    assert rebuilt[1][2]["content"] == decision["raw_text"] and rebuilt[1][2]["tool_calls"][0]["name"] == "add"
+    assert (
+        rebuilt[1][2]["content"] == decision["raw_text"] and rebuilt[1][2]["tool_calls"][0]["name"] == "add"
+    )
     assert decision["latency_s"] >= 0 and decision["input_tokens"] > 0
     tool_event = events[4].data
     assert tool_event["arguments"] == {"a": 1, "b": 2} and tool_event["result"] == 3

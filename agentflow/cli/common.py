@@ -21,6 +21,7 @@ __all__ = [
     "VerboseOpt",
     "fail",
     "json_arg",
+    "open_store",
     "read_input",
     "read_storage",
     "setup_logging",
@@ -130,5 +131,19 @@ def read_storage(db: str | None, read: Callable[[Any], Awaitable[T]]) -> T:
 
     try:
         return anyio.run(main)
+    except UserError as exc:
+        raise fail(str(exc), error_type=type(exc).__name__) from None
+
+
+def open_store(db: str | None) -> Any:
+    """A synchronous read-only view (`agentflow.store.RunStore`) of the SQLite run database `db`."""
+    from agentflow.exceptions import UserError
+    from agentflow.store import RunStore, resolve_db_url
+
+    try:
+        url = resolve_db_url(db)
+        if url.backend != "sqlite" or url.path is None:
+            raise fail(f"{url}: this command reads SQLite run databases only")
+        return RunStore(url.path)
     except UserError as exc:
         raise fail(str(exc), error_type=type(exc).__name__) from None

@@ -225,4 +225,6 @@ def parse_age(text: str) -> Any:
         raise fail(f"--older-than {text!r}: expected a number and a unit, e.g. 30d, 12h, 90m or 45s")
     unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[match.group(2)]
     return timedelta(**{unit: float(match.group(1))})
+
+
 register_views(runs_app)

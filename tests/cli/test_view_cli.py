@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentflow.store import RunStore
+from agentflow.store import open_storage
 
 from trace_runs import record_plan_execute
 
@@ -46,9 +46,10 @@ async def test_view_writes_a_self_contained_file(db_path: Path, tmp_path: Path) 
     assert (tmp_path / f"agentflow-run-{run_id}.html").exists()
 
 
-def test_view_of_an_unknown_run_is_a_usage_error(db_path: Path) -> None:
+async def test_view_of_an_unknown_run_is_a_usage_error(db_path: Path) -> None:
     """An unknown run id exits 2 with one line naming it."""
-    RunStore(db_path).close()  # an empty database
+    async with open_storage(db_path):  # an empty database
+        pass
     proc = agentflow("runs", "view", "nosuchrun", db=db_path)
     assert proc.returncode == 2 and "no run 'nosuchrun'" in proc.stderr
 
