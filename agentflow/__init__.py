@@ -38,13 +38,18 @@ _LAZY = {
     "agentflow.models": ["Model", "ModelRequest", "ModelResponse", "SamplingSettings", "ToolSpec", "load_model"],
     "agentflow.result": ["RunResult"],
     "agentflow.runner": ["Runner", "new_run_id", "run", "run_sync"],
-    "agentflow.tools": ["RunContext", "Tool", "ToolOutcome", "tool"],
+    "agentflow.tools": ["RunContext", "Tool", "ToolOutcome", "ToolReturn", "tool"],
 }
+_SUBMODULES = {"mcp"}  # `agentflow.mcp.stdio(...)` works after a plain `import agentflow`
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"agentflow.{name}")
     if module is None:
         raise AttributeError(f"module 'agentflow' has no attribute {name!r}")
     import importlib
@@ -87,7 +92,7 @@ if TYPE_CHECKING:
     from agentflow.models import Model, ModelRequest, ModelResponse, SamplingSettings, ToolSpec, load_model
     from agentflow.result import RunResult
     from agentflow.runner import Runner, new_run_id, run, run_sync
-    from agentflow.tools import RunContext, Tool, ToolOutcome, tool
+    from agentflow.tools import RunContext, Tool, ToolOutcome, ToolReturn, tool
 
 __version__ = "0.1.0"
 
@@ -132,6 +137,7 @@ __all__ = [
     "ToolError",
     "ToolNode",
     "ToolOutcome",
+    "ToolReturn",
     "ToolSpec",
     "UnknownRunError",
     "Usage",

@@ -31,6 +31,17 @@ def _add_schema_app() -> None:
 
 _add_schema_app()
 
+
+def _add_mcp_apps() -> None:
+    from agentflow.cli.mcp import mcp_app
+    from agentflow.cli.tools import tools_app
+
+    app.add_typer(mcp_app, name="mcp")
+    app.add_typer(tools_app, name="tools")
+
+
+_add_mcp_apps()
+
 DbOpt = Annotated[Path | None, typer.Option("--db", help="Run database (default: $AGENTFLOW_DB or "
                                              "~/.local/share/agentflow/agentflow.db).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]

@@ -17,11 +17,10 @@ from typing import Any
 
 import anyio
 from langgraph.types import interrupt
-from pydantic import ValidationError
 
 from agentflow.approval import ApprovalPolicy, needs_approval
 from agentflow.events import ToolCalled
-from agentflow.exceptions import UserError
+from agentflow.exceptions import ToolArgumentsError, UserError
 from agentflow.failpoints import failpoint
 from agentflow.graph.journal import outcome_from_dict
 from agentflow.graph.services import RunServices, agent_label, current_task, services
@@ -163,8 +162,8 @@ def _asks_human(tool: Tool, policy: ApprovalPolicy | None, arguments: dict[str, 
     if policy in (None, "never"):
         return False
     try:
-        validated = tool.args_model.model_validate(arguments).model_dump(mode="json")
-    except ValidationError:
+        validated = tool.json_arguments(arguments)
+    except ToolArgumentsError:
         return False
     try:
         return needs_approval(tool, policy, validated)
