@@ -112,10 +112,13 @@ def list_tools(
     from rich.table import Table
 
     table = Table(show_lines=False)
-    for column in ("tool", "source", "hints", "arguments", "guaranteed decoding"):
+    table.add_column("tool", no_wrap=True)
+    table.add_column("source", no_wrap=True)
+    for column in ("hints", "arguments", "guaranteed decoding"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        hints = ",".join(h for h in ("read_only", "destructive", "idempotent") if row[h]) or "-"
+        hints = " ".join(label for key, label in (("read_only", "read-only"), ("destructive", "destructive"),
+                                                  ("idempotent", "idempotent")) if row[key]) or "-"
         d = row["decoding"]
         decoding = "yes" if d["supported"] else f"no: keyword '{d['keyword']}' at {d['pointer'] or '/'}"
         table.add_row(row["name"], row["source"], hints, _arguments(row["parameters"]), decoding)

@@ -291,7 +291,7 @@ class ServerConnection:
                  else safe_url(self.server.url))
         proc, tail = self._proc, ""
         if proc is not None:
-            await proc.wait_stderr()
+            await proc.settle()
             reason = proc.failure() or reason
             tail = proc.stderr_text()
         return McpStartError(f"MCP server '{self.server.name}' ({where}) did not start: {reason}{tail}",
@@ -411,9 +411,7 @@ class ServerConnection:
             if exc.code != mcp_types.CONNECTION_CLOSED:
                 raise
         if proc is not None:
-            with anyio.move_on_after(2.0):
-                await proc.failed.wait()
-            await proc.wait_stderr()
+            await proc.settle()
             reason = proc.failure() or "it closed its stdout"
             raise ServerGone(f"MCP server '{self.server.name}' exited during the call ({reason})",
                              detail=proc.stderr_text(limit=5))

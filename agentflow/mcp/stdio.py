@@ -53,6 +53,7 @@ class StdioProcess:
         self.garbage: str | None = None
         self.failed = anyio.Event()
         self.stderr_done = anyio.Event()
+        self.stdout_closed = anyio.Event()
         self.handshake_done = False
         self.secrets = sorted({v for _, v in server.env if len(v) >= 4}, key=len, reverse=True)
 
@@ -76,9 +77,14 @@ class StdioProcess:
         lines = list(self.stderr_tail)[-limit:]
         return ("; last stderr lines:\n  " + "\n  ".join(lines)) if lines else "; it wrote nothing on stderr"
 
-    async def wait_stderr(self, timeout: float = 0.5) -> None:
-        """Let the stderr reader catch up (the last lines of a dying server explain why)."""
+    async def settle(self, timeout: float = 2.0) -> None:
+        """If the server closed its stdout, wait (bounded) for its exit code and last stderr lines: together
+        they explain why it stopped."""
         with anyio.move_on_after(timeout):
+            if self.stdout_closed.is_set():
+                await self.failed.wait()
+                await self.stderr_done.wait()
+        with anyio.move_on_after(0.2):  # a live server: what it wrote so far
             await self.stderr_done.wait()
 
 
@@ -149,10 +155,12 @@ async def open_stdio(server: StdioServer, logger: Any) -> AsyncIterator[tuple[An
                         if isinstance(item, Exception) and not proc.handshake_done:
                             proc.failed.set()
                         await read_writer.send(item)
+                proc.stdout_closed.set()  # EOF: set before the session learns that the connection ended
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, OSError):
             pass
         finally:
             # stdout closed: the server is exiting; its exit code says how
+            proc.stdout_closed.set()
             with anyio.move_on_after(_REAP_S, shield=True):
                 await process.wait()
             proc.failed.set()
@@ -185,22 +193,28 @@ async def open_stdio(server: StdioServer, logger: Any) -> AsyncIterator[tuple[An
         finally:
             writer_done.set()
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(stdout_reader)
-        tg.start_soon(stderr_reader)
-        tg.start_soon(stdin_writer)
-        try:
-            yield read_stream, write_stream, proc
-        finally:
+    stopped = False
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(stdout_reader)
+            tg.start_soon(stderr_reader)
+            tg.start_soon(stdin_writer)
+            try:
+                yield read_stream, write_stream, proc
+            finally:
+                with anyio.CancelScope(shield=True):
+                    write_stream.close()
+                    with anyio.move_on_after(_FLUSH_S):
+                        await writer_done.wait()
+                    await _stop(proc)
+                    stopped = True
+                tg.cancel_scope.cancel()
+    finally:
+        if not stopped:  # cancelled before the task group was up: still reap the group
             with anyio.CancelScope(shield=True):
-                write_stream.close()
-                with anyio.move_on_after(_FLUSH_S):
-                    await writer_done.wait()
                 await _stop(proc)
-                read_stream.close()
-                write_reader.close()
-                read_writer.close()
-            tg.cancel_scope.cancel()
+        for stream in (read_stream, write_reader, read_writer, write_stream):
+            stream.close()
 
 
 def _parse(line: bytes, proc: StdioProcess) -> SessionMessage | Exception:

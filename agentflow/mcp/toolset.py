@@ -175,7 +175,7 @@ def _raise_single(group: BaseExceptionGroup) -> None:
     walk(group)
     errors = [e for e in leaves if not isinstance(e, anyio.get_cancelled_exc_class())]
     if len(errors) == 1:
-        raise errors[0]
+        raise errors[0] from errors[0].__cause__  # the group that carried it is noise in a traceback
     raise group
 
 

@@ -64,6 +64,7 @@ def die_idempotent() -> str:
 @server.tool()
 async def hang() -> str:
     """Never return (until cancelled)."""
+    print("faulty: hanging", file=sys.stderr, flush=True)
     try:
         await anyio.sleep_forever()
     finally:
