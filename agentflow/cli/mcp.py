@@ -52,6 +52,8 @@ def serve(
         "--db", help="Database for tools that keep data (notes); default: $AGENTFLOW_DB or the user database.")] = None,
     allow_remote: Annotated[bool, typer.Option(
         "--allow-remote", help="Allow a non-loopback --http host (anyone who reaches it can run the tools).")] = False,
+    allow_approval_tools: Annotated[bool, typer.Option(
+        "--allow-approval-tools", help="Serve tools that need human approval (the MCP client must ask).")] = False,
 ) -> None:
     """Serve agentflow tools over MCP, with their schemas and hints; calls run through agentflow's executor."""
     from agentflow.exceptions import UserError
@@ -71,7 +73,8 @@ def serve(
         typer.echo(f"agentflow: serving {len(tools)} tools at {url}", err=True)
 
     try:
-        run_server(tools, http=address, db_path=db_path, allow_remote=allow_remote, on_ready=ready)
+        run_server(tools, http=address, db_path=db_path, allow_remote=allow_remote,
+                   allow_approval_tools=allow_approval_tools, on_ready=ready)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

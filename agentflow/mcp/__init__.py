@@ -20,6 +20,7 @@ from agentflow.mcp.connection import (
 )
 from agentflow.mcp.convert import hints_of
 from agentflow.mcp.pinning import ServerPin, ToolChange, check_pin, compare_pins, pin_tools
+from agentflow.mcp.serve import build_server, load_tools, serve_http, serve_stdio
 from agentflow.mcp.servers import HttpServer, McpServer, StdioServer, http, stdio
 from agentflow.mcp.toolset import McpToolset, connect, merge_tools
 
@@ -35,12 +36,16 @@ __all__ = [
     "ServerPin",
     "StdioServer",
     "ToolChange",
+    "build_server",
     "check_pin",
     "compare_pins",
     "connect",
     "hints_of",
     "http",
+    "load_tools",
     "merge_tools",
     "pin_tools",
+    "serve_http",
+    "serve_stdio",
     "stdio",
 ]

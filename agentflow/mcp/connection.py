@@ -169,6 +169,12 @@ class ServerConnection:
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Own the connection: start, serve, restart on demand, close. Raises only before it has started."""
+        try:
+            await self._own(task_status)
+        finally:
+            self._set_state("closed")  # however the owner ends (closed, cancelled): waiting calls learn it
+
+    async def _own(self, task_status: anyio.abc.TaskStatus[None]) -> None:
         started = False
         while True:
             try:
@@ -198,16 +204,13 @@ class ServerConnection:
                 self._proc = None
                 self._set_state("down")
             if self._stop.is_set():
-                self._set_state("closed")
                 return
             if self.server.max_restarts == 0 or self._failed_restarts >= self.server.max_restarts:
                 self._set_state("failed")
                 await self._stop.wait()
-                self._set_state("closed")
                 return
             await _wait_any(self._restart, self._stop)
             if self._stop.is_set():
-                self._set_state("closed")
                 return
             self._restart = anyio.Event()
             self.restarts += 1

@@ -27,7 +27,7 @@ from agentflow.messages import ToolCall
 from agentflow.tools import RunContext, Tool
 from agentflow.tools.execute import execute_call
 
-__all__ = ["SERVE_RUN_ID", "build_server", "find_tools", "load_tools", "serve_http", "serve_stdio"]
+__all__ = ["SERVE_RUN_ID", "build_server", "find_tools", "load_tools", "run_server", "serve_http", "serve_stdio"]
 
 SERVE_RUN_ID = "mcp-serve"
 
@@ -52,14 +52,21 @@ def _mcp_tool(tool: Tool) -> mcp_types.Tool:
 
 
 def build_server(tools: Sequence[Tool], *, name: str = "agentflow", db_path: Path | None = None,
-                 run_id: str = SERVE_RUN_ID) -> Any:
-    """An MCP server (`mcp.server.lowlevel.Server`) offering `tools`."""
+                 run_id: str = SERVE_RUN_ID, allow_approval_tools: bool = False) -> Any:
+    """An MCP server (`mcp.server.lowlevel.Server`) offering `tools`.
+
+    A tool that needs a human's approval (`approval` other than "never") is refused unless
+    `allow_approval_tools`: this server cannot ask anyone, so approving becomes the MCP client's job.
+    """
     from mcp.server.lowlevel import Server
 
     by_name: dict[str, Tool] = {}
     for tool in tools:
         if tool.name in by_name:
             raise ToolNameConflictError(f"two tools to serve are named '{tool.name}'")
+        if tool.approval not in (None, "never") and not allow_approval_tools:
+            raise ConfigError(f"tool '{tool.name}' needs human approval (approval={tool.approval!r}), which an MCP "
+                              "server cannot ask for; pass --allow-approval-tools if the MCP client asks its user")
         by_name[tool.name] = tool
     listing = [_mcp_tool(t) for t in by_name.values()]
     wrapped = {t.name for t in by_name.values() if _output_schema(t)[1]}
@@ -85,18 +92,19 @@ def build_server(tools: Sequence[Tool], *, name: str = "agentflow", db_path: Pat
     return Server(name, version=_version(), on_list_tools=list_tools, on_call_tool=call_tool)
 
 
-async def serve_stdio(tools: Sequence[Tool], *, db_path: Path | None = None, name: str = "agentflow") -> None:
+async def serve_stdio(tools: Sequence[Tool], *, db_path: Path | None = None, name: str = "agentflow",
+                      allow_approval_tools: bool = False) -> None:
     """Serve `tools` on stdin / stdout until stdin closes."""
     from mcp.server.stdio import stdio_server
 
-    server = build_server(tools, db_path=db_path, name=name)
+    server = build_server(tools, db_path=db_path, name=name, allow_approval_tools=allow_approval_tools)
     async with stdio_server() as (read, write):
         await server.run(read, write, server.create_initialization_options())
 
 
 async def serve_http(tools: Sequence[Tool], *, host: str = "127.0.0.1", port: int = 8000,
                      db_path: Path | None = None, name: str = "agentflow", allow_remote: bool = False,
-                     on_ready: Any = None) -> None:
+                     allow_approval_tools: bool = False, on_ready: Any = None) -> None:
     """Serve `tools` over streamable HTTP at `http://HOST:PORT/mcp` until cancelled.
 
     A host that is not loopback is refused unless `allow_remote` (the tools run with this process's rights).
@@ -107,7 +115,7 @@ async def serve_http(tools: Sequence[Tool], *, host: str = "127.0.0.1", port: in
     if not is_loopback_host(host) and not allow_remote:
         raise ConfigError(f"refusing to serve on {host!r}: not a loopback address; pass --allow-remote if every "
                           "client that can reach it may run these tools")
-    server = build_server(tools, db_path=db_path, name=name)
+    server = build_server(tools, db_path=db_path, name=name, allow_approval_tools=allow_approval_tools)
     app = server.streamable_http_app(host=host)
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -202,11 +210,11 @@ def _version() -> str:
 
 
 def run_server(tools: Sequence[Tool], *, http: tuple[str, int] | None, db_path: Path | None,
-               allow_remote: bool = False, on_ready: Any = None) -> None:
+               allow_remote: bool = False, allow_approval_tools: bool = False, on_ready: Any = None) -> None:
     """The blocking entry point of `agentflow mcp serve`."""
     if http is None:
-        anyio.run(lambda: serve_stdio(tools, db_path=db_path))
+        anyio.run(lambda: serve_stdio(tools, db_path=db_path, allow_approval_tools=allow_approval_tools))
     else:
         host, port = http
         anyio.run(lambda: serve_http(tools, host=host, port=port, db_path=db_path, allow_remote=allow_remote,
-                                     on_ready=on_ready))
+                                     allow_approval_tools=allow_approval_tools, on_ready=on_ready))

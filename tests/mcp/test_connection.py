@@ -127,3 +127,17 @@ async def test_elicitation_hook_answers_the_server() -> None:
         assert (await call(toolset, "confirm")).content == "accept:True"
     assert seen[0].server == "faulty" and seen[0].message == "Delete everything?"
     assert seen[0].mode == "form" and "ok" in json.dumps(seen[0].requested_schema)
+
+
+async def test_sampling_is_refused_unless_a_handler_is_given() -> None:
+    """A server asking our model to sample is refused by default; a handler's answer reaches it."""
+    import mcp_types as types
+
+    async def answer(server: str, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        return types.CreateMessageResult(role="assistant", content=types.TextContent(text=f"{server} asked"),
+                                         model="scripted")
+
+    async with mcp.connect([script_server("faulty")]) as toolset:
+        assert (await call(toolset, "ask_model", question="hi?")).content.startswith("refused: ")
+    async with mcp.connect([script_server("faulty")], sampling=answer) as toolset:
+        assert (await call(toolset, "ask_model", question="hi?")).content == "model said: faulty asked"

@@ -89,6 +89,18 @@ async def test_http_server_restart_gets_a_new_session(tmp_path: Path) -> None:
         first.stop()
 
 
+def test_tools_that_need_approval_are_refused_unless_allowed() -> None:
+    """A served tool cannot ask a human, so a tool with an approval policy needs an explicit opt-in."""
+    @tool(approval="always")
+    def wipe() -> str:
+        """Delete everything."""
+        return "gone"
+
+    with pytest.raises(ConfigError, match="tool 'wipe' needs human approval"):
+        mcp.build_server([wipe])
+    assert mcp.build_server([wipe], allow_approval_tools=True) is not None
+
+
 async def test_non_loopback_hosts_are_refused_unless_allowed() -> None:
     """Serving on an address other machines can reach needs an explicit opt-in."""
     with pytest.raises(ConfigError, match="not a loopback address; pass --allow-remote"):

@@ -22,8 +22,9 @@ def test_declarations_are_frozen_hashable_values() -> None:
 
 
 def test_plain_import_reaches_the_mcp_package() -> None:
-    """`import agentflow` is enough for `agentflow.mcp.stdio(...)`."""
+    """`import agentflow` is enough for `agentflow.mcp.stdio(...)`; every exported name resolves."""
     assert agentflow.mcp.stdio is mcp.stdio
+    assert mcp.__all__ == sorted(mcp.__all__) and all(getattr(mcp, name) is not None for name in mcp.__all__)
 
 
 def test_secrets_stay_out_of_repr_and_describe() -> None:

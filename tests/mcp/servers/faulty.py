@@ -16,6 +16,7 @@ from mcp_types import (
     CallToolResult,
     EmbeddedResource,
     ImageContent,
+    SamplingMessage,
     TextContent,
     TextResourceContents,
     ToolAnnotations,
@@ -121,6 +122,17 @@ async def confirm(ctx: Context) -> str:
     result = await ctx.elicit("Delete everything?", Confirm)
     data = getattr(result, "data", None)
     return f"{result.action}:{data.ok if data is not None else '-'}"
+
+
+@server.tool()
+async def ask_model(question: str, ctx: Context) -> str:
+    """Ask the client's model (sampling); say what happened."""
+    try:
+        result = await ctx.session.create_message(
+            [SamplingMessage(role="user", content=TextContent(text=question))], max_tokens=20)
+    except Exception as exc:
+        return f"refused: {exc}"
+    return f"model said: {result.content.text}"
 
 
 @server.tool()
