@@ -189,15 +189,15 @@ async def test_twenty_runs_cancelled_mid_call_leave_no_process_or_descriptor(db_
     model = ScriptedModel([calls(call("hang")), final("never")])
 
     async def cancelled_run(runner: Runner) -> None:
-        probe = LogProbe("faulty: hanging")
+        probe = LogProbe("raw_hang: hanging")
         async with anyio.create_task_group() as tg:
             async def run() -> None:
-                async with mcp.connect([script_server("faulty", timeout_s=None)], logger=probe) as toolset:
+                async with mcp.connect([script_server("raw_hang", timeout_s=None)], logger=probe) as toolset:
                     await runner.run(react_graph(toolset.tools), "hang", model=model)
 
             tg.start_soon(run)
             with anyio.fail_after(30):
-                await probe.seen["faulty: hanging"].wait()
+                await probe.seen["raw_hang: hanging"].wait()  # the server is inside the call
             tg.cancel_scope.cancel()
 
     async with Runner(db_path) as runner:
