@@ -38,7 +38,7 @@ _LAZY = {
     "agentflow.models": ["Model", "ModelRequest", "ModelResponse", "SamplingSettings", "ToolSpec", "load_model"],
     "agentflow.result": ["RunResult"],
     "agentflow.runner": ["Runner", "new_run_id", "run", "run_sync"],
-    "agentflow.tools": ["RunContext", "Tool", "ToolOutcome", "ToolReturn", "tool"],
+    "agentflow.tooling": ["RunContext", "Tool", "ToolOutcome", "ToolReturn", "tool"],
 }
 _SUBMODULES = {"mcp"}  # `agentflow.mcp.stdio(...)` works after a plain `import agentflow`
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
@@ -92,7 +92,7 @@ if TYPE_CHECKING:
     from agentflow.models import Model, ModelRequest, ModelResponse, SamplingSettings, ToolSpec, load_model
     from agentflow.result import RunResult
     from agentflow.runner import Runner, new_run_id, run, run_sync
-    from agentflow.tools import RunContext, Tool, ToolOutcome, ToolReturn, tool
+    from agentflow.tooling import RunContext, Tool, ToolOutcome, ToolReturn, tool
 
 __version__ = "0.1.0"
 

@@ -42,7 +42,7 @@ def quantiles(samples: list[float]) -> tuple[float, float]:
 
 async def time_calls(tools: dict[str, Any], n: int) -> list[float]:
     from agentflow.messages import ToolCall
-    from agentflow.tools import RunContext, execute_call
+    from agentflow.tooling import RunContext, execute_call
 
     context = RunContext(run_id="bench")
     samples = []

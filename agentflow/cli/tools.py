@@ -17,7 +17,7 @@ tools_app = typer.Typer(no_args_is_help=True, help="Inspect the tools a graph an
 def _graph_tools(graph: str) -> list[Any]:
     """The tools of a bundled graph (for now: the toolkit's default tools, which every bundled graph gets)."""
     from agentflow.exceptions import GraphLoadError
-    from agentflow.graph.loader import bundled_graphs
+    from agentflow.loader import bundled_graphs
 
     if graph not in bundled_graphs():
         raise GraphLoadError(f"unknown graph {graph!r}; bundled graphs: {', '.join(bundled_graphs())}")

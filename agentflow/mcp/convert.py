@@ -17,7 +17,7 @@ from typing import Any
 import mcp_types
 
 from agentflow.mcp.servers import McpServer
-from agentflow.tools import Tool, ToolReturn
+from agentflow.tooling import Tool, ToolReturn
 
 __all__ = ["hints_of", "result_to_return", "to_agentflow_tool"]
 

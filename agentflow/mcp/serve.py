@@ -24,8 +24,8 @@ from mcp import MCPError
 from agentflow.exceptions import ConfigError, ToolNameConflictError
 from agentflow.mcp.servers import is_loopback_host
 from agentflow.messages import ToolCall
-from agentflow.tools import RunContext, Tool
-from agentflow.tools.execute import execute_call
+from agentflow.tooling import RunContext, Tool
+from agentflow.tooling.execute import execute_call
 
 __all__ = ["SERVE_RUN_ID", "build_server", "find_tools", "load_tools", "run_server", "serve_http", "serve_stdio"]
 

@@ -39,7 +39,7 @@ from agentflow.mcp.connection import (
 from agentflow.mcp.convert import hints_of, result_to_return, to_agentflow_tool
 from agentflow.mcp.pinning import ServerPin, check_pin
 from agentflow.mcp.servers import HttpServer, McpServer, StdioServer
-from agentflow.tools import Tool, ToolReturn
+from agentflow.tooling import Tool, ToolReturn
 
 __all__ = ["McpToolset", "connect", "merge_tools"]
 

@@ -11,7 +11,7 @@ import pytest
 
 import agentflow.mcp as mcp
 from agentflow.messages import ToolCall
-from agentflow.tools import RunContext, ToolOutcome, execute_call
+from agentflow.tooling import RunContext, ToolOutcome, execute_call
 
 from mcp_helpers import LogProbe, script_server
 

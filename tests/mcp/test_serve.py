@@ -16,7 +16,7 @@ from agentflow.exceptions import ConfigError
 from agentflow.mcp.serve import find_tools, load_tools, serve_http
 from agentflow.messages import ToolCall
 from agentflow.toolkit import DEFAULT_TOOLS
-from agentflow.tools import RunContext, ToolOutcome, execute_call
+from agentflow.tooling import RunContext, ToolOutcome, execute_call
 
 from mcp_helpers import HttpServe, toolkit_server
 

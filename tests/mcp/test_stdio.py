@@ -17,7 +17,7 @@ import pytest
 import agentflow.mcp as mcp
 from agentflow.exceptions import McpStartError
 from agentflow.messages import ToolCall
-from agentflow.tools import RunContext, execute_call
+from agentflow.tooling import RunContext, execute_call
 
 from mcp_helpers import SERVERS, LogProbe, script_server
 
@@ -92,7 +92,7 @@ def test_sigterm_of_our_process_reaps_the_servers(tmp_path: Path) -> None:
         import structlog
         import agentflow.mcp as mcp
         from agentflow.messages import ToolCall
-        from agentflow.tools import RunContext, execute_call
+        from agentflow.tooling import RunContext, execute_call
 
         structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 

@@ -119,7 +119,7 @@ async def test_a_tool_changed_during_the_session_is_detected_and_refused(tmp_pat
         tools = {t.name: t for t in ts.tools}
         ts.raise_if_changed()
         from agentflow.messages import ToolCall
-        from agentflow.tools import RunContext, execute_call
+        from agentflow.tooling import RunContext, execute_call
 
         async def run(name: str, **arguments: Any) -> Any:
             return await execute_call(ToolCall(name=name, arguments=arguments), tools, RunContext(run_id="t"))

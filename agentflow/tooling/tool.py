@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create
 
 from agentflow.exceptions import ToolArgumentsError, ToolDefinitionError, ToolError
 from agentflow.models.base import ToolSpec
-from agentflow.tools.context import RunContext
+from agentflow.tooling.context import RunContext
 
 __all__ = ["Tool", "format_validation_error", "tool"]
 

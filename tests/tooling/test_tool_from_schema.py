@@ -8,7 +8,7 @@ import pytest
 
 from agentflow.exceptions import ToolArgumentsError, ToolDefinitionError
 from agentflow.messages import ToolCall
-from agentflow.tools import RunContext, Tool, ToolReturn, execute_call
+from agentflow.tooling import RunContext, Tool, ToolReturn, execute_call
 
 SCHEMA = {
     "type": "object",

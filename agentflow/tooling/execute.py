@@ -19,8 +19,8 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from agentflow.exceptions import ToolArgumentsError
 from agentflow.messages import ToolCall
-from agentflow.tools.context import RunContext
-from agentflow.tools.tool import Tool, format_validation_error
+from agentflow.tooling.context import RunContext
+from agentflow.tooling.tool import Tool, format_validation_error
 
 __all__ = ["DEFAULT_MAX_OBSERVATION_CHARS", "ToolOutcome", "ToolReturn", "execute_call", "format_validation_error",
            "truncate"]
