@@ -6,6 +6,8 @@
     │   ├── ModelSpecError             a `--model` spec that does not parse or names a missing file
     │   ├── GraphLoadError             a graph path / name that cannot be loaded or has no factory
     │   ├── ToolDefinitionError        a function that cannot become a tool (bad signature, duplicate name)
+    │   │   └── ToolNameConflictError      two tool sources offer the same name (and no prefix tells them apart)
+    │   ├── McpStartError              an MCP server that cannot be started or reached (names it, with its stderr)
     │   ├── UnknownRunError            a run id that is not in the database
     │   ├── RunBusyError               a run another live process is executing (or deciding on)
     │   ├── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
@@ -25,6 +27,8 @@
         ├── LeaseLostError             this process lost its lease on a run (another process took it over)
         ├── PlanError                  a planner kept producing unusable plans (cycle, unknown step, none)
         ├── RoutingError               a supervisor kept routing to agents that do not exist
+        ├── ToolDefinitionChanged      an MCP tool in use changed its definition (pinned digest differs)
+        ├── ToolArgumentsError         a call's arguments fail the tool's schema (becomes an observation)
         └── ToolError                  raised by a tool to report a failure the model should see
 
 Whether an error is the caller's fault is a property of its class: `exit_code` (2 for every `UserError`).
@@ -55,6 +59,7 @@ __all__ = [
     "InvalidModelOutputError",
     "LeaseLostError",
     "MaxTokensTooSmallError",
+    "McpStartError",
     "ModelError",
     "ModelHTTPError",
     "ModelSpecError",
@@ -63,8 +68,11 @@ __all__ = [
     "RunBusyError",
     "RunError",
     "StoreError",
+    "ToolArgumentsError",
+    "ToolDefinitionChanged",
     "ToolDefinitionError",
     "ToolError",
+    "ToolNameConflictError",
     "UnknownRunError",
     "UnsupportedSchemaError",
     "UnsupportedTokenizerError",
@@ -103,6 +111,20 @@ class GraphLoadError(UserError):
 
 class ToolDefinitionError(UserError):
     """A function cannot be turned into a tool."""
+
+
+class ToolNameConflictError(ToolDefinitionError):
+    """Two tool sources (MCP servers, local tools) offer the same name; a per-server prefix resolves it."""
+
+
+class McpStartError(UserError):
+    """An MCP server could not be started, reached or initialised. The message names the server and, for a
+    stdio server, ends with its last stderr lines."""
+
+    def __init__(self, message: str, *, server: str = "", stderr: tuple[str, ...] = ()) -> None:
+        self.server = server
+        self.stderr = stderr
+        super().__init__(message)
 
 
 class UnknownRunError(UserError):
@@ -241,6 +263,21 @@ class PlanError(RunError):
 class RoutingError(RunError):
     """A supervisor's routes could not be followed (an agent that does not exist, no task) several times in a
     row; each bad route was sent back to it with the reason first."""
+
+
+class ToolDefinitionChanged(RunError):
+    """An MCP tool in use no longer matches its pinned definition (a "rug pull" defence): `changes` lists
+    (server, tool, what) with `what` naming the changed parts ("description", "input_schema", ...,
+    "removed")."""
+
+    def __init__(self, message: str, *, changes: tuple[tuple[str, str, str], ...] = ()) -> None:
+        self.changes = changes
+        super().__init__(message)
+
+
+class ToolArgumentsError(RunError):
+    """A call's arguments do not validate against the tool's schema. `execute_call` turns it into an error
+    observation (`invalid arguments for tool 'x': ...`); it never escapes a run."""
 
 
 class ToolError(RunError):

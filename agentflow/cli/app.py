@@ -37,11 +37,15 @@ app = typer.Typer(
 
 
 def _add_sub_apps() -> None:
+    from agentflow.cli.mcp import mcp_app
     from agentflow.cli.runs import runs_app
     from agentflow.cli.schema import schema_app
+    from agentflow.cli.tools import tools_app
 
     app.add_typer(runs_app, name="runs")
     app.add_typer(schema_app, name="schema")
+    app.add_typer(mcp_app, name="mcp")
+    app.add_typer(tools_app, name="tools")
 
 
 _add_sub_apps()

@@ -16,12 +16,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
-from pydantic import ValidationError
 
 from agentflow import approval
 from agentflow.approval import ApprovalPolicy, PendingCall, needs_approval
 from agentflow.events import ToolCalled
-from agentflow.exceptions import UserError
+from agentflow.exceptions import ToolArgumentsError, UserError
 from agentflow.failpoints import failpoint
 from agentflow.messages import Message, ToolCall, tool_message
 from agentflow.nodes.state import AgentState
@@ -223,8 +222,8 @@ def _asks_human(
     if policy in (None, "never"):
         return False
     try:
-        validated = tool.args_model.model_validate(arguments).model_dump(mode="json")
-    except ValidationError:
+        validated = tool.json_arguments(arguments)
+    except ToolArgumentsError:
         return False
     try:
         return needs_approval(tool, policy, validated)

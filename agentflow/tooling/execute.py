@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from agentflow.exceptions import ToolArgumentsError
 from agentflow.messages import ToolCall
 from agentflow.tooling.context import RunContext
-from agentflow.tooling.tool import Tool
+from agentflow.tooling.tool import Tool, format_validation_error
 
 __all__ = [
     "DEFAULT_MAX_OBSERVATION_CHARS",
     "ToolOutcome",
+    "ToolReturn",
     "execute_call",
     "format_validation_error",
     "truncate",
@@ -43,6 +45,18 @@ class ToolOutcome:
     result: Any = None
     attempts: int = 0
     latency_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolReturn:
+    """What a tool function may return when it has composed the observation itself (MCP tools do): `text` is
+    what the model reads (capped like any observation), `data` what the trace records as the result, and
+    `is_error` makes it an error observation of type `error_type` (e.g. an MCP result with `isError`)."""
+
+    text: str
+    data: Any = None
+    is_error: bool = False
+    error_type: str = "tool_error"
 
 
 class _Timeout(Exception):
@@ -82,22 +96,6 @@ def _to_text(result: Any) -> tuple[str, Any]:
     if isinstance(data, float) and data.is_integer() and not math.isinf(data):
         return json.dumps(data), data
     return json.dumps(data, ensure_ascii=False, separators=(", ", ": ")), data
-
-
-def format_validation_error(tool_name: str, exc: ValidationError) -> str:
-    """`tool 'x': argument 'limit': Input should be less than or equal to 50 (got 80)` — one line per problem."""
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "(arguments)"
-        if err["type"] == "extra_forbidden":
-            problems.append(f"unknown argument '{loc}'")
-        elif err["type"] == "missing":
-            problems.append(f"argument '{loc}' is required")
-        else:
-            got = err.get("input")
-            got_text = json.dumps(got, default=str)[:80] if got is not None else "null"
-            problems.append(f"argument '{loc}': {err['msg']} (got {got_text})")
-    return f"invalid arguments for tool '{tool_name}': " + "; ".join(problems)
 
 
 async def _invoke(tool: Tool, kwargs: dict[str, Any]) -> Any:
@@ -148,10 +146,9 @@ async def execute_call(
         available = ", ".join(sorted(tools)) or "none"
         return outcome(f"unknown tool '{call.name}'; available tools: {available}", error_type="unknown_tool")
     try:
-        args = tool.args_model.model_validate(call.arguments)
-    except ValidationError as exc:
-        return outcome(format_validation_error(tool.name, exc), error_type="invalid_arguments")
-    kwargs = {name: getattr(args, name) for name in type(args).model_fields}
+        kwargs = tool.validate_arguments(call.arguments)
+    except ToolArgumentsError as exc:
+        return outcome(str(exc), error_type="invalid_arguments")
     if tool.context_param:
         kwargs[tool.context_param] = context
 
@@ -181,6 +178,13 @@ async def execute_call(
         return outcome(
             f"tool '{tool.name}' failed: {type(exc).__name__}: {exc}",
             error_type=type(exc).__name__,
+            attempts=attempts,
+        )
+    if isinstance(result, ToolReturn):
+        return outcome(
+            result.text,
+            error_type=result.error_type if result.is_error else None,
+            result=result.data,
             attempts=attempts,
         )
     try:

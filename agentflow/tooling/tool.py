@@ -1,22 +1,28 @@
-"""The `@tool` decorator: a typed function becomes a `Tool` with a pydantic argument model and JSON schema."""
+"""The `@tool` decorator: a typed function becomes a `Tool` with a pydantic argument model and JSON schema.
+
+`Tool.from_schema` builds a tool from a raw JSON schema instead (MCP tools): the schema is offered to the
+model as-is and arguments are validated with a JSON Schema validator, so no keyword is lost on the way.
+"""
 
 from __future__ import annotations
 
 import inspect
+import json
+import re
 import typing
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
-from agentflow.exceptions import ToolDefinitionError, ToolError
+from agentflow.exceptions import ToolArgumentsError, ToolDefinitionError, ToolError
 from agentflow.models.base import ToolSpec
 from agentflow.tooling.context import RunContext
 from agentflow.tooling.schema import arguments_schema
 
-__all__ = ["Tool", "tool"]
+__all__ = ["Tool", "format_validation_error", "tool"]
 
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -29,12 +35,17 @@ class Tool:
     data; meaningful only when not read-only), `idempotent` (calling twice with the same arguments has no extra
     effect). Retries: failures whose exception type is in `retry_on` (and `ToolError(retryable=True)`) are
     retried up to `retries` times with exponential backoff; a timeout is retried only for idempotent tools.
+
+    The arguments are described either by `args_model` (a pydantic model; `@tool` builds one) or by
+    `input_schema` (a raw JSON schema, validated as-is; `Tool.from_schema`), never both.
     """
 
     name: str
     description: str
     function: Callable[..., Any]
-    args_model: type[BaseModel]
+    args_model: type[BaseModel] | None = None
+    input_schema: Mapping[str, Any] | None = field(default=None, hash=False)
+    declared_output_schema: Mapping[str, Any] | None = field(default=None, hash=False)
     output_type: Any = Any
     context_param: str | None = None
     read_only: bool = False
@@ -46,11 +57,85 @@ class Tool:
     max_observation_chars: int | None = None
     approval: Any = "never"
     is_async: bool = field(default=False)
+    _validator: Any = field(default=None, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if (self.args_model is None) == (self.input_schema is None):
+            raise ToolDefinitionError(f"tool '{self.name}' needs exactly one of args_model and input_schema")
+        if self.input_schema is not None:
+            object.__setattr__(self, "_validator", _schema_validator(self.name, self.input_schema))
+
+    @classmethod
+    def from_schema(
+        cls,
+        *,
+        name: str,
+        description: str,
+        input_schema: Mapping[str, Any],
+        function: Callable[..., Any],
+        output_schema: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Tool:
+        """A tool whose arguments are described by a raw JSON schema (an MCP tool's `inputSchema`).
+
+        `function` is called with the validated arguments as keywords (use `**arguments`); the schema is
+        checked once here (a `ToolDefinitionError` names what is wrong). `options` are `Tool`'s other fields
+        (`read_only`, `destructive`, `idempotent`, `timeout_s`, ...). Names may use MCP's alphabet
+        (letters, digits, `_`, `-`, `.`; at most 128 characters).
+        """
+        if not _SCHEMA_TOOL_NAME.fullmatch(name or ""):
+            raise ToolDefinitionError(f"tool name {name!r} must be 1-128 letters, digits, '_', '-' or '.'")
+        if not callable(function):
+            raise ToolDefinitionError(
+                f"tool '{name}': function must be callable, got {type(function).__name__}"
+            )
+        if not isinstance(input_schema, Mapping) or input_schema.get("type", "object") != "object":
+            raise ToolDefinitionError(
+                f"tool '{name}': the input schema must be a JSON object schema of type 'object'"
+            )
+        return cls(
+            name=name,
+            description=description or name,
+            function=function,
+            input_schema=dict(input_schema),
+            declared_output_schema=dict(output_schema) if output_schema is not None else None,
+            is_async=inspect.iscoroutinefunction(function),
+            **options,
+        )
 
     @property
     def parameters(self) -> dict[str, Any]:
         """JSON schema (2020-12) of the arguments."""
+        if self.input_schema is not None:
+            return self.input_schema  # type: ignore[return-value]
+        assert self.args_model is not None
         return _schema_of(self.args_model)
+
+    def validate_arguments(self, arguments: Any) -> dict[str, Any]:
+        """The keyword arguments for `function` from a call's JSON arguments (the `RunContext` not included).
+
+        Raises `ToolArgumentsError` whose message is the observation the model reads, e.g.
+        `invalid arguments for tool 'lookup': argument 'limit': Input should be less than or equal to 50 (got 80)`.
+        """
+        if self.args_model is not None:
+            try:
+                args = self.args_model.model_validate(arguments)
+            except ValidationError as exc:
+                raise ToolArgumentsError(format_validation_error(self.name, exc)) from None
+            return {name: getattr(args, name) for name in type(args).model_fields}
+        problems = _schema_problems(self._validator, arguments)
+        if problems:
+            raise ToolArgumentsError(f"invalid arguments for tool '{self.name}': " + "; ".join(problems))
+        return dict(arguments)
+
+    def json_arguments(self, arguments: Any) -> dict[str, Any]:
+        """The call's arguments after validation, as JSON data (what approval predicates see)."""
+        if self.args_model is not None:
+            try:
+                return self.args_model.model_validate(arguments).model_dump(mode="json")
+            except ValidationError as exc:
+                raise ToolArgumentsError(format_validation_error(self.name, exc)) from None
+        return self.validate_arguments(arguments)
 
     @property
     def spec(self) -> ToolSpec:
@@ -58,6 +143,8 @@ class Tool:
 
     @property
     def output_schema(self) -> dict[str, Any] | None:
+        if self.declared_output_schema is not None:
+            return self.declared_output_schema  # type: ignore[return-value]
         if self.output_type is Any:
             return None
         try:
@@ -72,6 +159,75 @@ class Tool:
 
 
 _schema_cache: dict[type[BaseModel], dict[str, Any]] = {}
+_SCHEMA_TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+_MAX_PROBLEMS = 5
+
+
+def format_validation_error(tool_name: str, exc: ValidationError) -> str:
+    """`tool 'x': argument 'limit': Input should be less than or equal to 50 (got 80)` — one line per problem."""
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(arguments)"
+        if err["type"] == "extra_forbidden":
+            problems.append(f"unknown argument '{loc}'")
+        elif err["type"] == "missing":
+            problems.append(f"argument '{loc}' is required")
+        else:
+            got = err.get("input")
+            got_text = json.dumps(got, default=str)[:80] if got is not None else "null"
+            problems.append(f"argument '{loc}': {err['msg']} (got {got_text})")
+    return f"invalid arguments for tool '{tool_name}': " + "; ".join(problems)
+
+
+def _schema_validator(tool_name: str, schema: Mapping[str, Any]) -> Any:
+    """A compiled JSON Schema validator for `schema` (its `$schema` draft, else 2020-12), formats checked."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
+    cls = validator_for(schema, default=Draft202012Validator)
+    try:
+        cls.check_schema(dict(schema))
+    except SchemaError as exc:
+        where = "/" + "/".join(str(p) for p in exc.path)
+        raise ToolDefinitionError(
+            f"tool '{tool_name}': invalid input schema at {where}: {exc.message}"
+        ) from None
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _schema_problems(validator: Any, arguments: Any) -> list[str]:
+    """What is wrong with `arguments`, in the words `format_validation_error` uses (at most 5 problems)."""
+    if not isinstance(arguments, Mapping):
+        return [f"(arguments): expected a JSON object (got {json.dumps(arguments, default=str)[:80]})"]
+    problems: list[str] = []
+    for err in sorted(
+        validator.iter_errors(dict(arguments)), key=lambda e: [str(p) for p in e.absolute_path]
+    ):
+        loc = ".".join(str(p) for p in err.absolute_path)
+        if err.validator == "required" and isinstance(err.instance, Mapping):
+            problems += [
+                f"argument '{_join(loc, name)}' is required"
+                for name in err.validator_value
+                if name not in err.instance
+            ]
+        elif err.validator == "additionalProperties" and isinstance(err.instance, Mapping):
+            known = err.schema.get("properties", {}) if isinstance(err.schema, Mapping) else {}
+            patterns = err.schema.get("patternProperties", {}) if isinstance(err.schema, Mapping) else {}
+            problems += [
+                f"unknown argument '{_join(loc, name)}'"
+                for name in err.instance
+                if name not in known and not any(re.search(p, name) for p in patterns)
+            ]
+        else:
+            problems.append(f"argument '{loc or '(arguments)'}': {err.message[:200]}")
+    if len(problems) > _MAX_PROBLEMS:
+        problems = [*problems[:_MAX_PROBLEMS], f"... and {len(problems) - _MAX_PROBLEMS} more"]
+    return problems
+
+
+def _join(loc: str, name: str) -> str:
+    return f"{loc}.{name}" if loc else name
 
 
 def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
