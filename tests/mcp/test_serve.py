@@ -133,7 +133,9 @@ async def test_served_tools_give_the_same_answers_as_local_tools(tmp_path: Path,
             for request in requests:
                 result = await runner.run(react_graph(tools), request, model=model)
                 observed = [
-                    e.data["content"] for e in runner.store.events(result.run_id) if e.kind == "tool_result"
+                    e.data["content"]
+                    for e in await runner.storage.events(result.run_id)
+                    if e.kind == "tool_called"
                 ]
                 out.append((result.output, observed))
         return out

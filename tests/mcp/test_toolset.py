@@ -175,7 +175,9 @@ async def test_react_run_with_mcp_server_time_and_a_scripted_model(db_path: Path
         }
         result = await runner.run(react_graph(toolset.tools), "What time is it in Tokyo?", model=model)
         events = {
-            e.data["call_id"]: e.data for e in runner.store.events(result.run_id) if e.kind == "tool_result"
+            e.data["call_id"]: e.data
+            for e in await runner.storage.events(result.run_id)
+            if e.kind == "tool_called"
         }
     assert result.status == "succeeded" and result.output == "done"
     now, invalid, converted = events["call_1_0"], events["call_1_1"], events["call_2_0"]
@@ -203,7 +205,9 @@ async def test_demo_model_decodes_under_the_servers_schema(db_path: Path) -> Non
             await runner.run(react_graph(toolset.tools), request, model=model, budget=Budget(max_steps=3))
             for request in requests
         ]
-        events = [e.data for r in results for e in runner.store.events(r.run_id) if e.kind == "tool_result"]
+        events = [
+            e.data for r in results for e in await runner.storage.events(r.run_id) if e.kind == "tool_called"
+        ]
     assert all(r.status in ("succeeded", "budget_exhausted") for r in results), [r.error for r in results]
     assert events, "the demo model made no tool call"
     for event in events:
@@ -242,7 +246,7 @@ async def test_twenty_runs_cancelled_mid_call_leave_no_process_or_descriptor(db_
             await cancelled_run(runner)
         assert psutil.Process().children(recursive=True) == children == []
         assert _fds() == fds
-        statuses = {r.status for r in runner.store.list_runs(limit=30)}
+        statuses = {r.status for r in await runner.storage.list_runs(limit=30)}
     assert statuses == {"cancelled"}
 
 
