@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 __all__ = [
     "EVENT_TYPES",
@@ -34,6 +34,16 @@ __all__ = [
 
 #: kind -> event class, for every event class (agentflow's and any subclass of `Event` defined elsewhere)
 EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+class TraceEventLike(Protocol):
+    """A recorded event as storages return it (`agentflow.store.TraceEvent`)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
 
 
 def _snake(name: str) -> str:
@@ -87,6 +97,15 @@ class ModelOffer(Event):
     digest: str
     tools: list[dict[str, Any]]
     final_schema: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolSourcesConnected(Event):
+    """The run's tool sources (MCP servers) are connected: each one's description (never a secret) and the pin
+    of its tool definitions, by source name. A resumed run checks its sources against the first such pins."""
+
+    sources: list[dict[str, Any]]
+    pins: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

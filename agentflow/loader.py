@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +39,29 @@ def _is_graph(value: Any) -> bool:
     return hasattr(value, "compile") or hasattr(value, "ainvoke")
 
 
-def _from_module(module: Any, attr: str | None, where: str) -> Any:
+def _takes_tools(factory: Any) -> bool:
+    try:
+        return "tools" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _from_module(module: Any, attr: str | None, where: str, extra_tools: Sequence[Any] = ()) -> Any:
     names = [attr] if attr else [DEFAULT_FACTORY, "graph"]
     for name in names:
         if not hasattr(module, name):
             continue
         value = getattr(module, name)
-        if _is_graph(value):
+        if _is_graph(value) and not extra_tools:
             return value
+        if extra_tools and not (callable(value) and _takes_tools(value)):
+            raise GraphLoadError(
+                f"{where}: '{name}' takes no extra tools (a factory with a `tools` parameter does), so it cannot "
+                "use --mcp-stdio / --mcp-http servers"
+            )
         if callable(value):
             try:
-                built = value()
+                built = value(tools=list(extra_tools)) if extra_tools else value()
             except GraphLoadError:
                 raise
             except Exception as exc:
@@ -88,14 +102,14 @@ def _split_ref(ref: str) -> tuple[str, str]:
     return ref, ""
 
 
-def _resolve_ref(ref: str) -> Any:
+def _resolve_ref(ref: str, extra_tools: Sequence[Any] = ()) -> Any:
     path_part, attr = _split_ref(ref)
     looks_like_path = path_part.endswith(".py") or "/" in path_part or "\\" in path_part
     if looks_like_path:
         path = Path(path_part).expanduser()
         if not path.is_file():
             raise GraphLoadError(f"graph file not found: {path}")
-        return _from_module(_load_file(path), attr or None, str(path))
+        return _from_module(_load_file(path), attr or None, str(path), extra_tools)
     if not path_part.isidentifier():
         raise GraphLoadError(f"{ref!r} is neither a graph file (*.py) nor a bundled graph name")
     try:
@@ -107,14 +121,20 @@ def _resolve_ref(ref: str) -> Any:
         raise GraphLoadError(
             f"no bundled graph named '{path_part}' (bundled: {names}); or give a path to a .py file"
         ) from None
-    return _from_module(module, attr or None, f"bundled graph '{path_part}'")
+    return _from_module(module, attr or None, f"bundled graph '{path_part}'", extra_tools)
 
 
-def resolve_graph(graph: Any) -> tuple[Any, str]:
-    """(graph object, reference to record) for a path, name, factory or graph object."""
+def resolve_graph(graph: Any, extra_tools: Sequence[Any] = ()) -> tuple[Any, str]:
+    """(graph object, reference to record) for a path, name, factory or graph object. `extra_tools` (tools
+    or tool sources) go to a graph file's factory as `tools=`; a factory without that parameter, or a graph
+    object, is refused with them."""
+    if extra_tools and not isinstance(graph, str | Path):
+        raise GraphLoadError(
+            "extra tools (--mcp-stdio / --mcp-http) apply to a graph file or bundled graph name"
+        )
     if isinstance(graph, str | Path):
         ref = str(graph)
-        built = _resolve_ref(ref)
+        built = _resolve_ref(ref, extra_tools)
         path_part, attr = _split_ref(ref)
         if path_part.isidentifier():
             return built, ref  # a bundled name

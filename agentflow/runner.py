@@ -34,10 +34,12 @@ from agentflow.runtime.execution import EventHandler, execute, notify, run_confi
 from agentflow.runtime.journal import ToolJournal, load_journal
 from agentflow.runtime.run_writer import RunWriter
 from agentflow.runtime.services import RunServices
+from agentflow.runtime.sources import recorded_pins
 from agentflow.status import RunStatus
 from agentflow.store import DatabaseURL, Storage, open_storage
 from agentflow.store.base import Lease, NewRun, RunRecord
 from agentflow.store.owner import process_owner
+from agentflow.tooling.source import ToolSource
 
 __all__ = ["Runner", "new_run_id", "run", "run_sync"]
 
@@ -76,10 +78,10 @@ class Runner:
         await self.storage.__aexit__(*exc_info)
 
     # -- graphs -----------------------------------------------------------------------------------------------
-    def _compile(self, graph: Any) -> tuple[Any, str]:
+    def _compile(self, graph: Any, extra_tools: Sequence[Any] = ()) -> tuple[Any, str]:
         from agentflow.loader import graph_name, resolve_graph
 
-        builder, name = resolve_graph(graph)
+        builder, name = resolve_graph(graph, extra_tools)
         cached = self._compiled.get(id(builder))
         if cached is not None and cached[0] is builder:
             return cached[1], name
@@ -103,6 +105,7 @@ class Runner:
         settings: SamplingSettings | None = None,
         seed: int | None = None,
         context: Mapping[str, Any] | None = None,
+        tool_sources: Sequence[ToolSource] = (),
         run_id: str | None = None,
         on_event: EventHandler | None = None,
     ) -> RunResult:
@@ -111,8 +114,10 @@ class Runner:
         `graph` is a `StateGraph`, a compiled graph, a file path (`graphs/react.py`, `file.py:factory`) or a
         bundled graph name (`react`). `model` is a `Model` or a spec string; `models` overrides it per role.
         `context` holds values tools and nodes may read (`RunContext.context`), recorded with the run.
+        `tool_sources` (MCP servers) go to a graph file's or bundled graph's factory as `tools=` (recorded
+        with the run, without secrets, so `resume` can connect them again).
         """
-        compiled, graph_ref = self._compile(graph)
+        compiled, graph_ref = self._compile(graph, tool_sources)
         settings = settings or SamplingSettings()
         if seed is not None:
             settings = dataclasses.replace(settings, seed=seed)
@@ -127,7 +132,7 @@ class Runner:
             graph=graph_ref,
             input=input,
             model=model_spec,
-            settings=settings.as_dict(),
+            settings={**settings.as_dict(), **_sources_setting(tool_sources)},
             seed=settings.seed,
             budget=budget.as_dict(),
             context=dict(context or {}),
@@ -147,12 +152,16 @@ class Runner:
         model: str | Model | None = None,
         models: Mapping[str, str | Model] | None = None,
         budget: Budget | None = None,
+        tool_sources: Sequence[ToolSource] | None = None,
+        accept_tool_changes: bool = False,
         on_event: EventHandler | None = None,
     ) -> RunResult:
         """Continue a run from its last checkpoint (or from its input, if it stopped before the first one): after
-        a cancel, a crash, a failure or an exhausted budget. The graph, model, settings and budget recorded with
-        the run are reused unless given here; usage and wall time already spent keep counting. A run waiting
-        for decisions continues through `decide`. Raises `RunBusyError` if another process executes the run."""
+        a cancel, a crash, a failure or an exhausted budget. The graph, model, settings, budget and tool sources
+        recorded with the run are reused unless given here; usage and wall time already spent keep counting.
+        A tool source whose definition of a tool in use changed since the run started stops it
+        (`ToolDefinitionChanged`) unless `accept_tool_changes`. A run waiting for decisions continues through
+        `decide`. Raises `RunBusyError` if another process executes the run."""
         record = await self.storage.get_run(run_id)
 
         def accept(now: RunRecord) -> None:
@@ -167,7 +176,15 @@ class Runner:
                     )
 
         return await self._continue(
-            record, accept, graph=graph, model=model, models=models, budget=budget, on_event=on_event
+            record,
+            accept,
+            graph=graph,
+            model=model,
+            models=models,
+            budget=budget,
+            on_event=on_event,
+            tool_sources=tool_sources,
+            accept_tool_changes=accept_tool_changes,
         )
 
     async def decide(
@@ -224,8 +241,11 @@ class Runner:
         models: Mapping[str, str | Model] | None,
         budget: Budget | None,
         on_event: EventHandler | None,
+        tool_sources: Sequence[ToolSource] | None = None,
+        accept_tool_changes: bool = False,
     ) -> RunResult:
-        compiled, _ = self._compile(self._graph_of(record, graph))
+        sources = _recorded_sources(record) if tool_sources is None else list(tool_sources)
+        compiled, _ = self._compile(self._graph_of(record, graph), sources if graph is None else ())
         default_model, role_models = self._models(record, model, models)
         budget = budget or Budget.from_dict(record.budget)
         gate("before_claim")
@@ -242,7 +262,8 @@ class Runner:
             lease, tracker, default_model, role_models, _settings_of(now), on_event, now.context, entries
         )
         await svc.record(resumed)
-        return await execute(compiled, command, svc, self.storage, lease)
+        pins = None if accept_tool_changes else recorded_pins(await self.storage.events(now.id))
+        return await execute(compiled, command, svc, self.storage, lease, pins=pins)
 
     async def _resume_input(self, compiled: Any, record: RunRecord) -> Any:
         """What LangGraph continues with: the human decisions of a paused run; nothing (the last checkpoint)
@@ -386,6 +407,21 @@ class Runner:
     async def result_of(self, run_id: str) -> RunResult:
         """The stored result of a run (as it stands, for a run still executing)."""
         return RunResult.from_record(await self.storage.get_run(run_id))
+
+
+def _sources_setting(sources: Sequence[ToolSource]) -> dict[str, Any]:
+    """How a run records the tool sources given to its graph factory: enough to connect them again (never a
+    secret: environment and header values are not kept; a resumed run takes environment values again)."""
+    return {"tool_sources": [s.describe() for s in sources]} if sources else {}
+
+
+def _recorded_sources(record: RunRecord) -> list[ToolSource]:
+    described = record.settings.get("tool_sources") or []
+    if not described:
+        return []
+    from agentflow.mcp.servers import from_description
+
+    return [from_description(d) for d in described]
 
 
 def _reloadable(spec: str) -> bool:

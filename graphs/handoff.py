@@ -7,6 +7,10 @@ archivist, each transfer carrying a typed payload; whoever can answer, answers.
 Roles: front_desk, mathematician, archivist.
 """
 
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
 from langgraph.graph import StateGraph
 from pydantic import BaseModel, Field
 
@@ -50,5 +54,7 @@ AGENTS = [
 ]
 
 
-def make_graph() -> StateGraph:
-    return agentflow.handoff_graph(AGENTS)
+def make_graph(tools: Sequence[Any] = ()) -> StateGraph:
+    """`tools` (tools or MCP servers, e.g. from `--mcp-stdio`) are given to every agent that has tools."""
+    agents = [dataclasses.replace(a, tools=[*a.tools, *tools]) if a.tools else a for a in AGENTS]
+    return agentflow.handoff_graph(agents)

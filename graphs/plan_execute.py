@@ -8,11 +8,15 @@
 Roles: planner, executor, writer.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 from langgraph.graph import StateGraph
 
 import agentflow
 from agentflow.toolkit import DEFAULT_TOOLS
 
 
-def make_graph() -> StateGraph:
-    return agentflow.plan_execute_graph(DEFAULT_TOOLS)
+def make_graph(tools: Sequence[Any] = ()) -> StateGraph:
+    """Plan and execute; `tools` (tools or MCP servers, e.g. from `--mcp-stdio`) join the executors' tools."""
+    return agentflow.plan_execute_graph([*DEFAULT_TOOLS, *tools])

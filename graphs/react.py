@@ -4,6 +4,9 @@ agentflow run react --input "What is 17 * 23 + 4?"
 agentflow run graphs/react.py --input "Convert 5 km to miles" --model transformers:./my-model
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 from langgraph.graph import StateGraph
 
 import agentflow
@@ -15,5 +18,6 @@ SYSTEM_PROMPT = (
 )
 
 
-def make_graph() -> StateGraph:
-    return agentflow.react_graph(DEFAULT_TOOLS, system_prompt=SYSTEM_PROMPT)
+def make_graph(tools: Sequence[Any] = ()) -> StateGraph:
+    """The ReAct agent; `tools` (tools or MCP servers, e.g. from `--mcp-stdio`) join the bundled ones."""
+    return agentflow.react_graph([*DEFAULT_TOOLS, *tools], system_prompt=SYSTEM_PROMPT)

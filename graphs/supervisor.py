@@ -7,6 +7,10 @@ conversion), a timekeeper (the clock) and an archivist (notes).
 Roles: supervisor, mathematician, timekeeper, archivist.
 """
 
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
 from langgraph.graph import StateGraph
 
 import agentflow
@@ -23,5 +27,7 @@ AGENTS = [
 ]
 
 
-def make_graph() -> StateGraph:
-    return agentflow.supervisor_graph(AGENTS)
+def make_graph(tools: Sequence[Any] = ()) -> StateGraph:
+    """`tools` (tools or MCP servers, e.g. from `--mcp-stdio`) are given to every agent that has tools."""
+    agents = [dataclasses.replace(a, tools=[*a.tools, *tools]) if a.tools else a for a in AGENTS]
+    return agentflow.supervisor_graph(agents)

@@ -15,10 +15,14 @@ import typer
 from agentflow.cli.common import (
     DbOpt,
     JsonOpt,
+    McpHttpOpt,
+    McpStdioOpt,
     ModelOpt,
     QuietOpt,
     VerboseOpt,
+    fail,
     json_arg,
+    mcp_servers,
     read_input,
     read_storage,
     split_models,
@@ -77,6 +81,8 @@ def run(
             help="Max tokens per model decision (default: the minimum that guarantees a complete decision).",
         ),
     ] = None,
+    mcp_stdio: McpStdioOpt = None,
+    mcp_http: McpHttpOpt = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
@@ -84,6 +90,7 @@ def run(
     """Run GRAPH on a request and show its steps live."""
     text = read_input(input)
     default_model, role_models = split_models(model)
+    servers = _servers_or_fail(mcp_stdio, mcp_http)
 
     def start(runner: Any, run_id: str, view: Any) -> Any:
         from agentflow.models.base import SamplingSettings
@@ -97,6 +104,7 @@ def run(
             models=role_models,
             budget=budget,
             settings=settings,
+            tool_sources=servers,
             run_id=run_id,
             on_event=view,
         )
@@ -119,21 +127,49 @@ def resume(
     max_cost: Annotated[float | None, typer.Option(min=0)] = None,
     max_time: Annotated[float | None, typer.Option(min=0)] = None,
     max_tool_calls: Annotated[int | None, typer.Option(min=0)] = None,
+    mcp_stdio: McpStdioOpt = None,
+    mcp_http: McpHttpOpt = None,
+    accept_tool_changes: Annotated[
+        bool,
+        typer.Option(
+            "--accept-tool-changes",
+            help="Continue even if an MCP server changed a tool the run uses since it started.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
-    """Continue a cancelled, crashed, failed or budget-stopped run from its last checkpoint."""
+    """Continue a cancelled, crashed, failed or budget-stopped run from its last checkpoint (MCP servers given
+    with --mcp-* replace those recorded with the run)."""
     default_model, role_models = split_models(model)
+    servers = _servers_or_fail(mcp_stdio, mcp_http)
 
     async def start(runner: Any, rid: str, view: Any) -> Any:
         from agentflow.budget import Budget
 
         recorded = Budget.from_dict((await runner.storage.get_run(rid)).budget)
         budget = budget_of(max_steps, max_tokens, max_cost, max_time, max_tool_calls, base=recorded)
-        return await runner.resume(rid, model=default_model, models=role_models, budget=budget, on_event=view)
+        return await runner.resume(
+            rid,
+            model=default_model,
+            models=role_models,
+            budget=budget,
+            tool_sources=servers or None,
+            accept_tool_changes=accept_tool_changes,
+            on_event=view,
+        )
 
     execute(db, as_json, verbose, quiet, _stored_id(run_id), start)
+
+
+def _servers_or_fail(stdio_specs: list[str] | None, http_urls: list[str] | None) -> list[Any]:
+    from agentflow.exceptions import UserError
+
+    try:
+        return mcp_servers(stdio_specs or [], http_urls or [])
+    except UserError as exc:
+        raise fail(str(exc), error_type=type(exc).__name__) from None
 
 
 def _stored_id(run_id: str) -> Any:

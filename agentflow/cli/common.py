@@ -16,11 +16,14 @@ T = TypeVar("T")
 __all__ = [
     "DbOpt",
     "JsonOpt",
+    "McpHttpOpt",
+    "McpStdioOpt",
     "ModelOpt",
     "QuietOpt",
     "VerboseOpt",
     "fail",
     "json_arg",
+    "mcp_servers",
     "open_store",
     "read_input",
     "read_storage",
@@ -147,3 +150,40 @@ def open_store(db: str | None) -> Any:
         return RunStore(url.path)
     except UserError as exc:
         raise fail(str(exc), error_type=type(exc).__name__) from None
+
+
+McpStdioOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mcp-stdio", help='An MCP server to start, "CMD ARGS" (repeatable); its tools join the graph\'s.'
+    ),
+]
+McpHttpOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mcp-http", help="An MCP server's streamable-HTTP URL (repeatable); its tools join the graph's."
+    ),
+]
+
+
+def mcp_servers(stdio_specs: list[str], http_urls: list[str]) -> list[Any]:
+    """MCP server declarations from `--mcp-stdio "CMD ARGS"` and `--mcp-http URL` (a `ConfigError` for a bad
+    one). A server command only ever comes from the command line, never from a model."""
+    if not stdio_specs and not http_urls:
+        return []
+    import shlex
+
+    import agentflow.mcp as mcp
+    from agentflow.exceptions import ConfigError
+
+    servers: list[Any] = []
+    for spec in stdio_specs:
+        try:
+            words = shlex.split(spec)
+        except ValueError as exc:
+            raise ConfigError(f"--mcp-stdio {spec!r}: {exc}") from None
+        if not words:
+            raise ConfigError("--mcp-stdio needs a command")
+        servers.append(mcp.stdio(words[0], words[1:]))
+    servers += [mcp.http(url) for url in http_urls]
+    return servers

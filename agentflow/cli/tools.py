@@ -9,40 +9,22 @@ from typing import Annotated, Any
 
 import typer
 
+from agentflow.cli.common import mcp_servers
+
 __all__ = ["tools_app"]
 
 tools_app = typer.Typer(no_args_is_help=True, help="Inspect the tools a graph and MCP servers offer.")
 
 
-def _graph_tools(graph: str) -> list[Any]:
-    """The tools of a bundled graph (for now: the toolkit's default tools, which every bundled graph gets)."""
-    from agentflow.exceptions import GraphLoadError
-    from agentflow.loader import bundled_graphs
+def _graph_parts(graph: str, servers: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The local tools and the tool sources of `graph` (a bundled name or a graph file), `servers` included."""
+    from agentflow.loader import resolve_graph
+    from agentflow.tooling.source import graph_sources
 
-    if graph not in bundled_graphs():
-        raise GraphLoadError(f"unknown graph {graph!r}; bundled graphs: {', '.join(bundled_graphs())}")
-    from agentflow.toolkit import DEFAULT_TOOLS
-
-    return list(DEFAULT_TOOLS)
-
-
-def _servers(stdio_specs: list[str], http_urls: list[str]) -> list[Any]:
-    import shlex
-
-    import agentflow.mcp as mcp
-    from agentflow.exceptions import ConfigError
-
-    servers: list[Any] = []
-    for spec in stdio_specs:
-        try:
-            words = shlex.split(spec)
-        except ValueError as exc:
-            raise ConfigError(f"--mcp-stdio {spec!r}: {exc}") from None
-        if not words:
-            raise ConfigError("--mcp-stdio needs a command")
-        servers.append(mcp.stdio(words[0], words[1:]))
-    servers += [mcp.http(url) for url in http_urls]
-    return servers
+    builder, _ = resolve_graph(graph, servers)
+    compiled = builder.compile() if hasattr(builder, "compile") else builder
+    sources, local = graph_sources(compiled)
+    return local, sources
 
 
 def _row(tool: Any, source: str) -> dict[str, Any]:
@@ -81,7 +63,7 @@ def list_tools(
     graph: Annotated[
         str | None,
         typer.Argument(
-            help="A bundled graph (its tools); default: none, or the "
+            help="A graph (bundled name or file): its tools and MCP servers; default: none, or the "
             "toolkit's tools when no server is given either."
         ),
     ] = None,
@@ -102,9 +84,12 @@ def list_tools(
     async def collect() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         import agentflow.mcp as mcp
 
-        local = _graph_tools(graph) if graph else []
-        servers = _servers(mcp_stdio or [], mcp_http or [])
-        if not graph and not servers:
+        servers = mcp_servers(mcp_stdio or [], mcp_http or [])
+        if graph:
+            local, servers = _graph_parts(graph, servers)
+        elif servers:
+            local = []
+        else:
             from agentflow.toolkit import DEFAULT_TOOLS
 
             local = list(DEFAULT_TOOLS)

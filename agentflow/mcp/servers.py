@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agentflow.exceptions import ConfigError
+from agentflow.tooling.source import ToolSource
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT_S",
@@ -24,6 +25,7 @@ __all__ = [
     "HttpServer",
     "McpServer",
     "StdioServer",
+    "from_description",
     "http",
     "is_loopback_host",
     "safe_url",
@@ -36,7 +38,7 @@ _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Common:
+class _Common(ToolSource):
     """Options every server declaration has.
 
     - `name`: how records, logs and errors refer to the server (unique among the servers of a run);
@@ -298,3 +300,39 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def from_description(described: Mapping[str, Any]) -> McpServer:
+    """The declaration `describe()` described, to connect it again (a resumed run). What a description leaves
+    out comes back from where it can: environment variables named in `env_keys` from this process's
+    environment (a missing one is a `ConfigError` naming it); header values cannot, so a server declared with
+    headers must be given again (a `ConfigError` says so). A URL's query, left out of records, is gone too."""
+    options: dict[str, Any] = {
+        k: described[k]
+        for k in ("name", "prefix", "include", "exclude", "trusted", "timeout_s", "accept_changes")
+        if k in described
+    }
+    if described.get("transport") == "stdio":
+        env = {}
+        for key in described.get("env_keys") or ():
+            if key not in os.environ:
+                raise ConfigError(
+                    f"MCP server {described.get('name')!r} needs the environment variable {key} "
+                    "(its value is never recorded): set it, or give the server again"
+                )
+            env[key] = os.environ[key]
+        return stdio(
+            described["command"],
+            described.get("args") or (),
+            env=env or None,
+            cwd=described.get("cwd"),
+            **options,
+        )
+    if described.get("transport") == "http":
+        if described.get("header_keys"):
+            raise ConfigError(
+                f"MCP server {described.get('name')!r} was declared with headers "
+                f"({', '.join(described['header_keys'])}), which are never recorded: give it again"
+            )
+        return http(described["url"], **options)
+    raise ConfigError(f"not a recorded MCP server: {dict(described)!r}")

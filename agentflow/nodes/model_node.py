@@ -23,6 +23,7 @@ from agentflow.models.base import Model, ModelRequest
 from agentflow.nodes.state import AgentState
 from agentflow.runtime.journal import DECISION
 from agentflow.runtime.services import agent_label, current_task, services
+from agentflow.tooling.source import ToolSource, split_tools
 from agentflow.tooling.tool import Tool
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "ModelNode", "input_text", "model_step", "route_after_model"]
@@ -86,6 +87,8 @@ async def model_step(
     Returns (decision, raw text, the decision's task id). At most one call per node execution."""
     svc = services()
     svc.tracker.check_before_model()
+    if svc.toolset is not None:
+        svc.toolset.raise_if_changed()  # a tool source changed a tool in use: stop before the model uses it
     model = svc.model_for(role, model)
     agent = agent_label(role)
     task = current_task()
@@ -169,14 +172,15 @@ class ModelNode:
 
     def __init__(
         self,
-        tools: Sequence[Tool] = (),
+        tools: Sequence[Tool | ToolSource] = (),
         *,
         model: Model | None = None,
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         final_schema: dict[str, Any] | None = None,
         role: str = "agent",
     ) -> None:
-        self.tools = list(tools)
+        self.tools, self.tool_sources = split_tools(tools)
+        self.local_tools = self.tools  # (what `graph_sources` checks source tools' names against)
         self.model = model
         self.system_prompt = system_prompt
         self.final_schema = final_schema
@@ -189,8 +193,11 @@ class ModelNode:
         if not history:
             new.append(user_message(input_text(state.get("input", ""))))
         messages = [system_message(self.system_prompt), *history, *new]
+        tools = (
+            [*self.tools, *services().source_tools(self.tool_sources)] if self.tool_sources else self.tools
+        )
         decision, raw_text, task = await model_step(
-            messages, role=self.role, tools=self.tools, final_schema=self.final_schema, model=self.model
+            messages, role=self.role, tools=tools, final_schema=self.final_schema, model=self.model
         )
         message = assistant_message(decision, raw_text)
         message["decision_id"] = task

@@ -28,6 +28,7 @@ from agentflow.runtime.journal import outcome_from_dict
 from agentflow.runtime.services import RunServices, agent_label, current_task, services
 from agentflow.tooling.context import RunContext
 from agentflow.tooling.execute import DEFAULT_MAX_OBSERVATION_CHARS, ToolOutcome, execute_call, truncate
+from agentflow.tooling.source import ToolSource, split_tools
 from agentflow.tooling.tool import Tool
 
 __all__ = ["UNKNOWN_OUTCOME", "ToolNode"]
@@ -46,13 +47,15 @@ class ToolNode:
 
     def __init__(
         self,
-        tools: Sequence[Tool],
+        tools: Sequence[Tool | ToolSource],
         *,
         approval: ApprovalPolicy | Mapping[str, ApprovalPolicy] | None = None,
         max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS,
         role: str = "agent",
     ) -> None:
-        self.tools = {t.name: t for t in tools}
+        local, self.tool_sources = split_tools(tools)
+        self.local_tools = local
+        self.tools = {t.name: t for t in local}
         self.approval = approval
         self.max_observation_chars = max_observation_chars
         self.role = role
@@ -62,8 +65,15 @@ class ToolNode:
             return self.approval.get(tool.name, tool.approval)
         return self.approval if self.approval is not None else tool.approval
 
+    def tools_for(self, svc: RunServices) -> dict[str, Tool]:
+        """The node's tools in this run: its own and those of its sources (connected for the run)."""
+        if not self.tool_sources:
+            return self.tools
+        return {**self.tools, **{t.name: t for t in svc.source_tools(self.tool_sources)}}
+
     async def __call__(self, state: AgentState) -> dict[str, Any]:
         svc = services()
+        tools = self.tools_for(svc)
         messages = state.get("messages") or []
         if not messages:
             return {}
@@ -78,7 +88,7 @@ class ToolNode:
         asks: list[PendingCall] = []
         for call in calls:
             entry = svc.journal.get(task, call.id)
-            tool = self.tools.get(call.name)
+            tool = tools.get(call.name)
             if entry is not None and entry["status"] == "finished":
                 outcomes[call.id] = outcome_from_dict(call, entry["outcome"])
                 continue
@@ -158,7 +168,8 @@ class ToolNode:
     async def _run_one(
         self, svc: RunServices, task: str, call: ToolCall, outcomes: dict[str, ToolOutcome]
     ) -> None:
-        tool = self.tools.get(call.name)
+        tools = self.tools_for(svc)
+        tool = tools.get(call.name)
         guarded = tool is not None and not tool.idempotent
         if guarded:
             await svc.journal.start(task, call)
@@ -171,9 +182,7 @@ class ToolNode:
             cancelled=svc.cancelled,
             base_logger=svc.logger,
         )
-        outcome = await execute_call(
-            call, self.tools, context, max_observation_chars=self.max_observation_chars
-        )
+        outcome = await execute_call(call, tools, context, max_observation_chars=self.max_observation_chars)
         outcomes[call.id] = outcome
         await self._settle(svc, task, call, outcome, durable=guarded)
         failpoint("after_tool")

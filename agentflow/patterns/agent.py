@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from agentflow.approval import ApprovalPolicy
 from agentflow.models.base import Model
 from agentflow.nodes.model_node import DEFAULT_SYSTEM_PROMPT
+from agentflow.tooling.source import ToolSource
 from agentflow.tooling.tool import Tool
 
 __all__ = ["Agent", "Handover"]
@@ -39,7 +40,7 @@ class Agent:
 
     name: str
     description: str = ""
-    tools: Sequence[Tool] = ()
+    tools: Sequence[Tool | ToolSource] = ()
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     model: Model | None = None
     final_schema: dict[str, Any] | None = None

@@ -24,6 +24,7 @@ from agentflow.nodes.state import AgentState
 from agentflow.nodes.subagent import run_subagent
 from agentflow.nodes.tool_node import ToolNode
 from agentflow.patterns.agent import Agent
+from agentflow.tooling.source import with_subgraphs
 from agentflow.tooling.tool import Tool
 
 __all__ = ["TRANSFER_PREFIX", "HandoffState", "handoff_graph", "transfer_tool"]
@@ -160,6 +161,7 @@ def handoff_graph(
             )
             return update
 
+        with_subgraphs(node, graph)  # where `graph_sources` finds its tools
         return node
 
     def route(state: HandoffState) -> str:

@@ -35,6 +35,8 @@ from agentflow.nodes.model_node import input_text, model_step
 from agentflow.nodes.subagent import run_subagent
 from agentflow.patterns.plan import PLAN_SCHEMA, REVISION_SCHEMA, parse_plan, parse_revision, ready_steps
 from agentflow.patterns.react import react_graph
+from agentflow.runtime.services import services
+from agentflow.tooling.source import ToolSource, split_tools, with_subgraphs
 from agentflow.tooling.tool import Tool
 
 __all__ = ["STEP_RESULT_SCHEMA", "PlanState", "plan_execute_graph"]
@@ -96,7 +98,7 @@ def _step_task(task: Any, step: dict[str, Any], context: dict[str, Any]) -> str:
 
 
 def plan_execute_graph(
-    tools: Sequence[Tool],
+    tools: Sequence[Tool | ToolSource],
     *,
     planner_prompt: str = PLANNER_PROMPT,
     executor_prompt: str = EXECUTOR_PROMPT,
@@ -125,9 +127,11 @@ def plan_execute_graph(
         approval=approval,
         model=pinned.get("executor"),
     ).compile()
-    tool_names = ", ".join(t.name for t in tool_list) or "none"
+    local_tools, sources = split_tools(tool_list)
 
     def planner_conversation(state: PlanState) -> list[Message]:
+        tools = [*local_tools, *services().source_tools(sources)]  # a source's tools exist only in a run
+        tool_names = ", ".join(t.name for t in tools) or "none"
         return [
             system_message(planner_prompt.format(tools=tool_names)),
             *(state.get("planner_messages") or []),
@@ -263,6 +267,7 @@ def plan_execute_graph(
 
     builder = StateGraph(PlanState)
     builder.add_node("plan", plan)
+    with_subgraphs(execute, executor)  # where `graph_sources` finds its tools
     builder.add_node("execute", execute, input_schema=_StepInput)
     builder.add_node("replan", revise)
     builder.add_node("write", write)

@@ -12,13 +12,14 @@ from agentflow.models.base import Model
 from agentflow.nodes.model_node import DEFAULT_SYSTEM_PROMPT, ModelNode, route_after_model
 from agentflow.nodes.state import AgentState
 from agentflow.nodes.tool_node import ToolNode
+from agentflow.tooling.source import ToolSource
 from agentflow.tooling.tool import Tool
 
 __all__ = ["react_graph"]
 
 
 def react_graph(
-    tools: Sequence[Tool],
+    tools: Sequence[Tool | ToolSource],
     *,
     model: Model | None = None,
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,

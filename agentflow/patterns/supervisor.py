@@ -25,6 +25,7 @@ from agentflow.nodes.model_node import input_text, model_step
 from agentflow.nodes.subagent import run_subagent
 from agentflow.patterns.agent import Agent
 from agentflow.patterns.react import react_graph
+from agentflow.tooling.source import with_subgraphs
 
 __all__ = ["FINISH", "SupervisorState", "route_schema", "supervisor_graph"]
 
@@ -162,7 +163,7 @@ def _specialist_node(agent: Agent) -> Any:
         approval=agent.approval,
     ).compile()
 
-    async def specialist(state: SupervisorState) -> dict[str, Any]:
+    async def specialist(state: SupervisorState) -> dict[str, Any]:  # (its graph's tools: `subgraphs`)
         task = (state.get("route") or {}).get("task", "")
         history = (state.get("conversations") or {}).get(agent.name, [])
         outcome = await run_subagent(
@@ -178,5 +179,7 @@ def _specialist_node(agent: Agent) -> Any:
             "partial": result,
             "route": None,
         }
+
+    with_subgraphs(specialist, graph)  # where `graph_sources` finds its tools
 
     return specialist

@@ -11,19 +11,21 @@ propagates: this process may write nothing more to it.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
 import structlog
 
 from agentflow import approval
-from agentflow.events import Event, RunErrored, RunFinished
+from agentflow.events import Event, RunErrored, RunFinished, ToolSourcesConnected
 from agentflow.exceptions import AgentflowError, BudgetExhausted, LeaseLostError
 from agentflow.result import RunResult
 from agentflow.runtime.services import RunServices
+from agentflow.runtime.sources import connect_sources
 from agentflow.status import RunStatus
 from agentflow.store.base import Lease, Storage
+from agentflow.tooling.source import graph_sources
 
 __all__ = ["EventHandler", "execute", "notify"]
 
@@ -47,9 +49,17 @@ def run_config(run_id: str, max_steps: int | None) -> dict[str, Any]:
 
 
 async def execute(
-    compiled: Any, graph_input: Any, svc: RunServices, storage: Storage, lease: Lease
+    compiled: Any,
+    graph_input: Any,
+    svc: RunServices,
+    storage: Storage,
+    lease: Lease,
+    *,
+    pins: Mapping[str, Any] | None = None,
 ) -> RunResult:
-    """Run the claimed run to its end (or pause) and record the result; see the module docstring."""
+    """Run the claimed run to its end (or pause) and record the result; see the module docstring. The graph's
+    tool sources are connected for the run first (checked against `pins` when the run recorded some)."""
+    sources, local_tools = graph_sources(compiled)
     tracker = svc.tracker
     config = run_config(svc.run_id, tracker.budget.max_steps)
     status, budget_name, error = RunStatus.SUCCEEDED, None, None
@@ -62,7 +72,18 @@ async def execute(
                 if remaining is not None:
                     wall.deadline = anyio.current_time() + remaining
                 try:
-                    await compiled.ainvoke(graph_input, config, context=svc, durability="sync")
+                    async with connect_sources(
+                        sources, local_tools=local_tools, pins=pins, logger=svc.logger
+                    ) as toolset:
+                        svc.toolset = toolset
+                        if toolset is not None:
+                            connected = ToolSourcesConnected(
+                                run_id=svc.run_id,
+                                sources=toolset.describe(),
+                                pins=dict(pins or toolset.pins()),
+                            )
+                            await svc.record(connected)
+                        await compiled.ainvoke(graph_input, config, context=svc, durability="sync")
                 except BudgetExhausted as exc:
                     status, budget_name = RunStatus.BUDGET_EXHAUSTED, exc.budget
                 except LeaseLostError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,7 @@ import structlog
 
 from agentflow.budget import BudgetTracker
 from agentflow.events import Event
+from agentflow.exceptions import ConfigError
 from agentflow.models.base import Model, SamplingSettings
 from agentflow.runtime.journal import ToolJournal
 from agentflow.runtime.run_writer import RunWriter
@@ -42,6 +43,7 @@ class RunServices:
     settings: SamplingSettings = field(default_factory=SamplingSettings)
     store: Any = None
     context: Mapping[str, Any] = field(default_factory=dict)
+    toolset: Any = None  # the run's connected tool sources (`agentflow.runtime.sources.RunToolset`)
     cancelled: anyio.Event = field(default_factory=anyio.Event)
     logger: Any = field(default_factory=lambda: structlog.get_logger("agentflow"))
     sent_messages: dict[str, list[Any]] = field(default_factory=dict)  # per agent: messages of its last call
@@ -65,6 +67,18 @@ class RunServices:
             if durable:
                 await self.writer.flush()
         await self.notify(event)
+
+    def source_tools(self, sources: Sequence[Any]) -> list[Any]:
+        """The tools `sources` offer in this run (they are connected when the run starts)."""
+        if not sources:
+            return []
+        if self.toolset is None:
+            names = ", ".join(s.name for s in sources)
+            raise ConfigError(
+                f"this graph uses tool sources ({names}) that only a run connects: run it through "
+                "agentflow (Runner.run / agentflow run), not by invoking the compiled graph"
+            )
+        return self.toolset.tools_of(sources)
 
     def usage(self) -> dict[str, Any]:
         """The run's usage now, wall time included (what every write records)."""

@@ -1,0 +1,91 @@
+"""`ToolSource`: tools that come from elsewhere and exist only while a run is connected to their source — an
+MCP server (`agentflow.mcp.stdio`, `agentflow.mcp.http`).
+
+A source goes wherever a list of tools goes (`react_graph([*local, server])`, `Agent(tools=[...])`); building
+a graph connects nothing. When a run starts, the runner finds every source of the graph (`graph_sources`),
+connects them for the run's duration, and each node sees the source's tools next to its local ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+from agentflow.exceptions import ToolDefinitionError
+from agentflow.tooling.tool import Tool
+
+__all__ = ["ToolSource", "graph_sources", "split_tools", "with_subgraphs"]
+
+F = TypeVar("F")
+
+
+class ToolSource:
+    """Marker base class of tool sources; each has a `name` unique among a run's sources."""
+
+    __slots__ = ()
+    name: str
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-safe description for records (never secrets)."""
+        raise NotImplementedError
+
+
+def split_tools(items: Iterable[Tool | ToolSource]) -> tuple[list[Tool], list[ToolSource]]:
+    """The local tools and the sources of a tool list; anything else is a `ToolDefinitionError`."""
+    tools: list[Tool] = []
+    sources: list[ToolSource] = []
+    for item in items:
+        if isinstance(item, Tool):
+            tools.append(item)
+        elif isinstance(item, ToolSource):
+            sources.append(item)
+        else:
+            raise ToolDefinitionError(
+                f"{item!r} is neither a tool (@agentflow.tool) nor a tool source (agentflow.mcp.stdio / http)"
+            )
+    return tools, sources
+
+
+def graph_sources(graph: Any) -> tuple[list[ToolSource], list[Tool]]:
+    """Every tool source a compiled graph's nodes use, and every local tool beside them (for name checks):
+    from nodes that say so with a `tool_sources` / `local_tools` attribute (agentflow's nodes and patterns do),
+    and from subgraphs added as nodes."""
+    sources: dict[int, ToolSource] = {}
+    tools: dict[int, Tool] = {}
+    seen: set[int] = set()
+
+    def walk(compiled: Any) -> None:
+        if id(compiled) in seen:
+            return
+        seen.add(id(compiled))
+        for node in getattr(compiled, "nodes", {}).values():
+            bound = getattr(node, "bound", None)
+            if bound is None:
+                continue
+            if hasattr(bound, "nodes") and hasattr(bound, "ainvoke"):  # a compiled subgraph as a node
+                walk(bound)
+                continue
+            target = getattr(bound, "afunc", None) or getattr(bound, "func", None)
+            for source in _listed(target, "tool_sources"):
+                sources.setdefault(id(source), source)
+            for tool in _listed(target, "local_tools"):
+                tools.setdefault(id(tool), tool)
+            for inner in _listed(target, "subgraphs"):
+                walk(inner)
+
+    walk(graph)
+    return list(sources.values()), list(tools.values())
+
+
+def with_subgraphs(node: F, *graphs: Any) -> F:
+    """Mark a node function that runs compiled `graphs` inside it (a sub-agent), so `graph_sources` finds their
+    tool sources too; returns the node."""
+    setattr(node, "subgraphs", list(graphs))  # noqa: B010  (a function attribute the walk reads)
+    return node
+
+
+def _listed(target: Any, attribute: str) -> Sequence[Any]:
+    value = getattr(target, attribute, None)
+    if value is None:
+        return ()
+    return value() if callable(value) else value
