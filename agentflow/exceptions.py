@@ -8,12 +8,15 @@
     │   ├── ToolDefinitionError        a function that cannot become a tool (bad signature, duplicate name)
     │   ├── UnknownRunError            a run id that is not in the database
     │   ├── RunBusyError               a run another live process is executing (or deciding on)
-    │   └── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
+    │   ├── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
+    │   ├── SandboxUnavailableError    no Docker engine, sandbox image or runtime: says what to install / start
+    │   └── SandboxPathError           a sandbox file path outside the work dir, with `..`, through a symlink
     └── RunError                       something went wrong while a run was executing
         ├── BudgetExhausted            a budget ran out (the run ends `budget_exhausted`, exit 3)
         ├── ModelError                 the model backend failed or produced no usable decision
         ├── PlanError                  a planner kept producing unusable plans (cycle, unknown step, none)
         ├── RoutingError               a supervisor kept routing to agents that do not exist
+        ├── SandboxError               the Docker engine failed while a sandbox was starting or running code
         └── ToolError                  raised by a tool to report a failure the model should see
 
 Tool failures never escape a run: invalid arguments, exceptions and timeouts become observations the model
@@ -35,6 +38,9 @@ __all__ = [
     "RoutingError",
     "RunBusyError",
     "RunError",
+    "SandboxError",
+    "SandboxPathError",
+    "SandboxUnavailableError",
     "StoreError",
     "ToolDefinitionError",
     "ToolError",
@@ -79,6 +85,16 @@ class StoreError(UserError):
     """The database file is unusable: corrupt, not an agentflow database, or from a newer version."""
 
 
+class SandboxUnavailableError(UserError):
+    """Sandboxes cannot run here: no reachable Docker engine, no sandbox image, or a runtime (gVisor) that is
+    not installed. The message names what to install and the exact command to start or build it."""
+
+
+class SandboxPathError(UserError):
+    """A file path a sandbox refused: absolute outside the work dir, containing `..`, through a symlink, not a
+    regular file, or not there. Sandbox tools report it to the model as an observation."""
+
+
 class RunError(AgentflowError):
     """A failure during a run."""
 
@@ -105,6 +121,11 @@ class PlanError(RunError):
 class RoutingError(RunError):
     """A supervisor's routes could not be followed (an agent that does not exist, no task) several times in a
     row; each bad route was sent back to it with the reason first."""
+
+
+class SandboxError(RunError):
+    """The Docker engine failed while a sandbox was being started or was running code (the engine stopped, a
+    container could not be created). Sandbox tools report it to the model as an observation."""
 
 
 class ToolError(RunError):

@@ -115,6 +115,10 @@ class Runner:
         bundled graph name (`react`). `model` is a `Model` or a spec string; `models` overrides it per role.
         """
         compiled, graph_ref = self._compile(graph)
+        # [issue 16, sandbox helper] engine + image checked before any model call; the lead wires this properly
+        from agentflow.sandbox import preflight, sandbox_policies
+        if policies := sandbox_policies(compiled):
+            await preflight(policies)
         settings = settings or SamplingSettings()
         if seed is not None:
             settings = SamplingSettings(temperature=settings.temperature, top_p=settings.top_p,
@@ -298,6 +302,9 @@ class Runner:
                                      budget_exhausted=budget_name, error=error, pending=pending,
                                      events=[final])
         await _notify(svc.on_event, final)  # listeners see the final event once it is durable
+        # [issue 16, sandbox helper] the run's sandbox containers and work dir go when its execution ends
+        from agentflow.sandbox import release_run
+        await release_run(svc.run_id)
         return result
 
     # -- history and forks -------------------------------------------------------------------------------------

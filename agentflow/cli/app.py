@@ -24,9 +24,11 @@ app.add_typer(runs_app, name="runs")
 
 
 def _add_schema_app() -> None:
+    from agentflow.cli.sandbox import sandbox_app
     from agentflow.cli.schema import schema_app
 
     app.add_typer(schema_app, name="schema")
+    app.add_typer(sandbox_app, name="sandbox")
 
 
 _add_schema_app()
