@@ -7,7 +7,9 @@
 #   scripts/dockerd.sh status            # exit 0 when it answers `docker info`
 #
 # Everything lives under $AGENTFLOW_DOCKERD_DIR (default /tmp/agentflow-dockerd): socket, data root, exec
-# root, pidfile, log. Nothing touches /var/run/docker.sock or /var/lib/docker. gVisor (`runsc`) is registered
+# root, pidfile, log. $AGENTFLOW_DOCKERD_ARGS adds dockerd flags. AGENTFLOW_DOCKERD_NETNS=1 runs the engine in
+# a network namespace of its own (`unshare --net`): a second engine beside another one then cannot touch the
+# host's bridge or iptables rules (its containers have no way out at all). Nothing touches /var/run/docker.sock or /var/lib/docker. gVisor (`runsc`) is registered
 # as a runtime when installed (with --network=none, which it needs when it runs in a root network namespace).
 # Exit codes: 0 ok, 3 dockerd not installed, 1 it did not become ready (its log's tail goes to stderr).
 set -euo pipefail
@@ -43,9 +45,11 @@ start() {
   else
     echo '{}' >"$config"
   fi
+  local wrap=()
+  if [ "${AGENTFLOW_DOCKERD_NETNS:-0}" = 1 ]; then wrap=(unshare --net); fi
   # setsid: the engine outlives this script and does not get the caller's terminal signals
-  setsid dockerd -H "unix://$SOCK" --data-root "$DIR/data" --exec-root "$DIR/exec" --pidfile "$PIDFILE" \
-    --config-file "$config" >"$LOG" 2>&1 </dev/null &
+  setsid ${wrap[@]+"${wrap[@]}"} dockerd -H "unix://$SOCK" --data-root "$DIR/data" --exec-root "$DIR/exec" --pidfile "$PIDFILE" \
+    --config-file "$config" ${AGENTFLOW_DOCKERD_ARGS:-} >"$LOG" 2>&1 </dev/null &
   local deadline=$((SECONDS + READY_S))
   until _ready; do
     if (( SECONDS >= deadline )); then

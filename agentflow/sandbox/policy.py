@@ -118,10 +118,12 @@ def _format_error(source: str, exc: ValidationError) -> str:
 
 def policy_from_dict(data: dict[str, Any], *, source: str = "(dict)") -> Policy:
     """Validate `data` as a policy; fields not given keep the baseline. Errors are `ConfigError`s."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"sandbox policy {source}: expected a table of fields, got {type(data).__name__}")
     try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(source, exc)) from None
+        return Policy(**data)
+    except ConfigError as exc:  # Policy's own message, without the source
+        raise ConfigError(str(exc).replace("sandbox policy:", f"sandbox policy {source}:", 1)) from None
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -184,6 +184,11 @@ class SandboxPool:
         self._remove_all(containers, [slot.volume for slot in slots if slot.volume])
         return len(containers)
 
+    def containers(self, run_id: str) -> list[str]:
+        """Ids of the containers `run_id` holds now (busy and idle)."""
+        with self._lock:
+            return [c.id for (rid, _), slot in self._slots.items() if rid == run_id for c in slot.containers]
+
     def runs(self) -> dict[str, int]:
         """Run id -> number of containers it holds now."""
         with self._lock:
