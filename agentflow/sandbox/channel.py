@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 __all__ = ["Channel", "ChannelBroken", "ChannelTimeout"]
@@ -38,22 +41,47 @@ class Channel:
         self._stdout = bytearray()
         self._stderr = bytearray()
         self.closed = False
+        # `close` may come from another thread while a request waits in recv: it shuts the socket down (which
+        # wakes the reader) and leaves closing the descriptor to the reader, so the number cannot be reused
+        # by another connection under the reader's feet
+        self._state = threading.Lock()
+        self._busy = False
+        self._released = False
 
     @property
     def stderr_tail(self) -> str:
         return self._stderr.decode("utf-8", "replace")
 
+    @contextmanager
+    def _using(self) -> Iterator[None]:
+        with self._state:
+            if self.closed:
+                raise ChannelBroken("the sandbox stream is closed (its container was removed)")
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._state:
+                self._busy = False
+                if self.closed:
+                    self._release()
+
     def send(self, message: dict[str, Any]) -> None:
         data = (json.dumps(message, separators=(",", ":")) + "\n").encode()
-        try:
-            self._sock.settimeout(_SEND_TIMEOUT_S)
-            self._sock.sendall(data)
-        except OSError as exc:
-            self.close()
-            raise ChannelBroken(f"cannot write to the sandbox ({exc})") from None
+        with self._using():
+            try:
+                self._sock.settimeout(_SEND_TIMEOUT_S)
+                self._sock.sendall(data)
+            except OSError as exc:
+                self.close()
+                raise ChannelBroken(f"cannot write to the sandbox ({exc})") from None
 
     def receive(self, deadline: float, max_bytes: int) -> dict[str, Any]:
         """The next reply line as a JSON object, by `deadline` (time.monotonic) and at most `max_bytes` long."""
+        with self._using():
+            return self._receive(deadline, max_bytes)
+
+    def _receive(self, deadline: float, max_bytes: int) -> dict[str, Any]:
         while True:
             end = self._stdout.find(b"\n")
             if end >= 0:
@@ -83,6 +111,8 @@ class Channel:
             self._sock.settimeout(remaining)
             chunk = self._sock.recv(1 << 16)
         except TimeoutError:
+            if self.closed:
+                raise ChannelBroken("the sandbox container was removed") from None
             raise ChannelTimeout("the sandbox did not answer in time") from None
         except OSError as exc:
             self.close()
@@ -113,18 +143,31 @@ class Channel:
         if not isinstance(self._sock, socket.socket) or self._stdout or self._frames:
             return False
         try:
-            self._sock.settimeout(0)  # with a timeout set, Python would wait for data despite MSG_DONTWAIT
-            return self._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+            with self._using():
+                self._sock.settimeout(0)  # with a timeout set, Python would wait for data despite MSG_DONTWAIT
+                return self._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except (BlockingIOError, InterruptedError):
             return False
-        except OSError:
+        except (OSError, ChannelBroken):
             return True
 
     def close(self) -> None:
-        if self.closed:
+        """Shut the stream down (from any thread); the descriptor is closed once no request is using it."""
+        with self._state:
+            if not self.closed:
+                self.closed = True
+                try:
+                    self._sock.shutdown(socket.SHUT_RDWR)
+                except (OSError, AttributeError):
+                    pass
+            if not self._busy:
+                self._release()
+
+    def _release(self) -> None:  # with self._state held
+        if self._released:
             return
-        self.closed = True
-        for close in (lambda: self._sock.shutdown(socket.SHUT_RDWR), self._sock.close, self._owner.close):
+        self._released = True
+        for close in (self._sock.close, self._owner.close):
             try:
                 close()
             except (OSError, AttributeError):

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from agentflow.exceptions import SandboxError, SandboxPathError
 from agentflow.sandbox.channel import Channel, ChannelBroken, ChannelTimeout
+from agentflow.sandbox.engine import engine_errors
 from agentflow.sandbox.ownership import remove_container
 from agentflow.sandbox.policy import Policy
 from agentflow.sandbox.result import RunnerExec, RunnerList, RunnerRead
@@ -44,17 +45,17 @@ class SandboxContainer:
         self._channel = channel
         self._ids = itertools.count(1)
         self._removed = threading.Event()
+        self._remove_lock = threading.Lock()
 
     @classmethod
     def start(cls, client: Any, *, policy: Policy, image: str, volume: str, labels: dict[str, str],
               name: str | None = None) -> SandboxContainer:
         """Create, attach, start; return once the runner says it is ready. Raises `SandboxError`."""
-        from docker.errors import DockerException
-
+        errors = engine_errors()
         try:
             spec = container_spec(client, policy, image=image, volume=volume, labels=labels)
             container_id = client.api.create_container(name=name, **spec)["Id"]
-        except DockerException as exc:
+        except errors as exc:
             raise SandboxError(f"the Docker engine could not create a sandbox container: {_short(exc)}") from None
         try:
             sock = client.api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1,
@@ -62,7 +63,7 @@ class SandboxContainer:
             channel = Channel(sock)
             client.api.start(container_id)
             hello = channel.receive(time.monotonic() + READY_TIMEOUT_S, 4096)
-        except (DockerException, ChannelBroken) as exc:
+        except (*errors, ChannelBroken) as exc:
             remove_container(client, container_id)
             raise SandboxError(f"a sandbox container did not start: {_short(exc)}") from None
         except BaseException:
@@ -124,24 +125,24 @@ class SandboxContainer:
 
     # -- lifetime --------------------------------------------------------------------------------------------
     def rename(self, name: str) -> None:
-        from docker.errors import DockerException
-
         try:
             self.client.api.rename(self.id, name)
             self.name = name
-        except DockerException:
+        except engine_errors():
             pass  # a name is for people reading `docker ps`; the pool knows the owner either way
 
-    def remove(self) -> None:
-        """Kill and remove the container (idempotent; gone already is fine)."""
-        if self._removed.is_set():
-            return
-        self._removed.set()
+    def remove(self) -> bool:
+        """Kill and remove the container; waits until it is gone. False if another call is removing it (or did)."""
+        with self._remove_lock:
+            if self._removed.is_set():
+                return False
+            self._removed.set()
         self._channel.close()
         try:
             remove_container(self.client, self.id)
-        except Exception:
+        except Exception:  # the engine may be gone; reap_orphans removes what is left
             pass
+        return True
 
 
 def _validate(model: Any, reply: dict[str, Any], container: SandboxContainer) -> Any:

@@ -15,7 +15,7 @@ from agentflow.sandbox.policy import Policy
 __all__ = ["mark_sandbox_tool", "policy_of_tool", "sandbox_policies"]
 
 _MARK = "__agentflow_sandbox_policy__"
-_MAX_DEPTH = 10
+_MAX_DEPTH = 40
 _MAX_OBJECTS = 20_000
 
 

@@ -56,7 +56,6 @@ class DoctorReport:
 def doctor() -> DoctorReport:
     """Run every check (never raises for a missing piece: that is what the report says)."""
     from agentflow.sandbox.engine import connect, engine_info, install_hint, start_hint
-    from agentflow.sandbox.image import base_tag, image_present, image_tag
 
     checks: list[Check] = []
     try:
@@ -71,13 +70,22 @@ def doctor() -> DoctorReport:
     try:
         client = connect(timeout_s=10)
         info = engine_info(client)
-    except SandboxUnavailableError as exc:
+    except SandboxUnavailableError:
         installed = shutil.which("dockerd") is not None
         checks.append(Check(name="engine", status="missing", detail=f"nothing answers at {where}",
                             fix=start_hint() if installed else install_hint() + "; then " + start_hint()))
-        checks.append(Check(name="engine error", status="info", detail=str(exc).split(":", 1)[0]))
         _gvisor_host(checks)
         return DoctorReport(checks=tuple(checks))
+    try:
+        _engine_checks(checks, client, info)
+    finally:
+        client.close()
+    return DoctorReport(checks=tuple(checks))
+
+
+def _engine_checks(checks: list[Check], client: Any, info: Any) -> None:
+    from agentflow.sandbox.image import base_tag, image_present, image_tag
+
     checks.append(Check(name="engine", status="ok",
                         detail=f"Docker {info.server_version} (API {info.api_version}) at {info.host}, "
                                f"cgroup v{info.cgroup_version}"))
@@ -106,7 +114,6 @@ def doctor() -> DoctorReport:
         if os.geteuid() != 0:
             checks.append(Check(name="root", status="warning", detail="building the base image needs root",
                                 fix="sudo agentflow sandbox build"))
-    return DoctorReport(checks=tuple(checks))
 
 
 def _gvisor_host(checks: list[Check], *, registered: bool | None = None) -> None:

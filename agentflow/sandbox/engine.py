@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from dataclasses import dataclass
 from typing import Any
 
 from agentflow.exceptions import SandboxUnavailableError
 
-__all__ = ["EngineInfo", "connect", "engine_info", "install_hint", "start_hint"]
+__all__ = ["EngineInfo", "connect", "engine_errors", "engine_info", "install_hint", "start_hint"]
 
 CLIENT_TIMEOUT_S = 60
+API_VERSION = "1.41"  # Docker Engine 20.10 (Debian bookworm's docker.io) and every later engine
 MAX_POOL_SIZE = 64  # connections to the engine kept by one client (each warm container holds one attach stream)
 
 
@@ -37,19 +39,49 @@ def start_hint() -> str:
             "export DOCKER_HOST=unix:///tmp/d/docker.sock)")
 
 
+def engine_errors() -> tuple[type[BaseException], ...]:
+    """What the docker SDK raises when the engine refuses or is gone: its own errors and requests' (which it
+    lets through when the connection fails)."""
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    return (DockerException, RequestException)
+
+
 def connect(*, timeout_s: float = CLIENT_TIMEOUT_S) -> Any:
     """A `docker.DockerClient` for the engine at `DOCKER_HOST` (or the default socket), checked with a ping."""
     try:
         import docker
         from docker.errors import DockerException
+        from requests.exceptions import RequestException
     except ImportError:
         raise SandboxUnavailableError("sandboxes need the docker SDK: pip install 'agentflow[sandbox]'") from None
+    _check_unix_socket(os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+    client = None
     try:
-        client = docker.from_env(timeout=int(timeout_s), max_pool_size=MAX_POOL_SIZE)
+        # a fixed API version: the SDK's version probe in the constructor would leak its socket on failure
+        client = docker.from_env(version=API_VERSION, timeout=int(timeout_s), max_pool_size=MAX_POOL_SIZE)
         client.ping()
-    except DockerException as exc:
+    except (DockerException, RequestException) as exc:
+        if client is not None:
+            client.close()
         raise SandboxUnavailableError(_unreachable(exc)) from None
     return client
+
+
+def _check_unix_socket(host: str) -> None:
+    """Fail early (and without the SDK, which leaks its socket when a connect fails) if nothing listens."""
+    if not host.startswith("unix://"):
+        return
+    path = host.removeprefix("unix://")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(5)
+        probe.connect(path)
+    except OSError as exc:
+        raise SandboxUnavailableError(_unreachable(exc)) from None
+    finally:
+        probe.close()
 
 
 def _unreachable(exc: BaseException) -> str:
@@ -84,11 +116,12 @@ class EngineInfo:
 def engine_info(client: Any) -> EngineInfo:
     """Ask the engine: version, runtimes (gVisor's `runsc` registered?), cgroup version, seccomp."""
     from docker.errors import DockerException
+    from requests.exceptions import RequestException
 
     try:
         info = client.info()
         version = client.version()
-    except DockerException as exc:
+    except (DockerException, RequestException) as exc:
         raise SandboxUnavailableError(_unreachable(exc)) from None
     return EngineInfo(
         host=os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock",

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflow.exceptions import SandboxError, SandboxUnavailableError
+from agentflow.sandbox.engine import engine_errors
 
 __all__ = ["BASE_REPO", "IMAGE_REPO", "BuildReport", "base_tag", "build_image", "image_present", "image_tag",
            "read_packages"]
@@ -78,13 +79,13 @@ def image_tag() -> str:
 
 
 def image_present(client: Any, tag: str) -> bool:
-    from docker.errors import DockerException, ImageNotFound
+    from docker.errors import ImageNotFound
 
     try:
         client.images.get(tag)
     except ImageNotFound:
         return False
-    except DockerException as exc:
+    except engine_errors() as exc:
         raise SandboxError(f"the Docker engine failed while looking for image {tag}: {exc}") from None
     return True
 
@@ -142,12 +143,10 @@ def _build_base(client: Any, base: str, mirror: str, log: Callable[[str], None])
         tarball = Path(tmp) / "root.tar"
         log(f"packing the root filesystem and importing it as {base}")
         _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], log, "tar")
-        from docker.errors import DockerException
-
         repository, _, tag = base.partition(":")
         try:
             client.api.import_image(src=str(tarball), repository=repository, tag=tag)
-        except DockerException as exc:
+        except engine_errors() as exc:
             raise SandboxError(f"docker import of the sandbox base image failed: {exc}") from None
 
 
@@ -165,7 +164,7 @@ def _run(command: list[str], log: Callable[[str], None], what: str) -> None:
 
 
 def _build_top(client: Any, base: str, tag: str, log: Callable[[str], None]) -> None:
-    from docker.errors import BuildError, DockerException
+    from docker.errors import BuildError
 
     log(f"building {tag} on {base}")
     with tempfile.TemporaryDirectory(prefix="agentflow-sandbox-context-") as tmp:
@@ -181,5 +180,5 @@ def _build_top(client: Any, base: str, tag: str, log: Callable[[str], None]) -> 
                     log(entry["stream"].rstrip("\n"))
         except BuildError as exc:
             raise SandboxError(f"building {tag} failed: {exc.msg}") from None
-        except DockerException as exc:
+        except engine_errors() as exc:
             raise SandboxError(f"building {tag} failed: {exc}") from None

@@ -98,13 +98,12 @@ def remove_container(client: Any, container_id: str, *, wait_s: float = 15.0) ->
 
     try:
         client.api.remove_container(container_id, force=True)
-        return
     except NotFound:
         return
     except APIError as exc:
-        if exc.status_code != 409:  # 409: a removal is already in progress (auto-remove): wait for it
+        if exc.status_code != 409:  # 409: a removal is already in progress (auto-remove)
             raise
-    try:
+    try:  # until it is really gone (an auto-removing container holds its volume a little longer)
         client.api.wait(container_id, timeout=wait_s, condition="removed")
     except NotFound:
         pass

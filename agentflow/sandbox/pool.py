@@ -27,6 +27,7 @@ import structlog
 
 from agentflow.exceptions import ConfigError, SandboxError, SandboxUnavailableError
 from agentflow.sandbox.container import SandboxContainer
+from agentflow.sandbox.engine import engine_errors
 from agentflow.sandbox.image import image_present, image_tag
 from agentflow.sandbox.ownership import owner_labels, reap_orphans, remove_volume, run_container_name
 from agentflow.sandbox.policy import Policy
@@ -78,6 +79,7 @@ class SandboxPool:
         self.warm = warm
         self.image = image
         self._client = client
+        self._own_client = client is None  # made here: closed by `close`
         self._reap = reap
         self._lock = threading.RLock()  # re-entered: acquire -> _discard -> _background
         self._connect_lock = threading.Lock()
@@ -94,18 +96,23 @@ class SandboxPool:
     # -- engine ----------------------------------------------------------------------------------------------
     @property
     def client(self) -> Any:
-        if self._client is None:
+        """The engine's client; the first use connects (unless one was given) and reaps dead owners' leftovers."""
+        if self._client is None or self._reap:
             with self._connect_lock:
                 if self._client is None:
                     from agentflow.sandbox.engine import connect
 
-                    client = connect()
-                    if self._reap:
-                        report = reap_orphans(client)
+                    self._client = connect()
+                if self._reap:
+                    self._reap = False
+                    try:
+                        report = reap_orphans(self._client)
+                    except engine_errors() as exc:
+                        log.warning("could not reap sandboxes of dead processes", error=str(exc))
+                    else:
                         if report.containers or report.volumes:
                             log.info("removed sandboxes of dead processes", containers=len(report.containers),
                                      volumes=len(report.volumes))
-                    self._client = client
         return self._client
 
     def image_for(self, policy: Policy) -> str:
@@ -225,12 +232,10 @@ class SandboxPool:
         raise SandboxError(f"run {slot.run_id}'s sandbox was released while a container was starting")
 
     def _new_volume(self, policy: Policy) -> str:
-        from docker.errors import DockerException
-
         name = f"agentflow-sbx-vol-{uuid.uuid4().hex[:16]}"
         try:
             self.client.volumes.create(name=name, **volume_spec(policy, labels=owner_labels(policy.digest)))
-        except DockerException as exc:
+        except engine_errors() as exc:
             raise SandboxError(f"the Docker engine could not create a sandbox work volume: {exc}") from None
         return name
 
@@ -305,6 +310,8 @@ class SandboxPool:
             self._warm.clear()
         containers = warm + [c for slot in slots for c in slot.containers]
         self._remove_all(containers, [c.volume for c in warm] + [s.volume for s in slots if s.volume])
+        if self._own_client and self._client is not None:
+            self._client.close()
 
     def _remove_all(self, containers: list[SandboxContainer], volumes: list[str]) -> None:
         if not containers and not volumes:
@@ -321,7 +328,8 @@ class SandboxPool:
     def _discard(self, container: SandboxContainer) -> None:
         """Remove a container no run holds any more, and its volume if it was a warm one's own."""
         def remove() -> None:
-            container.remove()
+            if not container.remove():
+                return  # someone else removes it (release_run, close): the volume is theirs to handle
             with self._lock:
                 in_use = any(slot.volume == container.volume for slot in self._slots.values())
             if not in_use:

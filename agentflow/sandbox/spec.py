@@ -54,7 +54,9 @@ def container_spec(client: Any, policy: Policy, *, image: str, volume: str,
         nano_cpus=int(policy.cpus * 1e9),
         ulimits=[Ulimit(name="core", soft=0, hard=0), Ulimit(name="nofile", soft=1024, hard=1024)],
         tmpfs={"/tmp": f"size={policy.tmp_mb}m,uid={uid},gid={gid},mode=1777,nosuid,nodev"},
-        mounts=[Mount(target=WORK_DIR, source=volume, type="volume")],
+        # no_copy: else the engine copies the image's /work (root-owned) into a still-empty volume when a
+        # second container mounts it, taking the run's work dir away from the sandbox user
+        mounts=[Mount(target=WORK_DIR, source=volume, type="volume", no_copy=True)],
         log_config=LogConfig(type="none"),
         auto_remove=True,
         privileged=False,

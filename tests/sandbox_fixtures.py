@@ -1,4 +1,5 @@
-"""Fixtures for the sandbox tests, which run against a real Docker engine (no mocks of Docker).
+"""Fixtures for the sandbox tests (tests/sandbox, the sandbox tools, the CLI), which run against a real Docker
+engine: no mocks of Docker. Loaded for every test directory by tests/conftest.py (`pytest_plugins`).
 
 Without an engine (or without the image) these tests skip, naming what to install or build — except under
 CI (`CI=true` or `AGENTFLOW_REQUIRE_SANDBOX=1`), where they fail: CI must never pass by skipping them.
@@ -113,6 +114,18 @@ def second_engine(tmp_path_factory: pytest.TempPathFactory, docker_client: Any, 
         yield host
     finally:
         subprocess.run([script, "stop"], env=env, capture_output=True, text=True)
+
+
+async def wait_running(client: Any, pool: SandboxPool, run_id: str) -> str:
+    """Until one of the run's containers runs code (more than the runner in it); returns its id."""
+    import anyio
+
+    with anyio.fail_after(30):
+        while True:
+            for container_id in pool.containers(run_id):
+                if len(client.api.top(container_id)["Processes"]) >= 2:
+                    return container_id
+            await anyio.sleep(0.05)
 
 
 def stop_engine(host: str) -> None:
