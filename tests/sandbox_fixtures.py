@@ -21,7 +21,7 @@ from agentflow.exceptions import SandboxUnavailableError
 from agentflow.sandbox import Policy, Sandbox, SandboxPool, image_tag
 from agentflow.sandbox.ownership import LABEL_OWNER, owner_token
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 REQUIRED = os.environ.get("CI") == "true" or os.environ.get("AGENTFLOW_REQUIRE_SANDBOX") == "1"
 
 
@@ -61,6 +61,16 @@ def pool(sandbox_image: str, docker_client: Any) -> Iterator[SandboxPool]:
     left = docker_client.api.containers(all=True, filters={"label": [f"{k}={v}" for k, v in mine.items()]})
     volumes = docker_client.api.volumes(filters={"label": [f"{k}={v}" for k, v in mine.items()]})["Volumes"]
     assert not left and not volumes, f"sandbox containers / volumes left behind: {left} {volumes}"
+
+
+@pytest.fixture
+def global_pool(pool: SandboxPool) -> Iterator[SandboxPool]:
+    """The session pool installed as the process-wide one (what `sandbox_for(ctx)` and the runner use)."""
+    from agentflow.sandbox import set_pool
+
+    previous = set_pool(pool)
+    yield pool
+    set_pool(previous)
 
 
 @pytest.fixture
@@ -108,7 +118,7 @@ def second_engine(tmp_path_factory: pytest.TempPathFactory, docker_client: Any, 
 
         second = docker.DockerClient(base_url=host, timeout=120)
         try:
-            second.images.load(docker_client.images.get(sandbox_image).save())
+            second.images.load(docker_client.images.get(sandbox_image).save(named=True))
         finally:
             second.close()
         yield host

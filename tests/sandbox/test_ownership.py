@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from agentflow.sandbox import SandboxPool
 from agentflow.sandbox.ownership import LABEL_OWNER, owner_alive, owner_token, run_container_name
 

@@ -277,3 +277,16 @@ print(json.dumps({"sockets": sockets, "procs": procs}))
     assert out["sockets"] == []
     assert set(out["procs"]) == {"1", next(p for p in out["procs"] if p != "1")}
     assert all("runner.py" in cmd for cmd in out["procs"].values())  # the runner and its forked child only
+
+
+async def test_gvisor_runs_the_same_hardened_container(docker_client: Any, new_sandbox: Callable[..., Sandbox]) -> None:
+    """With runtime="runsc" registered, code runs under gVisor's kernel (its own uname), still with no network."""
+    from agentflow.sandbox.engine import engine_info
+
+    if "runsc" not in engine_info(docker_client).runtimes:
+        pytest.skip("gVisor is not registered with this engine: sudo apt-get install -y runsc (scripts/dockerd.sh "
+                    "registers it)")
+    sandbox = new_sandbox(Policy(runtime="runsc"))
+    result = await sandbox.python("import json, os\nprint(json.dumps([os.uname().release, os.listdir('/sys/class/net')]))")
+    release, interfaces = json.loads(result.stdout)
+    assert result.exit_code == 0 and release != os.uname().release and "eth0" not in interfaces
