@@ -15,7 +15,7 @@ from typing import Any
 
 from agentflow.exceptions import SandboxUnavailableError
 
-__all__ = ["EngineInfo", "connect", "engine_errors", "engine_info", "install_hint", "start_hint"]
+__all__ = ["EngineInfo", "connect", "engine_alive", "engine_errors", "engine_info", "install_hint", "start_hint"]
 
 CLIENT_TIMEOUT_S = 60
 API_VERSION = "1.41"  # Docker Engine 20.10 (Debian bookworm's docker.io) and every later engine
@@ -67,6 +67,20 @@ def connect(*, timeout_s: float = CLIENT_TIMEOUT_S) -> Any:
             client.close()
         raise SandboxUnavailableError(_unreachable(exc)) from None
     return client
+
+
+def engine_alive(client: Any) -> bool:
+    """Whether the engine behind `client` still accepts connections. For a unix socket this is probed with a
+    socket of our own: the SDK leaks its socket when a connection is refused, so cleanup after the engine has
+    gone asks this first. Other transports: True (their failures are reported by the call itself)."""
+    path = getattr(getattr(client.api, "_custom_adapter", None), "socket_path", None)
+    if not isinstance(path, str):
+        return True
+    try:
+        _check_unix_socket("unix://" + path)
+    except SandboxUnavailableError:
+        return False
+    return True
 
 
 def _check_unix_socket(host: str) -> None:

@@ -96,6 +96,10 @@ def remove_container(client: Any, container_id: str, *, wait_s: float = 15.0) ->
     """Force-remove a container and wait until it is gone (its volumes are free then). Gone already: fine."""
     from docker.errors import APIError, NotFound
 
+    from agentflow.sandbox.engine import engine_alive
+
+    if not engine_alive(client):  # the engine is gone, and its containers with it
+        return
     try:
         client.api.remove_container(container_id, force=True)
     except NotFound:
@@ -114,6 +118,10 @@ def remove_container(client: Any, container_id: str, *, wait_s: float = 15.0) ->
 def remove_volume(client: Any, name: str) -> None:
     from docker.errors import NotFound
 
+    from agentflow.sandbox.engine import engine_alive
+
+    if not engine_alive(client):
+        return
     try:
         client.api.remove_volume(name)
     except NotFound:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -84,7 +84,7 @@ class Policy(BaseModel):
         """JSON-safe, with every field (what the trace records)."""
         return self.model_dump(mode="json")
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """12 hex characters identifying the limits (not the reason)."""
         data = self.model_dump(mode="json", exclude={"reason"})

@@ -116,7 +116,9 @@ class SandboxPool:
         return self._client
 
     def image_for(self, policy: Policy) -> str:
-        return policy.image or self.image or image_tag()
+        if self.image is None:
+            self.image = image_tag()  # the definitions do not change while the process runs
+        return policy.image or self.image
 
     def check(self, policy: Policy) -> None:
         """Raise `SandboxUnavailableError` unless the engine answers, the policy's image exists and its
@@ -127,7 +129,7 @@ class SandboxPool:
         client = self.client
         if not image_present(client, image):
             hint = ("build it (a few minutes, once; needs root and debootstrap): agentflow sandbox build"
-                    if policy.image is None and self.image is None else "load or build that image first")
+                    if image == image_tag() else "load or build that image first")
             raise SandboxUnavailableError(f"the sandbox image {image} is not in the Docker engine: {hint}")
         if policy.runtime != "runc":
             from agentflow.sandbox.engine import engine_info

@@ -82,12 +82,15 @@ def sandbox_for(ctx: Any, policy: Policy | None = None) -> Sandbox:
     return Sandbox(get_pool(), run_id=ctx.run_id, policy=policy or default_policy())
 
 
-async def preflight(policies: Iterable[Policy] = ()) -> None:
+async def preflight(policies: Iterable[Policy] = ()) -> list[dict[str, Any]]:
     """Check that sandboxes can run under each policy (default: the default policy) and start warming
-    containers for them. Raises `SandboxUnavailableError` naming what to install and how to start it."""
+    containers for them. Raises `SandboxUnavailableError` naming what to install and how to start it.
+    Returns the policies in force as plain data (`Policy.as_dict()` plus `digest`), for the run's trace."""
     pool = get_pool()
-    for policy in list(policies) or [default_policy()]:
+    checked = list(policies) or [default_policy()]
+    for policy in checked:
         await anyio.to_thread.run_sync(lambda p=policy: pool.prewarm(p, wait=False))
+    return [{**policy.as_dict(), "digest": policy.digest} for policy in checked]
 
 
 async def release_run(run_id: str) -> None:
