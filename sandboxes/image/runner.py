@@ -32,6 +32,7 @@ import traceback
 WORK = "/work"
 MAX_LIST = 200  # files reported per listing
 MAX_SCAN = 5000  # directory entries looked at per listing
+MAX_PATH = 1024  # characters of a reported path
 PROTOCOL = 1
 
 
@@ -109,6 +110,9 @@ def list_files():
             if scanned > MAX_SCAN or len(found) >= MAX_LIST:
                 return found, False
             name = f"{rel}/{entry.name}" if rel else entry.name
+            if len(name) > MAX_PATH:  # reported paths stay short: the reply must stay small
+                complete = False
+                continue
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
