@@ -20,6 +20,13 @@ __all__ = ["sandbox_app"]
 sandbox_app = typer.Typer(no_args_is_help=True, help="Docker sandboxes for model-written code.")
 
 
+def _quiet_logs() -> None:
+    """Warnings and errors on stderr only: stdout carries the result (one JSON object with --json)."""
+    from agentflow.cli.app import _setup_logging
+
+    _setup_logging(0, False)
+
+
 def _fail(message: str, code: int = 2, *, as_json: bool = False, error_type: str = "UsageError") -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     if as_json:
@@ -36,6 +43,7 @@ def build(
 ) -> None:
     """Build the sandbox image offline (debootstrap + docker import, then sandboxes/Dockerfile), tagged with the
     content hash of its definitions; does nothing when that tag exists. Needs root and debootstrap."""
+    _quiet_logs()
     from agentflow.exceptions import SandboxError, SandboxUnavailableError
     from agentflow.sandbox import build_image
     from agentflow.sandbox.engine import connect
@@ -60,6 +68,7 @@ def doctor_command(
 ) -> None:
     """Can sandboxes run here? Engine (DOCKER_HOST honoured), image, seccomp, gVisor, build needs; with the
     exact commands to fix what is missing. Exit 0 when ready, 1 when not."""
+    _quiet_logs()
     from agentflow.sandbox import doctor
 
     report = doctor()
@@ -109,6 +118,7 @@ def exec_command(
     from agentflow.exceptions import SandboxError, UserError
     from agentflow.sandbox import Policy, default_policy, load_policy
 
+    _quiet_logs()
     text = _read_code(code, file, as_json)
     try:
         policy = load_policy(policy_file) if policy_file is not None else default_policy()

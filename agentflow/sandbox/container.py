@@ -44,7 +44,8 @@ class SandboxContainer:
         self.policy = policy
         self._channel = channel
         self._ids = itertools.count(1)
-        self._removed = threading.Event()
+        self._removed = threading.Event()  # removal started: no more requests
+        self._gone = threading.Event()  # removal finished
         self._remove_lock = threading.Lock()
 
     @classmethod
@@ -132,16 +133,21 @@ class SandboxContainer:
             pass  # a name is for people reading `docker ps`; the pool knows the owner either way
 
     def remove(self) -> bool:
-        """Kill and remove the container; waits until it is gone. False if another call is removing it (or did)."""
+        """Kill and remove the container; returns once it is gone (also when another thread is removing it:
+        then it waits for that, and returns False)."""
         with self._remove_lock:
-            if self._removed.is_set():
-                return False
+            first = not self._removed.is_set()
             self._removed.set()
+        if not first:
+            self._gone.wait(timeout=60)
+            return False
         self._channel.close()
         try:
             remove_container(self.client, self.id)
         except Exception:  # the engine may be gone; reap_orphans removes what is left
             pass
+        finally:
+            self._gone.set()
         return True
 
 
