@@ -20,6 +20,8 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +54,7 @@ class _RunSlot:
     setup: threading.Lock = field(default_factory=threading.Lock)
     names: itertools.count = field(default_factory=lambda: itertools.count(1))
     released: bool = False
+    starting: int = 0  # containers being started for the run now
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,8 @@ class SandboxPool:
         self._wanted: dict[str, Policy] = {}
         self._slots: dict[tuple[str, str], _RunSlot] = {}
         self._checked: set[tuple[str, str]] = set()
-        self._threads: set[threading.Thread] = set()
+        self._ops = 0  # background threads and container starts in progress (close waits for them)
+        self._idle = threading.Condition(self._lock)
         self._closed = False
         self.last_error: str | None = None
 
@@ -189,6 +193,8 @@ class SandboxPool:
             for slot in slots:
                 del self._slots[(run_id, slot.policy.digest)]
                 slot.released = True
+            # a container still starting removes itself once started; its volume must wait for that
+            self._idle.wait_for(lambda: not any(slot.starting for slot in slots), timeout=120)
         containers = [c for slot in slots for c in slot.containers]
         self._remove_all(containers, [slot.volume for slot in slots if slot.volume])
         return len(containers)
@@ -218,19 +224,30 @@ class SandboxPool:
     def _start_for(self, slot: _RunSlot) -> SandboxContainer:
         """A new container for a run, mounting the run's volume (made here for the run's first container)."""
         client = self.client
-        with slot.setup:
-            if slot.volume is None:
-                slot.volume = self._new_volume(slot.policy)
-            number = next(slot.names)
-        container = SandboxContainer.start(
-            client, policy=slot.policy, image=self.image_for(slot.policy), volume=slot.volume,
-            labels=owner_labels(slot.policy.digest, slot.run_id), name=run_container_name(slot.run_id, number)
-            + "-" + uuid.uuid4().hex[:6])
         with self._lock:
-            if not slot.released and not self._closed:
-                slot.containers.append(container)
-                return container
-        self._discard(container)
+            slot.starting += 1
+        try:
+            return self._start_in(slot, client)
+        finally:
+            with self._lock:
+                slot.starting -= 1
+                self._idle.notify_all()
+
+    def _start_in(self, slot: _RunSlot, client: Any) -> SandboxContainer:
+        with self._operation():  # close and release_run wait for a start in progress
+            with slot.setup:
+                if slot.volume is None:
+                    slot.volume = self._new_volume(slot.policy)
+                number = next(slot.names)
+            container = SandboxContainer.start(
+                client, policy=slot.policy, image=self.image_for(slot.policy), volume=slot.volume,
+                labels=owner_labels(slot.policy.digest, slot.run_id),
+                name=run_container_name(slot.run_id, number) + "-" + uuid.uuid4().hex[:6])
+            with self._lock:
+                if not slot.released and not self._closed:
+                    slot.containers.append(container)
+                    return container
+            container.remove()  # released meanwhile: its volume goes with the run
         raise SandboxError(f"run {slot.run_id}'s sandbox was released while a container was starting")
 
     def _new_volume(self, policy: Policy) -> str:
@@ -242,17 +259,15 @@ class SandboxPool:
         return name
 
     # -- warm containers -------------------------------------------------------------------------------------
-    def prewarm(self, policy: Policy, *, wait: bool = True) -> None:
+    def prewarm(self, policy: Policy, *, wait: bool = True, timeout_s: float = 120.0) -> None:
         """Keep `warm` containers ready for `policy` from now on; with `wait`, return once they are."""
         self.check(policy)
         with self._lock:
             self._refill(policy)
-            threads = list(self._threads)
-        if wait:
-            for thread in threads:
-                thread.join()
-            if self.last_error and self.warm_count(policy) < self.warm:
-                raise SandboxError(f"could not start warm sandbox containers: {self.last_error}")
+            if wait:
+                self._idle.wait_for(lambda: not self._pending.get(policy.digest), timeout=timeout_s)
+        if wait and self.last_error and self.warm_count(policy) < self.warm:
+            raise SandboxError(f"could not start warm sandbox containers: {self.last_error}")
 
     def warm_count(self, policy: Policy) -> int:
         with self._lock:
@@ -290,8 +305,10 @@ class SandboxPool:
                 keep = container is not None and not self._closed
                 if keep:
                     self._warm.setdefault(digest, []).append(container)
-        if container is not None and not keep:
-            self._discard(container)
+                self._idle.notify_all()
+        if container is not None and not keep:  # the pool closed meanwhile: remove it here (close waits)
+            container.remove()
+            _quietly(remove_volume, container.client, container.volume)
 
     # -- removal ---------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -304,16 +321,31 @@ class SandboxPool:
                 slot.released = True
             warm = [c for ready in self._warm.values() for c in ready]
             self._warm.clear()
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(timeout=60)
+        self._join_background()
         with self._lock:  # warm containers that finished starting while closing
             warm += [c for ready in self._warm.values() for c in ready]
             self._warm.clear()
         containers = warm + [c for slot in slots for c in slot.containers]
         self._remove_all(containers, [c.volume for c in warm] + [s.volume for s in slots if s.volume])
+        self._join_background()  # removals that executions ending meanwhile started
         if self._own_client and self._client is not None:
             self._client.close()
+
+    def _join_background(self, timeout_s: float = 60.0) -> None:
+        """Wait until no background thread or container start of the pool is in progress."""
+        with self._lock:
+            self._idle.wait_for(lambda: self._ops == 0, timeout=timeout_s)
+
+    @contextmanager
+    def _operation(self) -> Iterator[None]:
+        with self._lock:
+            self._ops += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._ops -= 1
+                self._idle.notify_all()
 
     def _remove_all(self, containers: list[SandboxContainer], volumes: list[str]) -> None:
         if not containers and not volumes:
@@ -340,17 +372,18 @@ class SandboxPool:
         self._background(remove)
 
     def _background(self, func: Any, *args: Any) -> None:
+        with self._lock:
+            self._ops += 1  # counted before the thread starts, so close cannot miss it
+
         def run() -> None:
             try:
                 func(*args)
             finally:
                 with self._lock:
-                    self._threads.discard(thread)
+                    self._ops -= 1
+                    self._idle.notify_all()
 
-        thread = threading.Thread(target=run, daemon=True, name="agentflow-sandbox")
-        with self._lock:
-            self._threads.add(thread)
-        thread.start()
+        threading.Thread(target=run, daemon=True, name="agentflow-sandbox").start()
 
 
 def _quietly(func: Any, *args: Any) -> None:

@@ -97,3 +97,27 @@ def test_doctor_and_build_when_ready(sandbox_image: str) -> None:
     assert agentflow("sandbox", "doctor").returncode == 0
     build = agentflow("sandbox", "build", "--quiet")
     assert build.returncode == 0 and build.stdout.startswith(sandbox_image) and "up to date" in build.stdout
+
+
+def test_ctrl_c_removes_the_sandbox(sandbox_image: str, docker_client: Any) -> None:
+    """SIGINT during exec ends it with exit 130 and leaves neither its container nor its work volume."""
+    import signal
+    import socket
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "agentflow", "sandbox", "exec", "--code",
+                             "import time; time.sleep(60)"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while _no_cli_containers(docker_client):  # until its container runs
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+    finally:
+        proc.kill()
+        proc.communicate()
+    owner = f"{socket.gethostname()}:{proc.pid}:"
+    volumes = docker_client.api.volumes(filters={"label": "agentflow.sandbox"})["Volumes"] or []
+    assert _no_cli_containers(docker_client)
+    assert not [v for v in volumes if (v.get("Labels") or {}).get("agentflow.sandbox.owner", "").startswith(owner)]
