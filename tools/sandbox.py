@@ -46,9 +46,9 @@ def _observation(result: ExecResult, policy: Policy) -> dict[str, Any]:
 async def _guarded(coro: Any) -> Any:
     try:
         return await coro
-    except SandboxPathError as exc:
+    except (SandboxPathError, SandboxError) as exc:
         raise ToolError(str(exc)) from None
-    except (SandboxError, SandboxUnavailableError) as exc:
+    except SandboxUnavailableError as exc:
         raise ToolError(f"sandbox unavailable: {exc}") from None
 
 
