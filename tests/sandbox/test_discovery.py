@@ -35,7 +35,6 @@ def test_policies_are_found_in_multi_agent_graphs() -> None:
 
 def test_the_bundled_coder_graph_uses_the_default_policy() -> None:
     """`agentflow run coder` needs the engine: its graph's policy is the default one."""
-    from agentflow.graph.loader import resolve_graph
+    from agentflow.graphs.coder import make_graph
 
-    builder, name = resolve_graph("coder")
-    assert name == "coder" and sandbox_policies(builder) == [default_policy()]
+    assert sandbox_policies(make_graph()) == [default_policy()]
