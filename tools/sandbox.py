@@ -18,9 +18,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from agentflow import RunContext, Tool, tool
 from agentflow.exceptions import SandboxError, SandboxPathError, SandboxUnavailableError, ToolError
 from agentflow.sandbox import ExecResult, Policy, default_policy, mark_sandbox_tool, sandbox_for
-from agentflow import RunContext, Tool, tool
 
 __all__ = ["SANDBOX_TOOLS", "python_exec", "read_file", "sandbox_tools", "shell_exec", "write_file"]
 
