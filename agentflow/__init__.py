@@ -38,7 +38,7 @@ _LAZY = {
     "agentflow.models": ["Model", "ModelRequest", "ModelResponse", "SamplingSettings", "ToolSpec", "load_model"],
     "agentflow.result": ["RunResult"],
     "agentflow.runner": ["Runner", "new_run_id", "run", "run_sync"],
-    "agentflow.tools": ["RunContext", "Tool", "ToolOutcome", "tool"],
+    "agentflow.tooling": ["RunContext", "Tool", "ToolOutcome", "tool"],
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -87,7 +87,7 @@ if TYPE_CHECKING:
     from agentflow.models import Model, ModelRequest, ModelResponse, SamplingSettings, ToolSpec, load_model
     from agentflow.result import RunResult
     from agentflow.runner import Runner, new_run_id, run, run_sync
-    from agentflow.tools import RunContext, Tool, ToolOutcome, tool
+    from agentflow.tooling import RunContext, Tool, ToolOutcome, tool
 
 __version__ = "0.1.0"
 

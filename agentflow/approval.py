@@ -15,7 +15,7 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 
 from agentflow.exceptions import UserError
-from agentflow.tools.tool import Tool
+from agentflow.tooling.tool import Tool
 
 __all__ = ["ApprovalPolicy", "Decision", "InvalidDecisionError", "PendingCall", "needs_approval", "validate_decision"]
 

@@ -24,8 +24,8 @@ from agentflow.budget import DEFAULT_BUDGET, Budget, BudgetTracker, RunUsage
 from agentflow.events import ApprovalDecided, Event, RunErrored, RunFinished, RunResumed, RunStarted
 from agentflow.exceptions import AgentflowError, BudgetExhausted, UserError
 from agentflow.forks import Checkpoint, apply_edits, history
-from agentflow.graph.journal import ToolJournal
-from agentflow.graph.services import RunServices
+from agentflow.runtime.journal import ToolJournal
+from agentflow.runtime.services import RunServices
 from agentflow.models.base import Model, SamplingSettings
 from agentflow.models.spec import BACKENDS, load_model
 from agentflow.result import RunResult
@@ -82,7 +82,7 @@ class Runner:
 
     # -- graphs -----------------------------------------------------------------------------------------------
     def _compile(self, graph: Any) -> tuple[Any, str]:
-        from agentflow.graph.loader import graph_name, resolve_graph
+        from agentflow.loader import graph_name, resolve_graph
 
         builder, name = resolve_graph(graph)
         cached = self._compiled.get(id(builder))

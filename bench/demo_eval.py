@@ -181,8 +181,8 @@ async def _store_notes(texts: list[str], db: Path) -> None:
     """Write notes straight through the tool (no model), as earlier runs would have."""
     from agentflow.messages import ToolCall
     from agentflow.toolkit import DEFAULT_TOOLS
-    from agentflow.tools.context import RunContext
-    from agentflow.tools.execute import execute_call
+    from agentflow.tooling.context import RunContext
+    from agentflow.tooling.execute import execute_call
 
     tools = {t.name: t for t in DEFAULT_TOOLS}
     for i, text in enumerate(texts):

@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import Field
 
 from agentflow.exceptions import ToolError
-from agentflow.tools import tool
+from agentflow.tooling import tool
 
 __all__ = ["calculator"]
 

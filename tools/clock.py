@@ -16,7 +16,7 @@ import zoneinfo
 from datetime import datetime
 
 from agentflow.exceptions import ToolError
-from agentflow.tools import tool
+from agentflow.tooling import tool
 
 __all__ = ["current_time", "resolve_zone"]
 

@@ -18,7 +18,7 @@ import sqlite_utils
 from pydantic import Field
 
 from agentflow.exceptions import ToolError
-from agentflow.tools import RunContext, tool
+from agentflow.tooling import RunContext, tool
 
 __all__ = ["search_notes", "write_note"]
 

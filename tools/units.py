@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from agentflow.exceptions import ToolError
-from agentflow.tools import tool
+from agentflow.tooling import tool
 
 __all__ = ["convert_units"]
 

@@ -469,7 +469,7 @@ def runs_fork(
 @app.command()
 def graphs() -> None:
     """List the graphs that ship with agentflow."""
-    from agentflow.graph.loader import bundled_graphs
+    from agentflow.loader import bundled_graphs
 
     for name in bundled_graphs():
         typer.echo(name)

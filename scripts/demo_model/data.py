@@ -5,7 +5,7 @@ An episode is the conversation the ReAct graph would hold for a task with a perf
     system prompt, user request, decision 1 (a tool call), the tool's observation, decision 2 (the answer)
 
 (out-of-scope requests: one decision, the answer). Observations come from running the bundled tools through
-`agentflow.tools.execute.execute_call`, the function the graph's tool node uses, so they are exactly what the
+`agentflow.tooling.execute.execute_call`, the function the graph's tool node uses, so they are exactly what the
 model will read; the clock and the notes' timestamps are frozen at random instants so episodes vary and are
 reproducible. Decisions are compact JSON in the decision schema's key order (reasoning first).
 
@@ -46,8 +46,8 @@ from agentflow.models.base import ModelRequest
 from agentflow.models.decision_schema import call_id
 from agentflow.models.prompt import render_chat, to_text
 from agentflow.toolkit import DEFAULT_TOOLS
-from agentflow.tools.context import RunContext
-from agentflow.tools.execute import execute_call
+from agentflow.tooling.context import RunContext
+from agentflow.tooling.execute import execute_call
 
 EOS = "<|eos|>"
 USER = "<|user|>"

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import agentflow
-from agentflow.graph.loader import resolve_graph
+from agentflow.loader import resolve_graph
 from agentflow.testing import ScriptedModel
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pytest
 import agentflow
 from agentflow import Budget
 from agentflow.approval import Decision, InvalidDecisionError
-from agentflow.graph.loader import resolve_graph
+from agentflow.loader import resolve_graph
 from agentflow.testing import ScriptedModel
 
 REPO = Path(__file__).resolve().parents[2]

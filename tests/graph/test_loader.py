@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agentflow.exceptions import GraphLoadError
-from agentflow.graph.loader import bundled_graphs, resolve_graph
+from agentflow.loader import bundled_graphs, resolve_graph
 
 
 def _write(tmp_path: Path, body: str, name: str = "g.py") -> Path:

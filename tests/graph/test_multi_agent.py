@@ -11,9 +11,9 @@ from pydantic import BaseModel
 import agentflow
 from agentflow import Budget, tool
 from agentflow.exceptions import ConfigError
-from agentflow.graph.agent import Agent
-from agentflow.graph.handoff import handoff_graph
-from agentflow.graph.supervisor import route_schema, supervisor_graph
+from agentflow.patterns.agent import Agent
+from agentflow.patterns.handoff import handoff_graph
+from agentflow.patterns.supervisor import route_schema, supervisor_graph
 from agentflow.store import RunStore
 from agentflow.testing import ScriptedModel
 

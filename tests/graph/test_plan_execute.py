@@ -11,7 +11,7 @@ import pytest
 import agentflow
 from agentflow import Budget, tool
 from agentflow.approval import Decision
-from agentflow.graph.plan_execute import plan_execute_graph
+from agentflow.patterns.plan_execute import plan_execute_graph
 from agentflow.store import RunStore
 from agentflow.testing import ScriptedModel
 

@@ -7,7 +7,7 @@ import pytest
 from agentflow.exceptions import ToolError
 from agentflow.messages import ToolCall
 from agentflow.toolkit import calculator
-from agentflow.tools import RunContext, execute_call
+from agentflow.tooling import RunContext, execute_call
 
 
 @pytest.mark.parametrize(

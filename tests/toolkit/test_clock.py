@@ -10,7 +10,7 @@ from agentflow.exceptions import ToolError
 from agentflow.messages import ToolCall
 from agentflow.toolkit import current_time
 from agentflow.toolkit.clock import PLACES, resolve_zone
-from agentflow.tools import RunContext, execute_call
+from agentflow.tooling import RunContext, execute_call
 
 
 def _bracketed(zone: str) -> tuple[datetime, datetime, datetime]:

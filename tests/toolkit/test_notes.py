@@ -10,7 +10,7 @@ import pytest
 from agentflow.exceptions import ToolError
 from agentflow.messages import ToolCall
 from agentflow.toolkit import search_notes, write_note
-from agentflow.tools import RunContext, execute_call
+from agentflow.tooling import RunContext, execute_call
 
 TOOLS = {write_note.name: write_note, search_notes.name: search_notes}
 

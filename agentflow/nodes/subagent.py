@@ -14,7 +14,7 @@ from typing import Any
 from langgraph.errors import GraphBubbleUp
 
 from agentflow.exceptions import BudgetExhausted
-from agentflow.graph.services import agent_scope
+from agentflow.runtime.services import agent_scope
 
 __all__ = ["SubagentResult", "run_subagent"]
 

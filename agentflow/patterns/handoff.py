@@ -18,13 +18,13 @@ from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel
 
 from agentflow.exceptions import ConfigError, RunError
-from agentflow.graph.agent import Agent
-from agentflow.graph.nodes import ModelNode, input_text, route_after_model
-from agentflow.graph.state import AgentState
-from agentflow.graph.subagent import run_subagent
-from agentflow.graph.tool_node import ToolNode
+from agentflow.patterns.agent import Agent
+from agentflow.nodes.model_node import ModelNode, input_text, route_after_model
+from agentflow.nodes.state import AgentState
+from agentflow.nodes.subagent import run_subagent
+from agentflow.nodes.tool_node import ToolNode
 from agentflow.messages import Message, user_message
-from agentflow.tools.tool import Tool
+from agentflow.tooling.tool import Tool
 
 __all__ = ["TRANSFER_PREFIX", "HandoffState", "handoff_graph", "transfer_tool"]
 

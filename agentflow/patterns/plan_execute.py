@@ -29,13 +29,13 @@ from langgraph.types import Send
 
 from agentflow.approval import ApprovalPolicy
 from agentflow.exceptions import PlanError
-from agentflow.graph.nodes import input_text, model_step
-from agentflow.graph.plan import PLAN_SCHEMA, REVISION_SCHEMA, parse_plan, parse_revision, ready_steps
-from agentflow.graph.react import react_graph
-from agentflow.graph.subagent import run_subagent
+from agentflow.nodes.model_node import input_text, model_step
+from agentflow.patterns.plan import PLAN_SCHEMA, REVISION_SCHEMA, parse_plan, parse_revision, ready_steps
+from agentflow.patterns.react import react_graph
+from agentflow.nodes.subagent import run_subagent
 from agentflow.messages import Message, assistant_message, system_message, user_message
 from agentflow.models.base import Model
-from agentflow.tools.tool import Tool
+from agentflow.tooling.tool import Tool
 
 __all__ = ["STEP_RESULT_SCHEMA", "PlanState", "plan_execute_graph"]
 

@@ -18,12 +18,12 @@ from langgraph.graph import END
 from agentflow.events import ModelCalled, ModelOffer, StepStarted
 from agentflow.exceptions import ModelError
 from agentflow.failpoints import failpoint
-from agentflow.graph.journal import DECISION
-from agentflow.graph.services import agent_label, current_task, services
-from agentflow.graph.state import AgentState
+from agentflow.runtime.journal import DECISION
+from agentflow.runtime.services import agent_label, current_task, services
+from agentflow.nodes.state import AgentState
 from agentflow.messages import Decision, Message, assistant_message, system_message, user_message
 from agentflow.models.base import Model, ModelRequest
-from agentflow.tools.tool import Tool
+from agentflow.tooling.tool import Tool
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "ModelNode", "input_text", "model_step", "route_after_model"]
 

@@ -19,7 +19,7 @@ import structlog
 
 from agentflow.budget import BudgetTracker
 from agentflow.events import Event
-from agentflow.graph.journal import ToolJournal
+from agentflow.runtime.journal import ToolJournal
 from agentflow.models.base import Model, SamplingSettings
 
 __all__ = ["EventSink", "RunServices", "agent_label", "agent_scope", "current_task", "services"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from langgraph.types import interrupt
 
-from agentflow.graph.services import agent_label, services
+from agentflow.runtime.services import agent_label, services
 
 __all__ = ["ApprovalGate", "BudgetGuard"]
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from agentflow.exceptions import ToolDefinitionError
 from agentflow.models.base import ToolSpec
-from agentflow.tools import RunContext, Tool, tool
+from agentflow.tooling import RunContext, Tool, tool
 
 
 class Point(BaseModel):

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 
 from agentflow.exceptions import ToolDefinitionError, ToolError
 from agentflow.models.base import ToolSpec
-from agentflow.tools.context import RunContext
+from agentflow.tooling.context import RunContext
 
 __all__ = ["Tool", "tool"]
 

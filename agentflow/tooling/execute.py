@@ -18,8 +18,8 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from agentflow.messages import ToolCall
-from agentflow.tools.context import RunContext
-from agentflow.tools.tool import Tool
+from agentflow.tooling.context import RunContext
+from agentflow.tooling.tool import Tool
 
 __all__ = ["DEFAULT_MAX_OBSERVATION_CHARS", "ToolOutcome", "execute_call", "format_validation_error", "truncate"]
 

@@ -8,11 +8,11 @@ from typing import Any
 from langgraph.graph import START, StateGraph
 
 from agentflow.approval import ApprovalPolicy
-from agentflow.graph.nodes import DEFAULT_SYSTEM_PROMPT, ModelNode, route_after_model
-from agentflow.graph.state import AgentState
-from agentflow.graph.tool_node import ToolNode
+from agentflow.nodes.model_node import DEFAULT_SYSTEM_PROMPT, ModelNode, route_after_model
+from agentflow.nodes.state import AgentState
+from agentflow.nodes.tool_node import ToolNode
 from agentflow.models.base import Model
-from agentflow.tools.tool import Tool
+from agentflow.tooling.tool import Tool
 
 __all__ = ["react_graph"]
 

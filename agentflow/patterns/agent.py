@@ -15,9 +15,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from agentflow.approval import ApprovalPolicy
-from agentflow.graph.nodes import DEFAULT_SYSTEM_PROMPT
+from agentflow.nodes.model_node import DEFAULT_SYSTEM_PROMPT
 from agentflow.models.base import Model
-from agentflow.tools.tool import Tool
+from agentflow.tooling.tool import Tool
 
 __all__ = ["Agent", "Handover"]
 

@@ -23,13 +23,13 @@ from agentflow.approval import ApprovalPolicy, needs_approval
 from agentflow.events import ToolCalled
 from agentflow.exceptions import UserError
 from agentflow.failpoints import failpoint
-from agentflow.graph.journal import outcome_from_dict
-from agentflow.graph.services import RunServices, agent_label, current_task, services
-from agentflow.graph.state import AgentState
+from agentflow.runtime.journal import outcome_from_dict
+from agentflow.runtime.services import RunServices, agent_label, current_task, services
+from agentflow.nodes.state import AgentState
 from agentflow.messages import ToolCall, tool_message
-from agentflow.tools.context import RunContext
-from agentflow.tools.execute import DEFAULT_MAX_OBSERVATION_CHARS, ToolOutcome, execute_call, truncate
-from agentflow.tools.tool import Tool
+from agentflow.tooling.context import RunContext
+from agentflow.tooling.execute import DEFAULT_MAX_OBSERVATION_CHARS, ToolOutcome, execute_call, truncate
+from agentflow.tooling.tool import Tool
 
 __all__ = ["UNKNOWN_OUTCOME", "ToolNode"]
 

@@ -19,10 +19,10 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agentflow.exceptions import ConfigError, RoutingError
-from agentflow.graph.agent import Agent
-from agentflow.graph.nodes import input_text, model_step
-from agentflow.graph.react import react_graph
-from agentflow.graph.subagent import run_subagent
+from agentflow.patterns.agent import Agent
+from agentflow.nodes.model_node import input_text, model_step
+from agentflow.patterns.react import react_graph
+from agentflow.nodes.subagent import run_subagent
 from agentflow.messages import Message, assistant_message, system_message, user_message
 from agentflow.models.base import Model
 

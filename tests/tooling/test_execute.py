@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from agentflow.exceptions import ToolError
 from agentflow.messages import ToolCall
-from agentflow.tools import DEFAULT_MAX_OBSERVATION_CHARS, RunContext, Tool, execute_call, tool
+from agentflow.tooling import DEFAULT_MAX_OBSERVATION_CHARS, RunContext, Tool, execute_call, tool
 
 
 class Point(BaseModel):

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from agentflow.events import Event
 from agentflow.messages import ToolCall
-from agentflow.tools.execute import ToolOutcome
+from agentflow.tooling.execute import ToolOutcome
 
 __all__ = ["DECISION", "JournalStore", "ToolJournal", "outcome_from_dict", "outcome_to_dict"]
 
