@@ -1,7 +1,7 @@
 # The public API of `agentflow`, and its only list: type checkers read this stub, and `agentflow/__init__.py`
 # loads each name lazily from the module named here (lazy_loader.attach_stub), so `import agentflow` stays light.
 
-from . import mcp as mcp
+from . import mcp as mcp, sandbox as sandbox
 from .approval import (
     ApprovalPolicy as ApprovalPolicy,
     HumanDecision as HumanDecision,
@@ -20,8 +20,10 @@ from .events import (
     RunFinished as RunFinished,
     RunResumed as RunResumed,
     RunStarted as RunStarted,
+    SandboxReady as SandboxReady,
     StepStarted as StepStarted,
     ToolCalled as ToolCalled,
+    ToolSourcesConnected as ToolSourcesConnected,
 )
 from .exceptions import (
     AgentflowError as AgentflowError,
@@ -44,6 +46,9 @@ from .exceptions import (
     RoutingError as RoutingError,
     RunBusyError as RunBusyError,
     RunError as RunError,
+    SandboxError as SandboxError,
+    SandboxPathError as SandboxPathError,
+    SandboxUnavailableError as SandboxUnavailableError,
     StoreError as StoreError,
     ToolArgumentsError as ToolArgumentsError,
     ToolDefinitionChanged as ToolDefinitionChanged,

@@ -26,8 +26,10 @@ __all__ = [
     "RunFinished",
     "RunResumed",
     "RunStarted",
+    "SandboxReady",
     "StepStarted",
     "ToolCalled",
+    "ToolSourcesConnected",
     "from_trace",
     "full_messages",
 ]
@@ -106,6 +108,14 @@ class ToolSourcesConnected(Event):
 
     sources: list[dict[str, Any]]
     pins: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SandboxReady(Event):
+    """The Docker sandboxes the run's tools use are available (engine reachable, image present): the policies
+    in force, as plain data with their digests."""
+
+    policies: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,8 @@
     │   ├── UnknownRunError            a run id that is not in the database
     │   ├── RunBusyError               a run another live process is executing (or deciding on)
     │   ├── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
+    │   ├── SandboxUnavailableError    no Docker engine, sandbox image or runtime: says what to install / start
+    │   ├── SandboxPathError           a sandbox file path outside the work dir, with `..`, through a symlink
     │   ├── InvalidDecisionError       a human decision that cannot apply (unknown call, invalid edit)
     │   ├── UnsupportedSchemaError     a schema constrained decoding cannot enforce (keyword, JSON Pointer)
     │   │   └── EngineUnsupportedError     ... that one mask engine cannot express exactly
@@ -27,6 +29,7 @@
         ├── LeaseLostError             this process lost its lease on a run (another process took it over)
         ├── PlanError                  a planner kept producing unusable plans (cycle, unknown step, none)
         ├── RoutingError               a supervisor kept routing to agents that do not exist
+        ├── SandboxError               the Docker engine failed while a sandbox was starting or running code
         ├── ToolDefinitionChanged      an MCP tool in use changed its definition (pinned digest differs)
         ├── ToolArgumentsError         a call's arguments fail the tool's schema (becomes an observation)
         └── ToolError                  raised by a tool to report a failure the model should see
@@ -67,6 +70,9 @@ __all__ = [
     "RoutingError",
     "RunBusyError",
     "RunError",
+    "SandboxError",
+    "SandboxPathError",
+    "SandboxUnavailableError",
     "StoreError",
     "ToolArgumentsError",
     "ToolDefinitionChanged",
@@ -137,6 +143,16 @@ class RunBusyError(UserError):
 
 class StoreError(UserError):
     """The database file is unusable: corrupt, not an agentflow database, or from a newer version."""
+
+
+class SandboxUnavailableError(UserError):
+    """Sandboxes cannot run here: no reachable Docker engine, no sandbox image, or a runtime (gVisor) that is
+    not installed. The message names what to install and the exact command to start or build it."""
+
+
+class SandboxPathError(UserError):
+    """A file path a sandbox refused: absolute outside the work dir, containing `..`, through a symlink, not a
+    regular file, or not there. Sandbox tools report it to the model as an observation."""
 
 
 class InvalidDecisionError(UserError):
@@ -263,6 +279,11 @@ class PlanError(RunError):
 class RoutingError(RunError):
     """A supervisor's routes could not be followed (an agent that does not exist, no task) several times in a
     row; each bad route was sent back to it with the reason first."""
+
+
+class SandboxError(RunError):
+    """The Docker engine failed while a sandbox was being started or was running code (the engine stopped, a
+    container could not be created). Sandbox tools report it to the model as an observation."""
 
 
 class ToolDefinitionChanged(RunError):

@@ -30,7 +30,7 @@ from agentflow.forks import Checkpoint, apply_edits, history
 from agentflow.models.base import Model, SamplingSettings
 from agentflow.models.spec import BACKENDS, load_model
 from agentflow.result import RunResult
-from agentflow.runtime.execution import EventHandler, execute, notify, run_config
+from agentflow.runtime.execution import EventHandler, check_sandboxes, execute, notify, run_config
 from agentflow.runtime.journal import ToolJournal, load_journal
 from agentflow.runtime.run_writer import RunWriter
 from agentflow.runtime.services import RunServices
@@ -118,6 +118,7 @@ class Runner:
         with the run, without secrets, so `resume` can connect them again).
         """
         compiled, graph_ref = self._compile(graph, tool_sources)
+        sandboxes = await check_sandboxes(compiled)
         settings = settings or SamplingSettings()
         if seed is not None:
             settings = dataclasses.replace(settings, seed=seed)
@@ -142,7 +143,7 @@ class Runner:
         tracker = BudgetTracker(budget=budget, prices=self.prices)
         svc = self._services(lease, tracker, default_model, role_models, settings, on_event, new.context, {})
         await notify(on_event, started)
-        return await execute(compiled, {"input": input}, svc, self.storage, lease)
+        return await execute(compiled, {"input": input}, svc, self.storage, lease, sandboxes=sandboxes)
 
     async def resume(
         self,
@@ -248,6 +249,7 @@ class Runner:
         compiled, _ = self._compile(self._graph_of(record, graph), sources if graph is None else ())
         default_model, role_models = self._models(record, model, models)
         budget = budget or Budget.from_dict(record.budget)
+        sandboxes = await check_sandboxes(compiled)
         gate("before_claim")
         # the claim decides on the run as stored now, not as read above: a racing process may have changed it
         lease = await self.storage.claim(record.id, owner=self.owner, accept=accept, budget=budget.as_dict())
@@ -263,7 +265,7 @@ class Runner:
         )
         await svc.record(resumed)
         pins = None if accept_tool_changes else recorded_pins(await self.storage.events(now.id))
-        return await execute(compiled, command, svc, self.storage, lease, pins=pins)
+        return await execute(compiled, command, svc, self.storage, lease, pins=pins, sandboxes=sandboxes)
 
     async def _resume_input(self, compiled: Any, record: RunRecord) -> Any:
         """What LangGraph continues with: the human decisions of a paused run; nothing (the last checkpoint)
@@ -347,6 +349,7 @@ class Runner:
         """Start a new run from checkpoint `at` of `parent`, with `edits` applied to its state, and run it."""
         record = await self.storage.get_run(parent)
         compiled, graph_ref = self._compile(self._graph_of(record, graph))
+        sandboxes = await check_sandboxes(compiled)
         checkpoints = await history(compiled, record.id)
         if not 0 <= at < len(checkpoints):
             raise UserError(f"run {record.id} has checkpoints 0..{len(checkpoints) - 1}; there is no {at}")
@@ -379,7 +382,8 @@ class Runner:
         tracker = BudgetTracker(budget=budget, prices=self.prices)
         svc = self._services(lease, tracker, default_model, role_models, settings, on_event, new.context, {})
         await notify(on_event, started)
-        return await execute(compiled, {"input": started.input} if fresh else None, svc, self.storage, lease)
+        graph_input = {"input": started.input} if fresh else None
+        return await execute(compiled, graph_input, svc, self.storage, lease, sandboxes=sandboxes)
 
     def _graph_of(self, record: RunRecord, graph: Any) -> Any:
         if graph is None and record.graph.startswith("python:"):

@@ -63,6 +63,8 @@ EXPORTED = {
     "ModelCalled",
     "ToolCalled",
     "ApprovalDecided",
+    "ToolSourcesConnected",
+    "SandboxReady",
     "RunErrored",
     "RunFinished",
     # errors (the whole tree of agentflow.exceptions)
@@ -89,11 +91,15 @@ EXPORTED = {
     "InvalidModelOutputError",
     "LeaseLostError",
     "McpStartError",
+    "SandboxError",
+    "SandboxPathError",
+    "SandboxUnavailableError",
     "ToolArgumentsError",
     "ToolDefinitionChanged",
     "ToolNameConflictError",
     "ToolReturn",
     "mcp",
+    "sandbox",
     "DecodingInvariantError",
     "PlanError",
     "RoutingError",
@@ -142,8 +148,14 @@ def _agentflow_imports(path: Path) -> set[str]:
 
 def test_examples_and_tools_use_only_public_names() -> None:
     """`examples/` and `tools/` import only exported names (and the public modules `agentflow.testing`,
-    `agentflow.toolkit`, `agentflow.graphs`)."""
-    public_modules = ("agentflow.testing.", "agentflow.toolkit.", "agentflow.graphs.")
+    `agentflow.toolkit`, `agentflow.graphs`, `agentflow.mcp`, `agentflow.sandbox`)."""
+    public_modules = (
+        "agentflow.testing.",
+        "agentflow.toolkit.",
+        "agentflow.graphs.",
+        "agentflow.mcp.",
+        "agentflow.sandbox.",
+    )
     for folder in ("examples", "tools"):
         for path in (REPO / folder).rglob("*.py"):
             for name in _agentflow_imports(path):

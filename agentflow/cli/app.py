@@ -43,6 +43,7 @@ app = typer.Typer(
 def _add_sub_apps() -> None:
     from agentflow.cli.mcp import mcp_app
     from agentflow.cli.runs import runs_app
+    from agentflow.cli.sandbox import sandbox_app
     from agentflow.cli.schema import schema_app
     from agentflow.cli.tools import tools_app
 
@@ -50,6 +51,7 @@ def _add_sub_apps() -> None:
     app.add_typer(schema_app, name="schema")
     app.add_typer(mcp_app, name="mcp")
     app.add_typer(tools_app, name="tools")
+    app.add_typer(sandbox_app, name="sandbox")
 
 
 _add_sub_apps()

@@ -18,7 +18,7 @@ import anyio
 import structlog
 
 from agentflow import approval
-from agentflow.events import Event, RunErrored, RunFinished, ToolSourcesConnected
+from agentflow.events import Event, RunErrored, RunFinished, SandboxReady, ToolSourcesConnected
 from agentflow.exceptions import AgentflowError, BudgetExhausted, LeaseLostError
 from agentflow.result import RunResult
 from agentflow.runtime.services import RunServices
@@ -27,7 +27,7 @@ from agentflow.status import RunStatus
 from agentflow.store.base import Lease, Storage
 from agentflow.tooling.source import graph_sources
 
-__all__ = ["EventHandler", "execute", "notify"]
+__all__ = ["EventHandler", "check_sandboxes", "execute", "notify"]
 
 EventHandler = Callable[[Event], Awaitable[None] | None]
 log = structlog.get_logger("agentflow.runner")
@@ -56,9 +56,53 @@ async def execute(
     lease: Lease,
     *,
     pins: Mapping[str, Any] | None = None,
+    sandboxes: list[dict[str, Any]] | None = None,
 ) -> RunResult:
     """Run the claimed run to its end (or pause) and record the result; see the module docstring. The graph's
-    tool sources are connected for the run first (checked against `pins` when the run recorded some)."""
+    tool sources are connected for the run first (checked against `pins` when the run recorded some);
+    `sandboxes` (from `check_sandboxes`) are recorded, and the run's sandbox containers go when it stops."""
+    if sandboxes:
+        await svc.record(SandboxReady(run_id=svc.run_id, policies=sandboxes))
+    try:
+        return await _execute(compiled, graph_input, svc, storage, lease, pins)
+    finally:
+        if sandboxes:
+            await _release_sandboxes(svc.run_id)
+
+
+async def check_sandboxes(compiled: Any) -> list[dict[str, Any]]:
+    """Before a run of `compiled` is created or claimed: if its tools run code in Docker sandboxes, check the
+    engine and image now (`SandboxUnavailableError` naming what to install and start, before any model
+    call) and start warming containers. Returns the policies in force, as plain data (empty: none)."""
+    from agentflow.sandbox.discovery import sandbox_policies
+
+    policies = sandbox_policies(compiled)
+    if not policies:
+        return []
+    from agentflow.sandbox.registry import preflight
+
+    return await preflight(policies)
+
+
+async def _release_sandboxes(run_id: str) -> None:
+    """The run's containers and work dir go whenever its execution here ends: finished, failed, cancelled, or
+    paused for approval (a resumed run starts from fresh containers; its files are not kept across a pause)."""
+    from agentflow.sandbox.registry import release_run
+
+    try:
+        await release_run(run_id)
+    except Exception as exc:  # the run's result is recorded; a leftover container is reaped later
+        log.warning("could not remove the run's sandbox containers", run_id=run_id, error=str(exc))
+
+
+async def _execute(
+    compiled: Any,
+    graph_input: Any,
+    svc: RunServices,
+    storage: Storage,
+    lease: Lease,
+    pins: Mapping[str, Any] | None,
+) -> RunResult:
     sources, local_tools = graph_sources(compiled)
     tracker = svc.tracker
     config = run_config(svc.run_id, tracker.budget.max_steps)

@@ -1,0 +1,1 @@
+"""The sandbox image definitions and the default policy, shipped as package data (`agentflow.sandboxes`)."""
