@@ -4,6 +4,7 @@
     scripted:FILE.json          replay decisions from a file (agentflow.testing.ScriptedModel)
     transformers:PATH           in-process transformers, decoding under agentflow's guaranteed grammar
     transformers:PATH?engine=E  ... with the mask engine E (auto, llguidance, xgrammar, outlines_core)
+    ...?threads=N               ... torch using N threads (demo and transformers; default: by model size)
     vllm:PATH                   vLLM's offline engine in process, same grammar (needs vLLM installed)
     vllm-server:URL#MODEL       a vLLM OpenAI-compatible server, same grammar (#MODEL optional)
     openai:MODEL@BASE_URL       any OpenAI-compatible endpoint: validated, invalid output retried
@@ -33,7 +34,10 @@ class ModelSpec:
     target: str
 
     def __str__(self) -> str:
-        return DEMO if self.backend == DEMO else f"{self.backend}:{self.target}"
+        if self.backend == DEMO:
+            query = self.target.partition("?")[2]
+            return f"{DEMO}?{query}" if query else DEMO
+        return f"{self.backend}:{self.target}"
 
 
 def parse_model_spec(spec: str) -> ModelSpec:
@@ -42,6 +46,9 @@ def parse_model_spec(spec: str) -> ModelSpec:
         raise ModelSpecError(f"empty model spec; {_USAGE}")
     if spec.strip() == DEMO:
         return ModelSpec(DEMO, str(DEMO_DIR))
+    if spec.strip().startswith(DEMO + "?"):
+        _local_options(spec.strip(), spec.strip().partition("?")[2])
+        return ModelSpec(DEMO, str(DEMO_DIR) + "?" + spec.strip().partition("?")[2])
     backend, sep, target = spec.strip().partition(":")
     if not sep:
         raise ModelSpecError(f"model spec {spec!r} has no backend prefix; {_USAGE}")
@@ -51,7 +58,33 @@ def parse_model_spec(spec: str) -> ModelSpec:
         raise ModelSpecError(
             f"model spec {spec!r} names no {'file' if backend == 'scripted' else 'model'}; {_USAGE}"
         )
+    if backend == "transformers":
+        path, _, query = target.partition("?")
+        if not path:
+            raise ModelSpecError(f"model spec {spec!r} names no model directory; {_USAGE}")
+        _local_options(spec, query)
     return ModelSpec(backend, target)
+
+
+def _local_options(spec: str, query: str) -> dict[str, str]:
+    """The `?engine=E&threads=N` options of a demo or transformers spec, checked (`ModelSpecError`)."""
+    from agentflow.exceptions import ConfigError
+    from agentflow.models.transformers import ENGINES, check_threads
+
+    options: dict[str, str] = {}
+    for part in filter(None, query.split("&")):
+        name, eq, value = part.partition("=")
+        if not eq or name not in ("engine", "threads"):
+            raise ModelSpecError(f"{spec}: unknown option {part!r} (expected engine=NAME or threads=N)")
+        if name == "engine" and value not in ENGINES:
+            raise ModelSpecError(f"{spec}: unknown mask engine {value!r}; choose one of: {', '.join(ENGINES)}")
+        if name == "threads":
+            try:
+                check_threads(value, "threads")
+            except ConfigError as exc:
+                raise ModelSpecError(f"{spec}: {exc}") from None
+        options[name] = value
+    return options
 
 
 _cache: dict[str, Model] = {}
@@ -70,13 +103,11 @@ def load_model(spec: str | Model) -> Model:
 
         return ScriptedModel.from_file(Path(parsed.target))  # cheap, and the file may change between runs
     if parsed.backend == DEMO:
-        from agentflow.models.transformers import TransformersModel
-
         if not (DEMO_DIR / "config.json").exists():
             raise ModelSpecError(f"the bundled demo model is missing from {DEMO_DIR}; reinstall agentflow")
-        model: Model = TransformersModel(DEMO_DIR, spec=DEMO)
+        model: Model = _transformers_model(parsed.target, spec.strip())
     elif parsed.backend == "transformers":
-        model = _transformers_model(parsed.target)
+        model = _transformers_model(parsed.target, spec.strip())
     elif parsed.backend == "vllm":
         from agentflow.models.vllm import VLLMModel
 
@@ -93,19 +124,15 @@ def load_model(spec: str | Model) -> Model:
     return model
 
 
-def _transformers_model(target: str) -> Model:
-    """`PATH` or `PATH?engine=NAME`."""
+def _transformers_model(target: str, spec: str) -> Model:
+    """`PATH`, `PATH?engine=NAME&threads=N` (checked by `parse_model_spec`)."""
     from agentflow.models.transformers import TransformersModel
 
     path, _, query = target.partition("?")
-    options: dict[str, str] = {}
-    for part in filter(None, query.split("&")):
-        name, eq, value = part.partition("=")
-        if not eq or name not in ("engine",):
-            raise ModelSpecError(f"transformers:{target}: unknown option {part!r} (expected engine=NAME)")
-        options[name] = value
-    if not path:
-        raise ModelSpecError(f"transformers:{target} names no model directory")
-    if not options:
-        return TransformersModel(path)
-    return TransformersModel(path, spec=f"transformers:{target}", **options)
+    options = _local_options(spec, query)
+    return TransformersModel(
+        path,
+        spec=spec,
+        engine=options.get("engine", "auto"),
+        threads=int(options["threads"]) if "threads" in options else None,
+    )

@@ -10,12 +10,20 @@ first use, or `load()`) and decodes every decision under `decision_schema(tools,
 - `llguidance`, `xgrammar`, `outlines_core`: that engine; a decision it cannot express exactly is refused with
   `EngineUnsupportedError` (an `UnsupportedSchemaError` naming keyword, JSON Pointer and engine).
 
-Spec: `transformers:PATH` or `transformers:PATH?engine=NAME`. torch, transformers and the engines are imported
-only when a model is loaded, so importing this module (and starting the CLI) stays fast.
+Threads: torch's intra-op thread count is chosen per model, not left to torch's default (every core, which on a
+small or busy machine makes a small model's decisions many times slower as threads wait on each other).
+`threads=N` (spec `?threads=N`, or `AGENTFLOW_TORCH_THREADS`) sets it; by default a small model (up to
+`SMALL_MODEL_PARAMS` parameters, like the demo model) decodes on one thread and a larger one on every core this
+process may use. Decisions on one model run one at a time, on one decoding worker; concurrent runs queue
+for it in order instead of fighting over the cores.
+
+Spec: `transformers:PATH`, `transformers:PATH?engine=NAME&threads=N`. torch, transformers and the engines are
+imported only when a model is loaded, so importing this module (and starting the CLI) stays fast.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,10 +38,12 @@ from agentflow.models.base import ModelRequest, ModelResponse, ToolSpec
 from agentflow.models.decision_schema import parse_decision
 from agentflow.models.prompt import render_chat, to_text
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "TransformersModel"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "SMALL_MODEL_PARAMS", "TransformersModel", "check_threads"]
 
 ENGINES = ("auto", "llguidance", "xgrammar", "outlines_core")  # agentflow.decoding.engines, plus "auto"
 DEFAULT_ENGINE = "auto"
+SMALL_MODEL_PARAMS = 50_000_000  # up to this size a decision is faster on one thread than on several
+THREADS_ENV = "AGENTFLOW_TORCH_THREADS"
 
 _MODEL_FILES = ("config.json",)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -43,16 +53,28 @@ class TransformersModel:
     """A local causal LM whose every decision is decoded under the guaranteed decision grammar.
 
     `path` is a directory holding a transformers checkpoint and its tokenizer (what `save_pretrained` writes).
-    `engine` picks the mask engine (see the module docstring); `device` is a torch device string.
+    `engine` picks the mask engine (see the module docstring); `device` is a torch device string; `threads`
+    torch's intra-op threads while this model decodes (None: `AGENTFLOW_TORCH_THREADS`, else by model size).
     One instance runs one generation at a time; compiled grammars are cached. Cancelling `decide` stops its
     generation at the next token.
     """
 
     def __init__(
-        self, path: str | Path, *, engine: str = DEFAULT_ENGINE, device: str = "cpu", spec: str | None = None
+        self,
+        path: str | Path,
+        *,
+        engine: str = DEFAULT_ENGINE,
+        device: str = "cpu",
+        threads: int | None = None,
+        spec: str | None = None,
     ) -> None:
         if engine not in ENGINES:
             raise ConfigError(f"unknown mask engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+        self._threads_arg = check_threads(threads, "threads") if threads is not None else None
+        if self._threads_arg is None and os.environ.get(THREADS_ENV):
+            self._threads_arg = check_threads(os.environ[THREADS_ENV], THREADS_ENV)
+        self._threads: int | None = None
+        self.last_threads: int | None = None  # torch's thread count during the latest decision
         self._path_arg = str(path)
         self._spec = spec
         self._path = Path(path).expanduser()
@@ -94,6 +116,11 @@ class TransformersModel:
         return self._device
 
     @property
+    def threads(self) -> int | None:
+        """torch's intra-op threads while this model decodes (known once loaded, unless set explicitly)."""
+        return self._threads or self._threads_arg
+
+    @property
     def loaded(self) -> bool:
         return self._hf_model is not None
 
@@ -133,8 +160,19 @@ class TransformersModel:
             if tokenizer.pad_token_id is None:
                 tokenizer.pad_token = tokenizer.eos_token
             model.eval()
+            self._threads = self._threads_arg or _default_threads(model)
             self._tokenizer = tokenizer
             self._hf_model = model
+
+    def _use_threads(self) -> None:
+        """Set torch's intra-op threads for this model, in the calling (decoding) thread: torch keeps the
+        setting per thread for OpenMP, so it is set where the work runs, before each decision."""
+        import torch
+
+        wanted = self._threads or 1
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
+        self.last_threads = torch.get_num_threads()
 
     def check_guarantee(self) -> None:
         """Load the model and check its tokenizer keeps the decoding guarantee (`UnsupportedTokenizerError`)."""
@@ -208,6 +246,7 @@ class TransformersModel:
         compiled = self._compile(request.tools, request.final_schema)
         self.load()
         with self._generate_lock:
+            self._use_threads()
             decoder = self._decoder()
             tokenizer = self._tokenizer
             prompt = to_text(render_chat(request), tokenizer)
@@ -241,11 +280,36 @@ class TransformersModel:
         compiled = compile_cached(schema)
         self.load()
         with self._generate_lock:
+            self._use_threads()
             sample = self._decoder().sample(
                 compiled, max_tokens=max_tokens or compiled.min_max_tokens, temperature=temperature, seed=seed
             )
             self._last_engine = sample.engine
         return sample.text
+
+
+def check_threads(value: object, what: str) -> int:
+    """`value` as a thread count (a whole number >= 1), else `ConfigError` naming `what`."""
+    try:
+        count = int(str(value))
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ConfigError(f"{what} must be a whole number >= 1 (got {value!r})")
+    return count
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _default_threads(model: Any) -> int:
+    """One thread for a small model (its matrices are too small to split profitably); else every usable core."""
+    params = sum(p.numel() for p in model.parameters())
+    return 1 if params <= SMALL_MODEL_PARAMS else _usable_cores()
 
 
 def _check_model_dir(path: Path) -> None:

@@ -302,3 +302,50 @@ async def test_long_bounded_strings_decode_within_the_lexer_limits(model: Transf
     schema = {"type": "string", "minLength": 200}
     response = await model.decide(request(tools=[], final_schema=schema, seed=5, max_tokens=None))
     assert isinstance(response.decision.final_answer, str) and len(response.decision.final_answer) >= 200
+
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "agentflow" / "models" / "demo"
+
+
+async def test_a_small_model_decodes_on_one_thread_whatever_torch_was_set_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The demo model chooses one torch thread for its decisions, even when the process had more."""
+    import torch
+
+    monkeypatch.delenv("AGENTFLOW_TORCH_THREADS", raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        demo = TransformersModel(DEMO_DIR)
+        await demo.decide(request())
+        assert demo.threads == 1 and demo.last_threads == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+async def test_threads_are_configurable_by_spec_and_environment(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`?threads=N` and AGENTFLOW_TORCH_THREADS set the threads a model decodes with; bad values are refused."""
+    import torch
+
+    from agentflow.models.spec import load_model
+
+    before = torch.get_num_threads()
+    try:
+        by_spec = load_model(f"transformers:{tiny_model_dir}?threads=2")
+        assert isinstance(by_spec, TransformersModel)
+        await by_spec.decide(request())
+        assert by_spec.last_threads == 2
+        monkeypatch.setenv("AGENTFLOW_TORCH_THREADS", "3")
+        by_env = TransformersModel(tiny_model_dir)
+        await by_env.decide(request())
+        assert by_env.threads == 3 and by_env.last_threads == 3
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ModelSpecError, match="threads must be a whole number"):
+        load_model(f"transformers:{tiny_model_dir}?threads=many")
+    monkeypatch.setenv("AGENTFLOW_TORCH_THREADS", "0")
+    with pytest.raises(ConfigError, match="AGENTFLOW_TORCH_THREADS"):
+        TransformersModel(tiny_model_dir)
