@@ -69,8 +69,12 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=None, help="force torch threads (default: the model's)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="force torch threads (default: the model's)"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     anyio.run(main, parser.parse_args())

@@ -77,7 +77,9 @@ def _local_options(spec: str, query: str) -> dict[str, str]:
         if not eq or name not in ("engine", "threads"):
             raise ModelSpecError(f"{spec}: unknown option {part!r} (expected engine=NAME or threads=N)")
         if name == "engine" and value not in ENGINES:
-            raise ModelSpecError(f"{spec}: unknown mask engine {value!r}; choose one of: {', '.join(ENGINES)}")
+            raise ModelSpecError(
+                f"{spec}: unknown mask engine {value!r}; choose one of: {', '.join(ENGINES)}"
+            )
         if name == "threads":
             try:
                 check_threads(value, "threads")
