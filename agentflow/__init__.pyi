@@ -31,6 +31,7 @@ from .exceptions import (
     ConfigError as ConfigError,
     ContextWindowError as ContextWindowError,
     DecodingInvariantError as DecodingInvariantError,
+    EngineLimitError as EngineLimitError,
     EngineUnsupportedError as EngineUnsupportedError,
     GrammarRejectedError as GrammarRejectedError,
     GraphLoadError as GraphLoadError,
@@ -59,6 +60,10 @@ from .exceptions import (
     UnsupportedSchemaError as UnsupportedSchemaError,
     UnsupportedTokenizerError as UnsupportedTokenizerError,
     UserError as UserError,
+)
+from .graph_walk import (
+    uses_roles as uses_roles,
+    with_subgraphs as with_subgraphs,
 )
 from .messages import (
     Decision as Decision,

@@ -36,6 +36,7 @@ __all__ = [
     "PendingCall",
     "ask",
     "decide",
+    "merge_patch",
     "needs_approval",
     "pending_calls",
     "resume_command",
@@ -52,7 +53,8 @@ class HumanDecision:
 
     action: Action
     call_id: str | None = None
-    arguments: dict[str, Any] | None = None  # approve with an edit
+    arguments: dict[str, Any] | None = None  # approve with these arguments instead of the call's
+    patch: dict[str, Any] | None = None  # approve with the call's arguments edited by this JSON merge patch
     message: str | None = None  # reject
     result: Any = None  # answer
 
@@ -226,18 +228,46 @@ def resume_command(pending: Sequence[PendingCall]) -> Any:
     return Command(resume=by_interrupt)
 
 
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: `patch`'s members replace `target`'s, `null` removes one, objects merge
+    recursively; a patch that is not an object replaces the target."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
 def _validated(call: PendingCall, decision: HumanDecision) -> HumanDecision:
-    """`decision` bound to `call`, after checking it can apply."""
+    """`decision` bound to `call`, after checking it can apply (an edit is stored as the full arguments)."""
     if decision.action == "reject" and not (decision.message or "").strip():
         raise InvalidDecisionError(f"rejecting call {call.call_id} needs a message for the model")
+    if decision.patch is not None:
+        if decision.action != "approve" or decision.arguments is not None:
+            raise InvalidDecisionError(
+                f"call {call.call_id}: a patch edits an approved call's arguments; give a patch or arguments"
+            )
+        if not isinstance(decision.patch, dict):
+            raise InvalidDecisionError(
+                f"edit for call {call.call_id}: the patch must be a JSON object of the arguments to change "
+                '(e.g. {"amount": 50}); to approve the call as it is, give no edit'
+            )
+        decision = dataclasses.replace(
+            decision, arguments=merge_patch(call.arguments, decision.patch), patch=None
+        )
     if decision.action == "approve" and decision.arguments is not None:
         if not isinstance(decision.arguments, dict):
             raise InvalidDecisionError(f"edit for call {call.call_id}: arguments must be a JSON object")
         from jsonschema import Draft202012Validator
 
-        errors = sorted(
-            Draft202012Validator(call.parameters).iter_errors(decision.arguments), key=lambda e: e.path
-        )
+        from agentflow.formats import format_checker
+
+        validator = Draft202012Validator(call.parameters, format_checker=format_checker(Draft202012Validator))
+        errors = sorted(validator.iter_errors(decision.arguments), key=lambda e: [str(p) for p in e.path])
         if errors:
             problems = "; ".join(
                 f"argument '{'.'.join(str(p) for p in e.path) or '(arguments)'}': {e.message}"

@@ -168,6 +168,12 @@ class BudgetTracker:
         self.usage.steps += 1
         return self.usage.steps
 
+    def cancel_step(self, step: int) -> None:
+        """Uncount step `step`, whose decision was cancelled before it was made (a resumed run makes it again),
+        unless a concurrent branch has counted a later step since (its number must stay unique)."""
+        if self.usage.steps == step:
+            self.usage.steps -= 1
+
     def record_tokens(self, model_spec: str, input_tokens: int, output_tokens: int) -> float:
         """Add one call's tokens and cost; return its cost in USD."""
         price_in, price_out = price_of(model_spec, self.prices)

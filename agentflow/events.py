@@ -194,6 +194,7 @@ class ToolCalled(Event):
     latency_s: float
     by_human: bool = False  # a human rejected the call or answered in the tool's place
     decision: str = ""  # the task of the decision this call belongs to (with call_id: the journal key)
+    traceback: str | None = None  # where the tool function raised (never shown to the model)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

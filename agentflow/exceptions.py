@@ -190,6 +190,22 @@ class EngineUnsupportedError(UnsupportedSchemaError):
         return {**super().as_dict(), "engine": self.engine}
 
 
+class EngineLimitError(EngineUnsupportedError):
+    """A grammar too large for one mask engine's limits (its regex form, EBNF text or index build): an engine
+    limit, not a problem with the schema; the other engines (or `auto`) may decode it."""
+
+    def __init__(self, engine: str, keyword: str, pointer: str, reason: str) -> None:
+        super().__init__(engine, keyword, pointer, reason)
+        where = f" [the lexeme of {keyword!r} at {pointer}]" if pointer else ""
+        self.args = (
+            f"mask engine {engine} cannot hold this grammar: {reason}{where}. This is a size limit of {engine}, "
+            "not a problem with the schema: use engine=auto (the default) or another engine",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class MaxTokensTooSmallError(UserError):
     """`max_tokens` is below the minimum that guarantees a complete, valid output for this schema."""
 

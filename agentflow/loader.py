@@ -7,6 +7,7 @@ the runner supplies them (`--model`, `--max-steps`, ...), so one graph file runs
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
@@ -14,12 +15,21 @@ import inspect
 import pkgutil
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agentflow.exceptions import GraphLoadError
 
-__all__ = ["DEFAULT_FACTORY", "bundled_graphs", "graph_name", "resolve_graph"]
+__all__ = [
+    "DEFAULT_FACTORY",
+    "GraphInfo",
+    "bundled_graphs",
+    "check_graph_ref",
+    "graph_info",
+    "graph_name",
+    "resolve_graph",
+]
 
 DEFAULT_FACTORY = "make_graph"
 
@@ -29,6 +39,66 @@ def bundled_graphs() -> list[str]:
     import agentflow.graphs as package
 
     return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_"))
+
+
+@dataclass(frozen=True, slots=True)
+class GraphInfo:
+    """What `agentflow graphs` shows of a graph file: its name, the first paragraph of its docstring and the
+    model roles it declares (`ROLES = (...)` at module level)."""
+
+    name: str
+    description: str
+    roles: tuple[str, ...]
+
+
+def graph_info(name: str) -> GraphInfo:
+    """A bundled graph's description and roles, read from its source (nothing imported: it stays fast)."""
+    import agentflow.graphs as package
+
+    for folder in package.__path__:
+        path = Path(folder) / f"{name}.py"
+        if path.is_file():
+            return _info_of(name, path)
+    raise GraphLoadError(f"no bundled graph named '{name}' (bundled: {', '.join(bundled_graphs())})")
+
+
+def _info_of(name: str, path: Path) -> GraphInfo:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    doc = ast.get_docstring(tree) or ""
+    description = " ".join(doc.split("\n\n", 1)[0].split())
+    roles: tuple[str, ...] = ()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "ROLES" for t in node.targets
+        ):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            roles = tuple(str(r) for r in value)
+    return GraphInfo(name, description, roles)
+
+
+def check_graph_ref(ref: str) -> None:
+    """Cheap checks of a graph reference before anything is loaded: the file exists, or the bundled graph
+    does (`GraphLoadError` naming the problem). Loading it may still fail (`resolve_graph`)."""
+    path_part, _ = _split_ref(ref)
+    if _looks_like_path(path_part):
+        path = Path(path_part).expanduser()
+        if not path.is_file():
+            raise GraphLoadError(f"graph file not found: {path}")
+        return
+    if not path_part.isidentifier():
+        raise GraphLoadError(f"{ref!r} is neither a graph file (*.py) nor a bundled graph name")
+    if path_part not in bundled_graphs():
+        names = ", ".join(bundled_graphs()) or "none"
+        raise GraphLoadError(
+            f"no bundled graph named '{path_part}' (bundled: {names}); or give a path to a .py file"
+        )
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.endswith(".py") or "/" in text or "\\" in text
 
 
 def graph_name(graph: Any) -> str:
@@ -104,8 +174,7 @@ def _split_ref(ref: str) -> tuple[str, str]:
 
 def _resolve_ref(ref: str, extra_tools: Sequence[Any] = ()) -> Any:
     path_part, attr = _split_ref(ref)
-    looks_like_path = path_part.endswith(".py") or "/" in path_part or "\\" in path_part
-    if looks_like_path:
+    if _looks_like_path(path_part):
         path = Path(path_part).expanduser()
         if not path.is_file():
             raise GraphLoadError(f"graph file not found: {path}")

@@ -24,11 +24,12 @@ from agentflow import approval
 from agentflow.approval import HumanDecision
 from agentflow.budget import DEFAULT_BUDGET, Budget, BudgetTracker, RunUsage
 from agentflow.events import ApprovalDecided, Event, RunResumed, RunStarted
-from agentflow.exceptions import RunBusyError, UserError
+from agentflow.exceptions import ConfigError, RunBusyError, UserError
 from agentflow.failpoints import failpoint, gate
 from agentflow.forks import Checkpoint, apply_edits, history
+from agentflow.graph_walk import graph_roles
 from agentflow.models.base import Model, SamplingSettings
-from agentflow.models.spec import BACKENDS, load_model
+from agentflow.models.spec import BACKENDS, DEMO, load_model
 from agentflow.result import RunResult
 from agentflow.runtime.execution import EventHandler, check_sandboxes, execute, notify, run_config
 from agentflow.runtime.journal import ToolJournal, load_journal
@@ -118,6 +119,7 @@ class Runner:
         with the run, without secrets, so `resume` can connect them again).
         """
         compiled, graph_ref = self._compile(graph, tool_sources)
+        _check_roles(compiled, graph_ref, models)
         sandboxes = await check_sandboxes(compiled)
         settings = settings or SamplingSettings()
         if seed is not None:
@@ -126,7 +128,9 @@ class Runner:
         default_model = load_model(model) if model is not None else None
         role_models = {role: load_model(m) for role, m in (models or {}).items()}
         run_id = run_id or new_run_id()
-        model_spec = _describe_models(default_model, role_models)
+        model_spec = (
+            _describe_models(default_model, role_models) or DEMO
+        )  # nodes without a model use the demo
         started = RunStarted(run_id=run_id, graph=graph_ref, input=input, model=model_spec)
         new = NewRun(
             run_id=run_id,
@@ -246,7 +250,8 @@ class Runner:
         accept_tool_changes: bool = False,
     ) -> RunResult:
         sources = _recorded_sources(record) if tool_sources is None else list(tool_sources)
-        compiled, _ = self._compile(self._graph_of(record, graph), sources if graph is None else ())
+        compiled, graph_ref = self._compile(self._graph_of(record, graph), sources if graph is None else ())
+        _check_roles(compiled, graph_ref, models)
         default_model, role_models = self._models(record, model, models)
         budget = budget or Budget.from_dict(record.budget)
         sandboxes = await check_sandboxes(compiled)
@@ -349,6 +354,7 @@ class Runner:
         """Start a new run from checkpoint `at` of `parent`, with `edits` applied to its state, and run it."""
         record = await self.storage.get_run(parent)
         compiled, graph_ref = self._compile(self._graph_of(record, graph))
+        _check_roles(compiled, graph_ref, models)
         sandboxes = await check_sandboxes(compiled)
         checkpoints = await history(compiled, record.id)
         if not 0 <= at < len(checkpoints):
@@ -430,13 +436,27 @@ def _recorded_sources(record: RunRecord) -> list[ToolSource]:
 
 def _reloadable(spec: str) -> bool:
     """Whether a recorded model spec can be loaded again (in-memory fakes cannot)."""
-    return spec == "demo" or (":" in spec and spec.split(":", 1)[0] in BACKENDS)
+    return spec == DEMO or spec.startswith(DEMO + "?") or (":" in spec and spec.split(":", 1)[0] in BACKENDS)
 
 
 def _settings_of(record: RunRecord) -> SamplingSettings:
     return SamplingSettings(
         **{k: v for k, v in record.settings.items() if k in ("temperature", "top_p", "max_tokens", "seed")}
     )
+
+
+def _check_roles(compiled: Any, graph_ref: str, models: Mapping[str, Any] | None) -> None:
+    """Refuse a per-role model for a role the graph does not have (a typo would silently use the default)."""
+    if not models:
+        return
+    roles = graph_roles(compiled)
+    unknown = sorted(set(models) - set(roles))
+    if unknown:
+        have = ", ".join(roles) if roles else "none declared"
+        raise ConfigError(
+            f"graph {graph_ref} has no model role {', '.join(repr(r) for r in unknown)} (its roles: {have}); "
+            "a node of your own declares the roles it asks with agentflow.uses_roles(node, ROLE)"
+        )
 
 
 def _describe_models(default: Model | None, roles: dict[str, Model]) -> str | None:

@@ -3,8 +3,9 @@
 The graph below is ReAct with one extra node: after the model answers, `review` appends how many tool calls
 the answer rests on — a custom node reading the shared state. Run it like any graph file:
 
-    scripts/agentflow run examples/custom_graph.py --input "What is 6 * 7?" \
-        --model scripted:examples/scripted/arithmetic.json
+    scripts/agentflow run examples/custom_graph.py --input "What is 17 * 23 + 4?" \
+        --model scripted:examples/scripted/arithmetic.json   # (the script answers only this request)
+    scripts/agentflow run examples/custom_graph.py --input "What is 6 * 7?"   # on the demo model
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ import agentflow
 from agentflow.sandbox import Policy
 from agentflow.toolkit import sandbox_tools
 
+
+#: The model roles of this graph (`--model ROLE=SPEC`); `agentflow graphs` lists them without importing it.
+ROLES = ("agent",)
+
 SYSTEM_PROMPT = (
     "You answer questions by writing and running Python 3 code. Call python_exec with a complete program that "
     "prints what you need; numpy and pandas are available, the network is not. Read stdout and stderr: fix the "

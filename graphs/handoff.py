@@ -31,6 +31,9 @@ class NoteRequest(BaseModel):
     text: str = Field(max_length=200)
 
 
+#: The model roles of this graph (`--model ROLE=SPEC`); `agentflow graphs` lists them without importing it.
+ROLES = ("front_desk", "mathematician", "archivist")
+
 AGENTS = [
     agentflow.Agent(
         name="front_desk",

@@ -17,6 +17,10 @@ import agentflow
 from agentflow.toolkit import DEFAULT_TOOLS
 
 
+#: The model roles of this graph (`--model ROLE=SPEC`); `agentflow graphs` lists them without importing it.
+ROLES = ("planner", "executor", "writer")
+
+
 def make_graph(tools: Sequence[Any] = ()) -> StateGraph:
     """Plan and execute; `tools` (tools or MCP servers, e.g. from `--mcp-stdio`) join the executors' tools."""
     return agentflow.plan_execute_graph([*DEFAULT_TOOLS, *tools])

@@ -12,6 +12,10 @@ from langgraph.graph import StateGraph
 import agentflow
 from agentflow.toolkit import DEFAULT_TOOLS
 
+
+#: The model roles of this graph (`--model ROLE=SPEC`); `agentflow graphs` lists them without importing it.
+ROLES = ("agent",)
+
 SYSTEM_PROMPT = (
     "You are a precise assistant with tools for arithmetic, unit conversion, the current time and notes. "
     "Call a tool whenever it can answer or check part of the request, read its observation, then answer briefly."

@@ -16,6 +16,10 @@ from langgraph.graph import StateGraph
 import agentflow
 from agentflow.toolkit import calculator, convert_units, current_time, search_notes, write_note
 
+
+#: The model roles of this graph (`--model ROLE=SPEC`); `agentflow graphs` lists them without importing it.
+ROLES = ("supervisor", "mathematician", "timekeeper", "archivist")
+
 AGENTS = [
     agentflow.Agent(
         name="mathematician", description="arithmetic and unit conversions", tools=[calculator, convert_units]

@@ -20,6 +20,7 @@ from agentflow.cli.common import (
     ModelOpt,
     QuietOpt,
     VerboseOpt,
+    check_graph,
     fail,
     json_arg,
     mcp_servers,
@@ -62,7 +63,9 @@ def run(
     graph: Annotated[
         str, typer.Argument(help="Graph file (path.py or path.py:factory) or bundled graph name.")
     ],
-    input: Annotated[str, typer.Option("--input", "-i", help="The request, or - to read stdin.")],
+    input: Annotated[
+        str, typer.Option("--input", "-i", metavar="TEXT", help="The request, or - to read stdin.")
+    ],
     model: ModelOpt = None,
     db: DbOpt = None,
     max_steps: Annotated[int | None, typer.Option(min=0, help="Max model decisions (default 25).")] = None,
@@ -90,8 +93,9 @@ def run(
     quiet: QuietOpt = False,
 ) -> None:
     """Run GRAPH on a request and show its steps live."""
-    text = read_input(input)
+    check_graph(graph)
     default_model, role_models = split_models(model)
+    text = read_input(input)
     servers = _servers_or_fail(mcp_stdio, mcp_http)
 
     def start(runner: Any, run_id: str, view: Any) -> Any:
@@ -202,7 +206,15 @@ def approve(
     call: Annotated[
         str | None, typer.Option("--call", help="The call to approve (default: all pending).")
     ] = None,
-    edit: Annotated[str | None, typer.Option("--edit", help="JSON arguments replacing the call's.")] = None,
+    edit: Annotated[
+        str | None,
+        typer.Option(
+            "--edit",
+            metavar="JSON",
+            help="Approve with edited arguments: a JSON merge patch of them ('{\"amount\": 50}' changes one; "
+            "null removes one).",
+        ),
+    ] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = 0,
@@ -211,10 +223,15 @@ def approve(
     """Approve pending tool calls (optionally with edited arguments); the run continues once all are decided."""
     from agentflow.approval import HumanDecision
 
-    arguments = json_arg(edit, "--edit") if edit is not None else None
+    patch = json_arg(edit, "--edit") if edit is not None else None
+    if edit is not None and not isinstance(patch, dict):
+        raise fail(
+            "--edit takes a JSON object: the arguments to change (a merge patch, e.g. '{\"amount\": 50}'); "
+            "to approve the call as it is, leave out --edit"
+        )
     decide(
         run_id,
-        [HumanDecision(action="approve", call_id=call, arguments=arguments)],
+        [HumanDecision(action="approve", call_id=call, patch=patch)],
         db,
         as_json,
         verbose,
@@ -292,14 +309,80 @@ def pending(
 
 
 @app.command()
-def graphs() -> None:
-    """List the graphs that ship with agentflow."""
-    from agentflow.loader import bundled_graphs
+def graphs(
+    graph: Annotated[
+        str | None, typer.Argument(help="A graph file or name: load it and show its model roles.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the graphs that ship with agentflow: name, model roles (for --model ROLE=SPEC), description."""
+    from agentflow.exceptions import AgentflowError
+    from agentflow.loader import bundled_graphs, graph_info
 
-    for name in bundled_graphs():
-        typer.echo(name)
+    try:
+        infos = [graph_info(name) for name in bundled_graphs()] if graph is None else [_loaded_info(graph)]
+    except AgentflowError as exc:
+        raise fail(str(exc), exc.exit_code, error_type=type(exc).__name__) from None
+    if as_json:
+        rows = [{"name": i.name, "roles": list(i.roles), "description": i.description} for i in infos]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, expand=True)
+    table.add_column("graph", no_wrap=True)
+    table.add_column("roles", overflow="fold", ratio=1)
+    table.add_column("description", overflow="fold", ratio=2)
+    for info in infos:
+        table.add_row(info.name, ", ".join(info.roles) or "-", info.description)
+    Console(highlight=False).print(table)
+
+
+def _loaded_info(graph: str) -> Any:
+    """A graph file's (or bundled graph's) roles, found by building it."""
+    import ast
+    from pathlib import Path
+
+    from agentflow.graph_walk import graph_roles
+    from agentflow.loader import GraphInfo, check_graph_ref, resolve_graph
+
+    check_graph_ref(graph)
+    built, ref = resolve_graph(graph)
+    compiled = built.compile() if hasattr(built, "compile") else built
+    path = Path(graph.rpartition(":")[0] if graph.count(":") and not Path(graph).exists() else graph)
+    doc = ""
+    if path.is_file():
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    description = " ".join(doc.split("\n\n", 1)[0].split())
+    return GraphInfo(ref, description, tuple(graph_roles(compiled)))
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. Usage errors (a missing option, a value out of range) exit 2 as click
+    reports them, and with `--json` still print the one JSON object on stdout."""
+    try:
+        code = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if not (hasattr(exc, "exit_code") and hasattr(exc, "show") and hasattr(exc, "format_message")):
+            raise
+        exc.show()  # (a click usage error: the message and the command's usage line)
+        if exc.exit_code == 2 and "--json" in sys.argv[1:]:
+            error = {"type": "UsageError", "message": _usage_message(exc)}
+            keys = ("run_id", "status", "output", "usage", "budget")
+            payload = {**dict.fromkeys(keys), "status": "error", "error": error}
+            sys.stdout.write(json.dumps(payload) + "\n")
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: Any) -> str:
+    """A click usage error's message, naming the option it is about."""
+    message = str(exc.format_message())
+    param = getattr(exc, "param", None)
+    hint = getattr(exc, "param_hint", None) or (param.opts[0] if param is not None and param.opts else None)
+    if isinstance(hint, list | tuple):
+        hint = " / ".join(hint)
+    return f"{hint}: {message}" if hint and str(hint) not in message else message

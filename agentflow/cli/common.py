@@ -21,6 +21,7 @@ __all__ = [
     "ModelOpt",
     "QuietOpt",
     "VerboseOpt",
+    "check_graph",
     "fail",
     "json_arg",
     "mcp_servers",
@@ -34,17 +35,30 @@ __all__ = [
 DbOpt = Annotated[
     str | None,
     typer.Option(
-        "--db", help="Run database (default: $AGENTFLOW_DB or ~/.local/share/agentflow/agentflow.db)."
+        "--db",
+        metavar="PATH",
+        help="Run database (default: $AGENTFLOW_DB or ~/.local/share/agentflow/agentflow.db).",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")]
+VerboseOpt = Annotated[
+    int,
+    typer.Option(
+        "--verbose",
+        "-v",
+        count=True,
+        metavar="",
+        show_default=False,
+        help="More detail on stderr (-vv: debug).",
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No live view; errors only.")]
 ModelOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--model",
         "-m",
+        metavar="SPEC",
         help="Model spec (scripted:FILE.json, transformers:PATH, ...); ROLE=SPEC sets one role's model.",
     ),
 ]
@@ -71,6 +85,8 @@ def fail(message: str, code: int = 2, *, error_type: str = "UsageError") -> type
 
 
 def setup_logging(verbose: int, quiet: bool) -> None:
+    """Log lines on stderr: warnings by default, `-v` info, `-vv` agentflow's debug lines; dependencies (LangGraph,
+    aiosqlite, httpx, ...) say only their warnings unless `-vvv`. `-q`: errors only."""
     import structlog
 
     level = (
@@ -83,20 +99,46 @@ def setup_logging(verbose: int, quiet: bool) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(level),
         processors=[structlog.processors.add_log_level, structlog.dev.ConsoleRenderer(colors=False)],
     )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    dependencies = logging.ERROR if quiet else (logging.DEBUG if verbose >= 3 else logging.WARNING)
+    logging.basicConfig(level=dependencies, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(dependencies)
+    logging.getLogger("agentflow").setLevel(level)
 
 
 def split_models(specs: list[str] | None) -> tuple[str | None, dict[str, str]]:
-    default, roles = None, {}
+    """The default model spec and the per-role ones (`ROLE=SPEC`), each checked before anything loads."""
+    from agentflow.exceptions import ModelSpecError
+    from agentflow.models.spec import check_model_spec
+
+    default: str | None = None
+    roles: dict[str, str] = {}
     for spec in specs or []:
         head, sep, tail = spec.partition("=")
         if sep and head.isidentifier() and ":" not in head:
+            if head in roles:
+                raise fail(f"--model gives role '{head}' twice ({roles[head]!r}, {tail!r})")
             roles[head] = tail
         elif default is not None:
             raise fail(f"--model given twice without a role ({default!r}, {spec!r}); use ROLE=SPEC for roles")
         else:
             default = spec
+    for spec in [*([default] if default is not None else []), *roles.values()]:
+        try:
+            check_model_spec(spec)
+        except ModelSpecError as exc:
+            raise fail(str(exc), error_type="ModelSpecError") from None
     return default, roles
+
+
+def check_graph(graph: str) -> None:
+    """Fail now (exit 2) if GRAPH names no file and no bundled graph; nothing is imported."""
+    from agentflow.exceptions import GraphLoadError
+    from agentflow.loader import check_graph_ref
+
+    try:
+        check_graph_ref(graph)
+    except GraphLoadError as exc:
+        raise fail(str(exc), error_type="GraphLoadError") from None
 
 
 def read_input(value: str) -> Any:
@@ -155,13 +197,17 @@ def open_store(db: str | None) -> Any:
 McpStdioOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--mcp-stdio", help='An MCP server to start, "CMD ARGS" (repeatable); its tools join the graph\'s.'
+        "--mcp-stdio",
+        metavar="CMD",
+        help='An MCP server to start, "CMD ARGS" (repeatable); its tools join the graph\'s.',
     ),
 ]
 McpHttpOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--mcp-http", help="An MCP server's streamable-HTTP URL (repeatable); its tools join the graph's."
+        "--mcp-http",
+        metavar="URL",
+        help="An MCP server's streamable-HTTP URL (repeatable); its tools join the graph's.",
     ),
 ]
 

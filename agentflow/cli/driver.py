@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from agentflow.cli.common import fail, setup_logging
 from agentflow.status import RunStatus
@@ -16,7 +17,9 @@ from agentflow.status import RunStatus
 __all__ = ["budget_of", "execute"]
 
 
-def emit_result(result: Any, as_json: bool, console: Any) -> None:
+def emit_result(result: Any, as_json: bool, console: Any, *, quiet: bool = False) -> None:
+    """The result: the answer on stdout (with --json, the one JSON object); on stderr what the live view did not
+    already say (an error only once) and how to go on. `quiet`: only the answer and errors."""
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False, default=str) + "\n")
         return
@@ -24,17 +27,35 @@ def emit_result(result: Any, as_json: bool, console: Any) -> None:
         output = result.output
         typer.echo(output if isinstance(output, str) else json.dumps(output, ensure_ascii=False, indent=2))
     elif result.error:
-        console.print(f"[red]{result.error['type']}: {result.error['message']}[/]", markup=True)
-    elif result.partial is not None:
-        console.print(f"[yellow]partial result:[/] {result.partial}", markup=True, highlight=False)
+        if quiet:  # (otherwise the live view has printed it)
+            console.print(f"[red]{result.error['type']}: {result.error['message']}[/]", markup=True)
+    elif result.partial is not None and not quiet:
+        partial = result.partial
+        text = partial if isinstance(partial, str) else json.dumps(partial, ensure_ascii=False, default=str)
+        console.print(f"[yellow]partial result:[/] {escape(text)}", markup=True, highlight=False)
     if result.status is RunStatus.AWAITING_APPROVAL:
-        from agentflow.cli.render import pending_table
+        if not quiet:
+            from agentflow.cli.render import pending_table
 
-        console.print(pending_table(result.pending))
+            console.print(pending_table(result.pending))
         console.print(
             f"waiting for decisions: agentflow approve|reject|answer {result.run_id} ...", highlight=False
         )
-    console.print(f"run id: {result.run_id}", highlight=False)
+    elif result.status is RunStatus.CANCELLED:
+        console.print(f"cancelled; continue it with: agentflow resume {result.run_id}", highlight=False)
+    elif result.status is RunStatus.BUDGET_EXHAUSTED:
+        flag = {
+            "steps": "--max-steps",
+            "tokens": "--max-tokens",
+            "cost": "--max-cost",
+            "time": "--max-time",
+            "tool_calls": "--max-tool-calls",
+        }.get(result.budget or "", "--max-steps")
+        console.print(
+            f"continue it with a larger budget: agentflow resume {result.run_id} {flag} N", highlight=False
+        )
+    if not quiet:
+        console.print(f"run id: {result.run_id}", highlight=False)
 
 
 async def with_signals(runner: Any, run_id: str, start: Any) -> Any:
@@ -100,9 +121,12 @@ def execute(db: str | None, as_json: bool, verbose: int, quiet: bool, run_id_of:
             run_id = await run_id_of(runner)
             result = await with_signals(runner, run_id, lambda: start(runner, run_id, view))
             while result.status is RunStatus.AWAITING_APPROVAL and interactive:
-                from agentflow.cli.prompts import ask_decisions
+                from agentflow.cli.prompts import NoMoreInput, ask_decisions
 
-                decisions = await anyio.to_thread.run_sync(ask_decisions, console, result.pending)
+                try:
+                    decisions = await anyio.to_thread.run_sync(ask_decisions, console, result.pending)
+                except NoMoreInput:  # stdin closed: the run stays paused (exit 4)
+                    break
                 try:
                     result = await with_signals(
                         runner, run_id, lambda d=decisions: runner.decide(run_id, d, on_event=view)
@@ -116,7 +140,7 @@ def execute(db: str | None, as_json: bool, verbose: int, quiet: bool, run_id_of:
         result = anyio.run(main)
     except AgentflowError as exc:
         raise fail(str(exc), exc.exit_code, error_type=type(exc).__name__) from None
-    emit_result(result, as_json, console)
+    emit_result(result, as_json, console, quiet=quiet)
     exit_now_if_threads_linger(result.exit_code)
     raise typer.Exit(result.exit_code)
 

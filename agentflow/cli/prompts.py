@@ -9,14 +9,22 @@ from rich.markup import escape
 
 from agentflow.approval import HumanDecision, PendingCall
 
-__all__ = ["ask_decisions"]
+__all__ = ["NoMoreInput", "ask_decisions"]
 
 _CHOICES = "[a]pprove, [e]dit, [r]eject, a[n]swer"
 
 
+class NoMoreInput(Exception):
+    """stdin ended before every call had a decision: the run stays paused."""
+
+
 def _read(console: Console, prompt: str) -> str:
     console.print(prompt, end="", markup=False)
-    return input().strip()
+    try:
+        return input().strip()
+    except EOFError:
+        console.print("")
+        raise NoMoreInput from None
 
 
 def ask_decisions(console: Console, pending: list[PendingCall]) -> list[HumanDecision]:
@@ -41,10 +49,11 @@ def ask_decisions(console: Console, pending: list[PendingCall]) -> list[HumanDec
                 if choice == "a":
                     decisions.append(HumanDecision(action="approve", call_id=call.call_id))
                 elif choice == "e":
-                    arguments = json.loads(_read(console, "new arguments (JSON): "))
-                    decisions.append(
-                        HumanDecision(action="approve", call_id=call.call_id, arguments=arguments)
-                    )
+                    patch = json.loads(_read(console, 'arguments to change (JSON, e.g. {"amount": 50}): '))
+                    if not isinstance(patch, dict):
+                        console.print("[red]give a JSON object of the arguments to change[/]")
+                        continue
+                    decisions.append(HumanDecision(action="approve", call_id=call.call_id, patch=patch))
                 elif choice == "r":
                     message = _read(console, "message for the model: ") or "rejected"
                     decisions.append(HumanDecision(action="reject", call_id=call.call_id, message=message))

@@ -27,7 +27,20 @@ from agentflow.status import RunStatus
 # a run started without --model: each node uses its graph's own model, else the bundled demo model
 DEFAULT_MODEL_LABEL = "graph default (demo)"
 
-__all__ = ["DEFAULT_MODEL_LABEL", "LiveView", "event_detail", "pending_table", "runs_table", "short"]
+__all__ = [
+    "DEFAULT_MODEL_LABEL",
+    "LiveView",
+    "event_detail",
+    "pending_table",
+    "plural",
+    "runs_table",
+    "short",
+]
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 step`, `2 steps`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def short(value: Any, limit: int = 120) -> str:
@@ -81,6 +94,8 @@ class LiveView:
                 style = "red" if event.is_error else "blue"
                 prefix += "[magenta](human)[/] " if event.by_human else ""
                 c.print(f"  {prefix}[{style}]← {escape(event.tool)}: {escape(short(event.content, 200))}[/]")
+                if self.verbose and event.traceback:
+                    c.print(f"[dim]{escape(event.traceback.rstrip())}[/]")
             case RunErrored():
                 c.print(f"[red]error: {escape(event.error_type)}: {escape(event.message)}[/]")
             case RunFinished():
@@ -91,22 +106,23 @@ class LiveView:
                 }.get(RunStatus(event.status), "red")
                 extra = f" (budget '{event.budget}')" if event.budget else ""
                 u = event.usage
+                tokens = u.get("input_tokens", 0) + u.get("output_tokens", 0)
                 c.print(
-                    f"[{color}]{event.status}{extra}[/] · run {event.run_id} · {u.get('steps', 0)} steps, "
-                    f"{u.get('tool_calls', 0)} tool calls, {u.get('input_tokens', 0) + u.get('output_tokens', 0)} "
-                    f"tokens, {u.get('wall_s', 0):.2f} s"
+                    f"[{color}]{event.status}{extra}[/] · run {event.run_id} · {plural(u.get('steps', 0), 'step')}, "
+                    f"{plural(u.get('tool_calls', 0), 'tool call')}, {plural(tokens, 'token')}, "
+                    f"{u.get('wall_s', 0):.2f} s"
                 )
 
 
 def runs_table(records: list[Any]) -> Table:
+    """Recorded runs; long cells wrap (never cut), whatever the terminal's width or when not a terminal."""
     table = Table(show_edge=False)
     table.add_column("run", no_wrap=True, min_width=16)
-    table.add_column("status", no_wrap=True)
+    table.add_column("status", overflow="fold")
     for column in ("graph", "created", "steps", "tokens", "output"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for r in records:
         tokens = (r.usage.get("input_tokens", 0) or 0) + (r.usage.get("output_tokens", 0) or 0)
-        graph = r.graph if len(r.graph) < 40 else "…" + r.graph[-39:]
         shown = (
             r.output
             if r.status is RunStatus.SUCCEEDED
@@ -115,21 +131,22 @@ def runs_table(records: list[Any]) -> Table:
         table.add_row(
             r.id,
             r.status,
-            escape(graph),
+            escape(r.graph),
             r.created_at[:19].replace("T", " "),
             str(r.usage.get("steps", 0)),
             str(tokens),
-            escape(short(shown, 60)),
+            escape(short(shown, 300)),
         )
     return table
 
 
 def pending_table(calls: list[PendingCall]) -> Table:
+    """Calls waiting for a human: tool and arguments in full (a human approves exactly what runs)."""
     table = Table(show_edge=False, title="pending tool calls")
-    table.add_column("run", no_wrap=True)
-    table.add_column("call", no_wrap=True)
+    table.add_column("run", no_wrap=True, min_width=16)
+    table.add_column("call", overflow="fold")
     for column in ("tool", "arguments", "reasoning", "decision"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for c in calls:
         note = " (outcome unknown: interrupted)" if c.unknown_outcome else ""
         decision = c.decision.action if c.decision is not None else "-"
@@ -137,8 +154,8 @@ def pending_table(calls: list[PendingCall]) -> Table:
             c.run_id,
             c.call_id,
             escape(c.tool) + note,
-            escape(short(c.arguments, 80)),
-            escape(short(c.reasoning, 60)),
+            escape(json.dumps(c.arguments, ensure_ascii=False)),
+            escape(c.reasoning),
             decision,
         )
     return table

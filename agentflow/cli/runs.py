@@ -99,10 +99,17 @@ def runs_show(
         console.print(f"output: {short(record.output, 300)}", markup=False)
     if record.error:
         console.print(f"error: {record.error['type']}: {record.error['message']}", markup=False)
+    width = max((len(e.agent) for e in events), default=0)
     for e in events:
         step = e.step if e.step is not None else "-"
-        detail = event_detail(from_trace(e.kind, e.run_id, e.data))
-        console.print(f"{e.seq:>4} {e.ts[11:23]} step {step:>3} {e.kind:<16} {detail}", markup=False)
+        event = from_trace(e.kind, e.run_id, e.data)
+        agent = f" {e.agent:<{width}}" if width else ""
+        console.print(
+            f"{e.seq:>4} {e.ts[11:23]} step {step:>3}{agent} {e.kind:<16} {event_detail(event)}", markup=False
+        )
+        trace = getattr(event, "traceback", None)
+        if trace:
+            console.print("       " + trace.rstrip().replace("\n", "\n       "), markup=False)
 
 
 @runs_app.command("history")

@@ -11,6 +11,7 @@ from jsonschema import validators
 from jsonschema.validators import Draft3Validator, Draft4Validator, Draft6Validator, Draft7Validator
 
 from agentflow.exceptions import UnsupportedSchemaError
+from agentflow.formats import format_checker
 
 __all__ = ["ANNOTATIONS", "HANDLED", "SchemaContext", "pointer_join", "schema_types"]
 
@@ -147,7 +148,7 @@ class SchemaContext:
         self.bool_exclusive = self.cls is Draft4Validator
         self.keywords = frozenset(self.cls.VALIDATORS)
         self._validator = self.cls(
-            root if isinstance(root, (dict, bool)) else {}, format_checker=self.cls.FORMAT_CHECKER
+            root if isinstance(root, (dict, bool)) else {}, format_checker=format_checker(self.cls)
         )
         self._root_id = root.get("$id", root.get("id")) if isinstance(root, dict) else None
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, validators
 
+from agentflow.formats import format_checker
+
 __all__ = ["REQUIRED_FORMAT_CHECKERS", "Validity", "check_output", "missing_format_checkers"]
 
 #: Formats the compiler emits; jsonschema checks some of them only with extra packages installed
@@ -83,7 +85,7 @@ def check_output(text: str | bytes, schema: Any) -> Validity:
         if isinstance(schema, dict)
         else Draft202012Validator
     )
-    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    validator = cls(schema, format_checker=format_checker(cls))
     error = next(iter(validator.iter_errors(value)), None)
     if error is not None:
         return Validity(False, f"schema: {error.message[:200]} at {error.json_path}", value)

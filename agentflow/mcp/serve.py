@@ -173,11 +173,15 @@ async def serve_http(
 
 
 def find_tools(value: Any, where: str) -> list[Tool]:
-    """The tools in `value`: a Tool, a list of Tools, a factory returning either, or a module (every `Tool`
-    among its attributes, in definition order)."""
+    """The tools in `value`: a Tool, a list of Tools, a factory returning either, or a module (its
+    `DEFAULT_TOOLS` list when it has one, as `agentflow.toolkit` does; else every `Tool` among its attributes,
+    in definition order)."""
     import types
 
     if isinstance(value, types.ModuleType):
+        defaults = getattr(value, "DEFAULT_TOOLS", None)
+        if isinstance(defaults, list | tuple) and defaults and all(isinstance(t, Tool) for t in defaults):
+            return list(defaults)
         found: dict[int, Tool] = {}
         attrs = list(vars(value).values())
         lists = [

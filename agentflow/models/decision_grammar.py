@@ -63,9 +63,5 @@ def check_decision_engine(
                 engine_support(compile_cached(schema, limits), engine)
             except EngineUnsupportedError as own:
                 if own.keyword == exc.keyword:
-                    raise EngineUnsupportedError(
-                        engine, own.keyword, own.pointer, f"{where}: {own.reason}"
-                    ) from None
-        raise EngineUnsupportedError(
-            engine, exc.keyword, exc.pointer, f"the decision envelope: {exc.reason}"
-        ) from None
+                    raise type(own)(engine, own.keyword, own.pointer, f"{where}: {own.reason}") from None
+        raise type(exc)(engine, exc.keyword, exc.pointer, f"the decision envelope: {exc.reason}") from None

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from agentflow.exceptions import ModelError
+from agentflow.formats import format_checker
 from agentflow.models.base import ToolSpec
 from agentflow.models.decision_schema import decision_from_data, decision_schema
 
@@ -64,7 +65,7 @@ def _schema_error(instance: Any, schema: Any, base_path: str = "$") -> OutputErr
         if isinstance(schema, dict)
         else Draft202012Validator
     )
-    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    validator = cls(schema, format_checker=format_checker(cls))
     error: ValidationError | None = best_match(validator.iter_errors(instance))
     if error is None:
         return None

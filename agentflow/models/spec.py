@@ -20,7 +20,7 @@ from pathlib import Path
 from agentflow.exceptions import ModelSpecError
 from agentflow.models.base import Model
 
-__all__ = ["BACKENDS", "ModelSpec", "load_model", "parse_model_spec"]
+__all__ = ["BACKENDS", "DEMO", "ModelSpec", "check_model_spec", "load_model", "parse_model_spec"]
 
 BACKENDS = ("scripted", "transformers", "vllm", "vllm-server", "openai")
 DEMO = "demo"
@@ -87,6 +87,21 @@ def _local_options(spec: str, query: str) -> dict[str, str]:
                 raise ModelSpecError(f"{spec}: {exc}") from None
         options[name] = value
     return options
+
+
+def check_model_spec(spec: str) -> ModelSpec:
+    """`parse_model_spec` plus what can be checked without loading anything: a local model's directory and a
+    scripted model's file exist (`ModelSpecError` naming the problem)."""
+    parsed = parse_model_spec(spec)
+    if parsed.backend == "transformers":
+        from agentflow.models.transformers import check_model_dir
+
+        check_model_dir(Path(parsed.target.partition("?")[0]).expanduser())
+    elif parsed.backend == "scripted" and not Path(parsed.target).expanduser().is_file():
+        raise ModelSpecError(f"scripted model file {parsed.target} does not exist")
+    elif parsed.backend == "vllm" and "/" in parsed.target and not Path(parsed.target).expanduser().exists():
+        raise ModelSpecError(f"model directory {parsed.target} does not exist")
+    return parsed
 
 
 _cache: dict[str, Model] = {}

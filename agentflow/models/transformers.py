@@ -38,7 +38,14 @@ from agentflow.models.base import ModelRequest, ModelResponse, ToolSpec
 from agentflow.models.decision_schema import parse_decision
 from agentflow.models.prompt import render_chat, to_text
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "SMALL_MODEL_PARAMS", "TransformersModel", "check_threads"]
+__all__ = [
+    "DEFAULT_ENGINE",
+    "ENGINES",
+    "SMALL_MODEL_PARAMS",
+    "TransformersModel",
+    "check_model_dir",
+    "check_threads",
+]
 
 ENGINES = ("auto", "llguidance", "xgrammar", "outlines_core")  # agentflow.decoding.engines, plus "auto"
 DEFAULT_ENGINE = "auto"
@@ -78,7 +85,7 @@ class TransformersModel:
         self._path_arg = str(path)
         self._spec = spec
         self._path = Path(path).expanduser()
-        _check_model_dir(self._path)
+        check_model_dir(self._path)
         self._engine = engine
         self._device = device
         self._lock = anyio.Lock()  # callers queue here, not in worker threads
@@ -312,7 +319,7 @@ def _default_threads(model: Any) -> int:
     return 1 if params <= SMALL_MODEL_PARAMS else _usable_cores()
 
 
-def _check_model_dir(path: Path) -> None:
+def check_model_dir(path: Path) -> None:
     """Raise `ModelSpecError` unless `path` looks like a saved transformers model (cheap, no imports)."""
     if not path.exists():
         raise ModelSpecError(f"model directory {path} does not exist")

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
 import structlog
 from langgraph.graph import END
 
@@ -96,7 +97,8 @@ async def model_step(
     if recorded is not None:
         # this model task already decided before a crash: reuse the decision, so its tool calls keep their
         # identity (and a call that ran is not run again)
-        await svc.record(StepStarted(run_id=svc.run_id, agent=agent, step=svc.tracker.usage.steps + 1))
+        step = svc.journal.step_of(task) or svc.tracker.usage.steps + 1
+        await svc.record(StepStarted(run_id=svc.run_id, agent=agent, step=step))
         return Decision.model_validate(recorded["outcome"]["decision"]), recorded["outcome"]["raw"], task
     step = svc.tracker.start_step()
     await svc.record(StepStarted(run_id=svc.run_id, agent=agent, step=step))
@@ -112,6 +114,9 @@ async def model_step(
     started = time.perf_counter()
     try:
         response = await model.decide(request)
+    except anyio.get_cancelled_exc_class():
+        svc.tracker.cancel_step(step)  # no decision was made: resuming makes it as this same step
+        raise
     except ModelError as exc:  # tokens spent on failed attempts (e.g. invalid outputs retried) still count
         spent = getattr(exc, "usage", None)
         if spent is not None:
@@ -140,7 +145,7 @@ async def model_step(
         offer=offer,
         engine=response.engine,
     )
-    svc.journal.remember_decision(task, event.decision, raw_text)  # the event is its durable record
+    svc.journal.remember_decision(task, event.decision, raw_text, step)  # the event is its durable record
     await svc.record(event)
     failpoint("after_decision")
     return decision, raw_text, task
@@ -185,6 +190,7 @@ class ModelNode:
         self.system_prompt = system_prompt
         self.final_schema = final_schema
         self.role = role
+        self.model_roles = [role]  # (what `--model ROLE=SPEC` may name: agentflow.graph_walk)
         _warn_unenforceable(self.tools)
 
     async def __call__(self, state: AgentState) -> dict[str, Any]:
@@ -206,9 +212,7 @@ class ModelNode:
         if decision.is_final:
             update["output"] = decision.final_answer
             update["partial"] = decision.final_answer
-        elif decision.reasoning:
-            update["partial"] = decision.reasoning
-        return update
+        return update  # (a decision to call tools is not a result: the partial result stays the last one)
 
 
 def route_after_model(state: AgentState) -> str:

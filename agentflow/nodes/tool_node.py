@@ -175,7 +175,7 @@ class ToolNode:
             await svc.journal.start(task, call)
         context = RunContext(
             run_id=svc.run_id,
-            step=svc.tracker.usage.steps,
+            step=_step(svc, task),
             call_id=call.id,
             store=svc.store,
             context=svc.context,
@@ -201,7 +201,7 @@ class ToolNode:
         event = ToolCalled(
             run_id=svc.run_id,
             agent=agent_label(self.role),
-            step=svc.tracker.usage.steps,
+            step=_step(svc, task),
             call_id=call.id,
             tool=call.name,
             arguments=call.arguments,
@@ -213,6 +213,7 @@ class ToolNode:
             latency_s=outcome.latency_s,
             by_human=by_human,
             decision=task,
+            traceback=outcome.traceback,
         )
         svc.journal.remember(task, call, outcome)
         if durable:  # a non-idempotent call: its journal row is finished in the same transaction as the event
@@ -241,3 +242,10 @@ def _asks_human(
     except Exception as exc:
         svc.logger.warning("approval predicate failed; asking a human", tool=tool.name, error=repr(exc))
         return True
+
+
+def _step(svc: RunServices, task: str) -> int:
+    """The step of the decision whose calls these are (parallel branches each have their own), else the run's
+    latest step."""
+    step = svc.journal.step_of(task)
+    return step if step is not None else svc.tracker.usage.steps

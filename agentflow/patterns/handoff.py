@@ -18,13 +18,13 @@ from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel
 
 from agentflow.exceptions import ConfigError, RunError
+from agentflow.graph_walk import with_subgraphs
 from agentflow.messages import Message, user_message
 from agentflow.nodes.model_node import ModelNode, input_text, route_after_model
 from agentflow.nodes.state import AgentState
 from agentflow.nodes.subagent import run_subagent
 from agentflow.nodes.tool_node import ToolNode
 from agentflow.patterns.agent import Agent
-from agentflow.tooling.source import with_subgraphs
 from agentflow.tooling.tool import Tool
 
 __all__ = ["TRANSFER_PREFIX", "HandoffState", "handoff_graph", "transfer_tool"]

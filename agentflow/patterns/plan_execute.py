@@ -29,6 +29,7 @@ from langgraph.types import Send
 
 from agentflow.approval import ApprovalPolicy
 from agentflow.exceptions import PlanError
+from agentflow.graph_walk import uses_roles, with_subgraphs
 from agentflow.messages import Message, assistant_message, system_message, user_message
 from agentflow.models.base import Model
 from agentflow.nodes.model_node import input_text, model_step
@@ -36,7 +37,7 @@ from agentflow.nodes.subagent import run_subagent
 from agentflow.patterns.plan import PLAN_SCHEMA, REVISION_SCHEMA, parse_plan, parse_revision, ready_steps
 from agentflow.patterns.react import react_graph
 from agentflow.runtime.services import services
-from agentflow.tooling.source import ToolSource, split_tools, with_subgraphs
+from agentflow.tooling.source import ToolSource, split_tools
 from agentflow.tooling.tool import Tool
 
 __all__ = ["STEP_RESULT_SCHEMA", "PlanState", "plan_execute_graph"]
@@ -266,11 +267,11 @@ def plan_execute_graph(
         return {"output": decision.final_answer}
 
     builder = StateGraph(PlanState)
-    builder.add_node("plan", plan)
+    builder.add_node("plan", uses_roles(plan, "planner"))
     with_subgraphs(execute, executor)  # where `graph_sources` finds its tools
     builder.add_node("execute", execute, input_schema=_StepInput)
-    builder.add_node("replan", revise)
-    builder.add_node("write", write)
+    builder.add_node("replan", uses_roles(revise, "planner"))
+    builder.add_node("write", uses_roles(write, "writer"))
     builder.add_edge(START, "plan")
     builder.add_conditional_edges("plan", dispatch, ["plan", "execute", "write"])
     builder.add_edge("execute", "replan")

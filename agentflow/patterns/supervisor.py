@@ -19,13 +19,13 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agentflow.exceptions import ConfigError, RoutingError
+from agentflow.graph_walk import uses_roles, with_subgraphs
 from agentflow.messages import Message, assistant_message, system_message, user_message
 from agentflow.models.base import Model
 from agentflow.nodes.model_node import input_text, model_step
 from agentflow.nodes.subagent import run_subagent
 from agentflow.patterns.agent import Agent
 from agentflow.patterns.react import react_graph
-from agentflow.tooling.source import with_subgraphs
 
 __all__ = ["FINISH", "SupervisorState", "route_schema", "supervisor_graph"]
 
@@ -144,7 +144,7 @@ def supervisor_graph(
         return END if route["next"] == FINISH else route["next"]
 
     builder = StateGraph(SupervisorState)
-    builder.add_node("supervisor", supervise)
+    builder.add_node("supervisor", uses_roles(supervise, "supervisor"))
     for agent in agents:
         builder.add_node(agent.name, _specialist_node(agent))
         builder.add_edge(agent.name, "supervisor")

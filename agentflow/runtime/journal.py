@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["DECISION", "ToolJournal", "load_journal", "outcome_from_dict", "outcome_to_dict"]
 
 DECISION = "decision"  # the journal's call id for a model node's decision
-_OUTCOME_KEYS = ("content", "is_error", "error_type", "result", "attempts", "latency_s")
+_OUTCOME_KEYS = ("content", "is_error", "error_type", "result", "attempts", "latency_s", "traceback")
 
 Entries = dict[tuple[str, str], dict[str, Any]]
 
@@ -39,6 +39,7 @@ def outcome_to_dict(outcome: ToolOutcome) -> dict[str, Any]:
         "result": outcome.result,
         "attempts": outcome.attempts,
         "latency_s": outcome.latency_s,
+        "traceback": outcome.traceback,
     }
 
 
@@ -51,6 +52,7 @@ def outcome_from_dict(call: ToolCall, data: dict[str, Any]) -> ToolOutcome:
         result=data.get("result"),
         attempts=data.get("attempts") or 0,
         latency_s=data.get("latency_s") or 0.0,
+        traceback=data.get("traceback"),
     )
 
 
@@ -63,7 +65,7 @@ async def load_journal(storage: Storage, run_id: str) -> Entries:
         if event.kind == ModelCalled.kind and data.get("task"):
             entries[(data["task"], DECISION)] = {
                 "status": "finished",
-                "outcome": {"decision": data["decision"], "raw": data["raw_text"]},
+                "outcome": {"decision": data["decision"], "raw": data["raw_text"], "step": data.get("step")},
             }
         elif event.kind == ToolCalled.kind and data.get("decision"):
             entries[(data["decision"], data["call_id"])] = {
@@ -90,10 +92,22 @@ class ToolJournal:
         if self.writer is not None:
             await self.writer.journal_start(task, call.id, call.name, call.arguments)
 
-    def remember_decision(self, task: str, decision: dict[str, Any], raw: str) -> None:
-        """Keep a model task's decision (its `model_called` event is the durable record, on disk before any
-        side effect it leads to: a non-idempotent call's `started` write commits the trace queued before it)."""
-        self.entries[(task, DECISION)] = {"status": "finished", "outcome": {"decision": decision, "raw": raw}}
+    def remember_decision(
+        self, task: str, decision: dict[str, Any], raw: str, step: int | None = None
+    ) -> None:
+        """Keep a model task's decision and its step (its `model_called` event is the durable record, on disk
+        before any side effect it leads to: a non-idempotent call's `started` write commits the trace queued
+        before it)."""
+        self.entries[(task, DECISION)] = {
+            "status": "finished",
+            "outcome": {"decision": decision, "raw": raw, "step": step},
+        }
+
+    def step_of(self, task: str) -> int | None:
+        """The step of the decision a model task made (what its tool calls belong to), if known."""
+        entry = self.entries.get((task, DECISION))
+        step = (entry or {}).get("outcome", {}).get("step") if entry else None
+        return step if isinstance(step, int) else None
 
     def remember(self, task: str, call: ToolCall, outcome: ToolOutcome) -> None:
         self.entries[(task, call.id)] = {"status": "finished", "outcome": outcome_to_dict(outcome)}

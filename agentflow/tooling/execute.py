@@ -45,6 +45,7 @@ class ToolOutcome:
     result: Any = None
     attempts: int = 0
     latency_s: float = 0.0
+    traceback: str | None = None  # where a tool function raised (for the trace and `-v`, not the model)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +63,26 @@ class ToolReturn:
 class _Timeout(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"timed out after {seconds:g} s")
+
+
+_MAX_TRACEBACK_CHARS = 8000
+
+
+def _traceback_of(exc: BaseException) -> str:
+    """The exception's traceback from the tool function down (agentflow's own frames left out), capped."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = ("agentflow/tooling/", "tenacity/", "anyio/", "asyncio/", "concurrent/futures/")
+    kept = [f for f in frames if not any(part in f.filename.replace("\\", "/") for part in own)] or frames
+    text = "".join(
+        [
+            "Traceback (most recent call last):\n",
+            *traceback.format_list(kept),
+            *traceback.format_exception_only(type(exc), exc),
+        ]
+    )
+    return text if len(text) <= _MAX_TRACEBACK_CHARS else "...\n" + text[-_MAX_TRACEBACK_CHARS:]
 
 
 def truncate(text: str, limit: int) -> str:
@@ -124,7 +145,12 @@ async def execute_call(
     started = time.perf_counter()
 
     def outcome(
-        content: str, *, error_type: str | None = None, result: Any = None, attempts: int = 0
+        content: str,
+        *,
+        error_type: str | None = None,
+        result: Any = None,
+        attempts: int = 0,
+        trace: str | None = None,
     ) -> ToolOutcome:
         limit = (
             tool.max_observation_chars
@@ -139,6 +165,7 @@ async def execute_call(
             result=result,
             attempts=attempts,
             latency_s=time.perf_counter() - started,
+            traceback=trace,
         )
 
     tool = tools.get(call.name)
@@ -179,6 +206,7 @@ async def execute_call(
             f"tool '{tool.name}' failed: {type(exc).__name__}: {exc}",
             error_type=type(exc).__name__,
             attempts=attempts,
+            trace=_traceback_of(exc),
         )
     if isinstance(result, ToolReturn):
         return outcome(

@@ -8,15 +8,14 @@ connects them for the run's duration, and each node sees the source's tools next
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 from agentflow.exceptions import ToolDefinitionError
+from agentflow.graph_walk import listed, node_targets, with_subgraphs
 from agentflow.tooling.tool import Tool
 
 __all__ = ["ToolSource", "graph_sources", "split_tools", "with_subgraphs"]
-
-F = TypeVar("F")
 
 
 class ToolSource:
@@ -49,43 +48,12 @@ def split_tools(items: Iterable[Tool | ToolSource]) -> tuple[list[Tool], list[To
 def graph_sources(graph: Any) -> tuple[list[ToolSource], list[Tool]]:
     """Every tool source a compiled graph's nodes use, and every local tool beside them (for name checks):
     from nodes that say so with a `tool_sources` / `local_tools` attribute (agentflow's nodes and patterns do),
-    and from subgraphs added as nodes."""
+    and from subgraphs added as nodes (`agentflow.graph_walk`)."""
     sources: dict[int, ToolSource] = {}
     tools: dict[int, Tool] = {}
-    seen: set[int] = set()
-
-    def walk(compiled: Any) -> None:
-        if id(compiled) in seen:
-            return
-        seen.add(id(compiled))
-        for node in getattr(compiled, "nodes", {}).values():
-            bound = getattr(node, "bound", None)
-            if bound is None:
-                continue
-            if hasattr(bound, "nodes") and hasattr(bound, "ainvoke"):  # a compiled subgraph as a node
-                walk(bound)
-                continue
-            target = getattr(bound, "afunc", None) or getattr(bound, "func", None)
-            for source in _listed(target, "tool_sources"):
-                sources.setdefault(id(source), source)
-            for tool in _listed(target, "local_tools"):
-                tools.setdefault(id(tool), tool)
-            for inner in _listed(target, "subgraphs"):
-                walk(inner)
-
-    walk(graph)
+    for target in node_targets(graph):
+        for source in listed(target, "tool_sources"):
+            sources.setdefault(id(source), source)
+        for tool in listed(target, "local_tools"):
+            tools.setdefault(id(tool), tool)
     return list(sources.values()), list(tools.values())
-
-
-def with_subgraphs(node: F, *graphs: Any) -> F:
-    """Mark a node function that runs compiled `graphs` inside it (a sub-agent), so `graph_sources` finds their
-    tool sources too; returns the node."""
-    setattr(node, "subgraphs", list(graphs))  # noqa: B010  (a function attribute the walk reads)
-    return node
-
-
-def _listed(target: Any, attribute: str) -> Sequence[Any]:
-    value = getattr(target, attribute, None)
-    if value is None:
-        return ()
-    return value() if callable(value) else value

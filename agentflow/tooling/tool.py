@@ -193,7 +193,9 @@ def _schema_validator(tool_name: str, schema: Mapping[str, Any]) -> Any:
         raise ToolDefinitionError(
             f"tool '{tool_name}': invalid input schema at {where}: {exc.message}"
         ) from None
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    from agentflow.formats import format_checker
+
+    return cls(schema, format_checker=format_checker(cls))
 
 
 def _schema_problems(validator: Any, arguments: Any) -> list[str]:

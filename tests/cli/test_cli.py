@@ -123,7 +123,9 @@ def test_bad_input_exit_2(db_path: Path, args: list[str], message: str) -> None:
     """Bad graph, bad model spec, bad option or unknown run: exit 2 and a one-line error, no traceback."""
     agentflow("runs", "list", db=db_path)  # the database exists for `runs show`
     if args[0] == "runs":
-        agentflow("run", "react", "-i", "x", "--model", f"scripted:{ARITHMETIC}", db=db_path)
+        agentflow(
+            "run", "react", "-i", "What is 17 * 23 + 4?", "--model", f"scripted:{ARITHMETIC}", db=db_path
+        )
     proc = agentflow(*args, db=db_path)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert message in proc.stderr and "Traceback" not in proc.stderr
@@ -141,7 +143,16 @@ def test_usage_errors_with_json_print_one_json_object(db_path: Path) -> None:
 def test_runs_list_and_show(db_path: Path) -> None:
     """Runs are listed newest first and shown with their trace."""
     first = json.loads(
-        agentflow("run", "react", "-i", "a", "--model", f"scripted:{ARITHMETIC}", "--json", db=db_path).stdout
+        agentflow(
+            "run",
+            "react",
+            "-i",
+            "What is 17 * 23 + 4?",
+            "--model",
+            f"scripted:{ARITHMETIC}",
+            "--json",
+            db=db_path,
+        ).stdout
     )
     listed = json.loads(agentflow("runs", "list", "--json", db=db_path).stdout)
     assert [r["run_id"] for r in listed] == [first["run_id"]] and listed[0]["graph"] == "react"

@@ -8,7 +8,9 @@ tokenization), auto's measured choice and its cache, forced engines, cancellatio
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -179,10 +181,18 @@ def test_masks_agree_along_walks(
 
 
 def test_auto_choice_is_measured_supported_and_cached(
-    compiled_dev: dict[str, Any], engine_support: dict[str, dict[str, Any]], decoder: Any
+    compiled_dev: dict[str, Any],
+    engine_support: dict[str, dict[str, Any]],
+    tiny: tuple[Any, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """auto picks an engine that supports the grammar, keeps what each candidate measured and why others were
     refused, and answers the same grammar from its cache."""
+    from agentflow.decoding.driver import GuidedDecoder
+
+    monkeypatch.setenv("AGENTFLOW_CACHE_DIR", str(tmp_path))
+    decoder = GuidedDecoder(*tiny)
     refused_by_oc = next(n for n, e in engine_support["outlines_core"].items() if e is not None)
     both = next(n for n, e in engine_support["outlines_core"].items() if e is None)
     for name in (refused_by_oc, both):
@@ -262,3 +272,37 @@ def test_outlines_core_index_build_is_time_limited(monkeypatch: pytest.MonkeyPat
         with pytest.raises(EngineUnsupportedError):
             engine.prepare(comp)
     assert len(calls) == 1
+
+
+def test_auto_choices_are_kept_on_disk_for_the_next_process(
+    compiled_dev: dict[str, Any],
+    engine_support: dict[str, dict[str, Any]],
+    tiny: tuple[Any, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A later decoder (process) reuses the stored choice without measuring; a stored engine that now refuses
+    the grammar, or a corrupted cache file, sends auto back to measuring."""
+    from agentflow.decoding.driver import GuidedDecoder
+    from agentflow.decoding.engines.choice_cache import ChoiceCache
+
+    monkeypatch.setenv("AGENTFLOW_CACHE_DIR", str(tmp_path))
+    both = next(n for n, e in engine_support["outlines_core"].items() if e is None)
+    refused_by_oc = next(n for n, e in engine_support["outlines_core"].items() if e is not None)
+    first = GuidedDecoder(*tiny).choice(compiled_dev[both])
+    assert not first.stored and first.measured
+    again = GuidedDecoder(*tiny).choice(compiled_dev[both])
+    assert again.stored and again.engine == first.engine and not again.measured
+    stored = json.loads((tmp_path / "engine-choices.json").read_text())
+    assert all(len(k) == 64 and v in ENGINES for k, v in stored.items())  # digests and names only
+
+    decoder = GuidedDecoder(*tiny)
+    key = ChoiceCache.key(compiled_dev[refused_by_oc].lark, decoder.view.fingerprint, ENGINES)
+    (tmp_path / "engine-choices.json").write_text(json.dumps({**stored, key: "outlines_core"}))
+    choice = decoder.choice(compiled_dev[refused_by_oc])
+    assert not choice.stored and choice.engine != "outlines_core"
+    assert json.loads((tmp_path / "engine-choices.json").read_text())[key] == choice.engine
+
+    (tmp_path / "engine-choices.json").write_text("{not json")
+    fresh = GuidedDecoder(*tiny).choice(compiled_dev[both])
+    assert not fresh.stored and fresh.engine in ENGINES

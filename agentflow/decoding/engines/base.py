@@ -100,7 +100,7 @@ class MaskEngine(ABC):
                 self._compiled.pop(next(iter(self._compiled)))
             self._compiled[compiled.lark] = hit
         if isinstance(hit, EngineUnsupportedError):
-            raise EngineUnsupportedError(hit.engine, hit.keyword, hit.pointer, hit.reason)
+            raise type(hit)(hit.engine, hit.keyword, hit.pointer, hit.reason)  # (an engine limit stays one)
         return hit
 
     def matcher(self, compiled: CompiledSchema) -> Matcher:

@@ -23,9 +23,9 @@ from typing import Any
 from agentflow.decoding.compile import CompiledSchema
 from agentflow.decoding.engines.automata import AutomatonError, lexeme_dfa
 from agentflow.decoding.engines.base import MaskEngine, Matcher, TokenizerView
-from agentflow.decoding.engines.regex_form import to_regex
+from agentflow.decoding.engines.regex_form import RegexTooLarge, to_regex
 from agentflow.decoding.grammar import GrammarIR
-from agentflow.exceptions import DecodingInvariantError, EngineUnsupportedError
+from agentflow.exceptions import DecodingInvariantError, EngineLimitError, EngineUnsupportedError
 
 __all__ = ["MAX_REGEX_CHARS", "OutlinesCoreEngine"]
 
@@ -67,7 +67,8 @@ def _translate(lark: str, compiled: CompiledSchema) -> str:
         return to_regex(ir, MAX_REGEX_CHARS)
     except AutomatonError as exc:
         lexeme = exc.lexeme
-        raise EngineUnsupportedError(
+        error = EngineLimitError if isinstance(exc, RegexTooLarge) else EngineUnsupportedError
+        raise error(
             "outlines_core",
             lexeme.keyword if lexeme else "schema",
             lexeme.pointer if lexeme else "",
@@ -164,14 +165,12 @@ def _guarded_index(regex: str, vocabulary: Any) -> Any:
         os.close(read_fd)
         _, status = os.waitpid(pid, 0)
     if timed_out:
-        raise EngineUnsupportedError(
-            "outlines_core", "schema", "", f"index build exceeded {BUILD_TIMEOUT_S:.0f} s"
-        )
+        raise EngineLimitError("outlines_core", "schema", "", f"index build exceeded {BUILD_TIMEOUT_S:.0f} s")
     code = os.waitstatus_to_exitcode(status)
     if code == 2:
         raise DecodingInvariantError("outlines_core rejected the regex form")
     if code != 0:
-        raise EngineUnsupportedError(
+        raise EngineLimitError(
             "outlines_core",
             "schema",
             "",

@@ -3,7 +3,9 @@
 The measurement is what one engine costs for this grammar on this vocabulary: compiling it (zero when that
 engine already holds it) plus `DECODES` decodes at the bound, each token's mask time taken from a short probe
 walk (`PROBE_STEPS` tokens, the same walk for every engine). The choice is cached under (grammar text,
-tokenizer fingerprint, engine set), so it is made once per schema and process. Every engine accepts the same
+tokenizer fingerprint, engine set), so it is made once per schema and process, and on disk
+(`choice_cache`), so later processes skip the measuring: the stored engine builds the grammar and is used
+unless it now refuses it. Every engine accepts the same
 outputs, so the choice never changes what is valid; it can change which valid text a seed gives, because
 llguidance offers only the canonical tokenization of bytes the grammar forces, where xgrammar and
 outlines_core offer every token that fits (pin `engine=` for seed-for-seed reproducibility across processes).
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentflow.decoding.compile import CompiledSchema
 from agentflow.decoding.engines import engine_support
+from agentflow.decoding.engines.choice_cache import ChoiceCache
 from agentflow.exceptions import EngineUnsupportedError, UnsupportedSchemaError
 
 if TYPE_CHECKING:
@@ -43,16 +46,25 @@ class Choice:
     engine: str
     measured: dict[str, Measure] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
+    stored: bool = False  # taken from the on-disk cache of an earlier process's measurement
 
 
 class EngineSelector:
-    def __init__(self, get_engine: Any, fingerprint: str, eos: int, vocab_size: int) -> None:
+    def __init__(
+        self,
+        get_engine: Any,
+        fingerprint: str,
+        eos: int,
+        vocab_size: int,
+        stored: ChoiceCache | None = None,
+    ) -> None:
         self._get = get_engine
         self._fingerprint = fingerprint
         self._eos = eos
         self._vocab = vocab_size
         self._words = (vocab_size + 31) // 32
         self._cache: OrderedDict[tuple[str, str, tuple[str, ...]], Choice] = OrderedDict()
+        self._stored = stored if stored is not None else ChoiceCache()
 
     def choose(self, compiled: CompiledSchema, names: tuple[str, ...]) -> Choice:
         key = (compiled.lark, self._fingerprint, names)
@@ -60,6 +72,29 @@ class EngineSelector:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
+        disk_key = ChoiceCache.key(compiled.lark, self._fingerprint, names)
+        choice = self._from_disk(compiled, names, disk_key) or self._measure_all(compiled, names)
+        if not choice.stored:
+            self._stored.put(disk_key, choice.engine)
+        self._cache[key] = choice
+        while len(self._cache) > 256:
+            self._cache.popitem(last=False)
+        return choice
+
+    def _from_disk(self, compiled: CompiledSchema, names: tuple[str, ...], disk_key: str) -> Choice | None:
+        """The engine an earlier process chose, if it still builds this grammar (else forget it)."""
+        name = self._stored.get(disk_key)
+        if name is None or name not in names:
+            return None
+        try:
+            engine_support(compiled, name)
+            self._get(name).prepare(compiled)
+        except EngineUnsupportedError:
+            self._stored.forget(disk_key)
+            return None
+        return Choice(name, stored=True)
+
+    def _measure_all(self, compiled: CompiledSchema, names: tuple[str, ...]) -> Choice:
         measured: dict[str, Measure] = {}
         refused: dict[str, str] = {}
         errors: list[EngineUnsupportedError] = []
@@ -83,11 +118,7 @@ class EngineSelector:
                 "no mask engine can enforce it: " + "; ".join(f"{n}: {r}" for n, r in refused.items()),
             )
         best = min(measured, key=lambda n: measured[n].score_s)
-        choice = Choice(best, measured, refused)
-        self._cache[key] = choice
-        while len(self._cache) > 256:
-            self._cache.popitem(last=False)
-        return choice
+        return Choice(best, measured, refused)
 
     def _measure(self, engine: MaskEngine, compiled: CompiledSchema) -> Measure:
         import numpy as np

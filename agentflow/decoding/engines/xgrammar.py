@@ -10,7 +10,7 @@ from agentflow.decoding.compile import CompiledSchema
 from agentflow.decoding.engines.automata import AutomatonError
 from agentflow.decoding.engines.base import MaskEngine, Matcher
 from agentflow.decoding.engines.ebnf import to_ebnf
-from agentflow.exceptions import DecodingInvariantError, EngineUnsupportedError
+from agentflow.exceptions import DecodingInvariantError, EngineLimitError, EngineUnsupportedError
 
 __all__ = ["XGrammarEngine"]
 
@@ -27,7 +27,7 @@ def _translate(lark: str, compiled: CompiledSchema) -> str:
             "xgrammar", lexeme.keyword if lexeme else "schema", lexeme.pointer if lexeme else "", str(exc)
         ) from None
     if len(text) > MAX_EBNF_CHARS:
-        raise EngineUnsupportedError("xgrammar", "schema", "", f"EBNF over {MAX_EBNF_CHARS} characters")
+        raise EngineLimitError("xgrammar", "schema", "", f"EBNF over {MAX_EBNF_CHARS} characters")
     import xgrammar as xgr
 
     try:
