@@ -20,7 +20,6 @@ import agentflow
 from agentflow.sandbox import Policy
 from agentflow.toolkit import sandbox_tools
 
-
 #: The model roles of this graph (`--model ROLE=SPEC`); `agentflow graphs` lists them without importing it.
 ROLES = ("agent",)
 

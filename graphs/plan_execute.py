@@ -16,7 +16,6 @@ from langgraph.graph import StateGraph
 import agentflow
 from agentflow.toolkit import DEFAULT_TOOLS
 
-
 #: The model roles of this graph (`--model ROLE=SPEC`); `agentflow graphs` lists them without importing it.
 ROLES = ("planner", "executor", "writer")
 

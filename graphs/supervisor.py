@@ -16,7 +16,6 @@ from langgraph.graph import StateGraph
 import agentflow
 from agentflow.toolkit import calculator, convert_units, current_time, search_notes, write_note
 
-
 #: The model roles of this graph (`--model ROLE=SPEC`); `agentflow graphs` lists them without importing it.
 ROLES = ("supervisor", "mathematician", "timekeeper", "archivist")
 
