@@ -115,12 +115,16 @@ class LiveView:
 
 
 def runs_table(records: list[Any]) -> Table:
-    """Recorded runs; long cells wrap (never cut), whatever the terminal's width or when not a terminal."""
+    """Recorded runs; ids, dates and graphs are never cut, whatever the terminal's width or when not a
+    terminal (cells wrap); the output column is a one-line summary (`runs show` has it whole)."""
     table = Table(show_edge=False)
     table.add_column("run", no_wrap=True, min_width=16)
     table.add_column("status", overflow="fold")
-    for column in ("graph", "created", "steps", "tokens", "output"):
-        table.add_column(column, overflow="fold")
+    table.add_column("graph", overflow="fold")
+    table.add_column("created", no_wrap=True, min_width=10)
+    table.add_column("steps", justify="right", no_wrap=True)
+    table.add_column("tokens", justify="right", no_wrap=True)
+    table.add_column("output", overflow="fold", ratio=1)
     for r in records:
         tokens = (r.usage.get("input_tokens", 0) or 0) + (r.usage.get("output_tokens", 0) or 0)
         shown = (
@@ -128,14 +132,15 @@ def runs_table(records: list[Any]) -> Table:
             if r.status is RunStatus.SUCCEEDED
             else (r.error or {}).get("message") or r.budget_exhausted or ""
         )
+        day, _, clock = r.created_at[:19].partition("T")
         table.add_row(
             r.id,
             r.status,
             escape(r.graph),
-            r.created_at[:19].replace("T", " "),
+            f"{day}\n{clock}",
             str(r.usage.get("steps", 0)),
             str(tokens),
-            escape(short(shown, 300)),
+            escape(short(shown, 60)),
         )
     return table
 

@@ -111,7 +111,7 @@ def test_failed_run_exit_1(tmp_path: Path, db_path: Path) -> None:
         (["run", "nope.py", "-i", "x", "--model", "scripted:x.json"], "graph file not found"),
         (["run", "react", "-i", "x", "--model", "llama:x"], "unknown model backend"),
         (["run", "react", "-i", "x", "--model", "vllm:/m"], "does not exist"),
-        (["run", "react", "-i", "  ", "--model", "scripted:x.json"], "input is empty"),
+        (["run", "react", "-i", "  ", "--model", f"scripted:{ARITHMETIC}"], "input is empty"),
         (
             ["run", "react", "-i", "x", "--max-steps", "-1", "--model", "scripted:x.json"],
             "greater than or equal to 0",
