@@ -291,7 +291,7 @@ def pending(
             return [await storage.get_run(run_id)]
         return list(await storage.list_runs(limit=1000, status=RunStatus.AWAITING_APPROVAL))
 
-    records = read_storage(db, read)
+    records = read_storage(db, read, read_only=True)
     calls = [c for r in records if r.status is RunStatus.AWAITING_APPROVAL for c in (r.pending or [])]
     if as_json:
         keys = ("run_id", "call_id", "tool", "arguments", "reasoning", "unknown_outcome", "decision")

@@ -155,9 +155,10 @@ def json_arg(value: str, what: str) -> Any:
         raise fail(f"{what} is not valid JSON: {exc.msg} at char {exc.pos}") from None
 
 
-def read_storage(db: str | None, read: Callable[[Any], Awaitable[T]]) -> T:
+def read_storage(db: str | None, read: Callable[[Any], Awaitable[T]], *, read_only: bool = False) -> T:
     """Open the run database `db` (it must exist), run `read(storage)` and return its result; a database that
-    cannot be used is a usage error (exit 2)."""
+    cannot be used is a usage error (exit 2). `read_only`: `read` only calls `get_run` / `list_runs` /
+    `events`, so a SQLite file is read through the light read-only view (no writer, nothing migrated)."""
     import anyio
 
     from agentflow.exceptions import UserError
@@ -171,6 +172,11 @@ def read_storage(db: str | None, read: Callable[[Any], Awaitable[T]]) -> T:
         raise fail(f"no run database at {url}")
 
     async def main() -> T:
+        if read_only and url.backend == "sqlite" and url.path is not None:
+            from agentflow.store import RunStore
+
+            with RunStore(url.path) as store:
+                return await read(_ReadView(store))
         async with open_storage(url) as storage:
             return await read(storage)
 
@@ -178,6 +184,22 @@ def read_storage(db: str | None, read: Callable[[Any], Awaitable[T]]) -> T:
         return anyio.run(main)
     except UserError as exc:
         raise fail(str(exc), error_type=type(exc).__name__) from None
+
+
+class _ReadView:
+    """The read methods of the storage protocol over the synchronous read-only `RunStore`."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    async def get_run(self, run_id: str) -> Any:
+        return self._store.get_run(run_id)
+
+    async def list_runs(self, *, limit: int = 20, status: Any = None) -> Any:
+        return self._store.list_runs(limit=limit, status=status)
+
+    async def events(self, run_id: str) -> Any:
+        return self._store.events(run_id)
 
 
 def open_store(db: str | None) -> Any:

@@ -37,7 +37,7 @@ def runs_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List recorded runs, newest first."""
-    records = read_storage(db, lambda storage: storage.list_runs(limit=limit, status=status))
+    records = read_storage(db, lambda storage: storage.list_runs(limit=limit, status=status), read_only=True)
     if as_json:
         from agentflow.result import RunResult
 
@@ -72,7 +72,7 @@ def runs_show(
         record = await storage.get_run(run_id)
         return record, await storage.events(record.id)
 
-    record, events = read_storage(db, read)
+    record, events = read_storage(db, read, read_only=True)
     if as_json:
         import dataclasses
 

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import anyio
-import structlog
 from langgraph.graph import END
 
 from agentflow.events import ModelCalled, ModelOffer, StepStarted
@@ -33,23 +32,6 @@ DEFAULT_SYSTEM_PROMPT = (
     "You are a careful assistant. Use the tools to get facts and do arithmetic; never guess what a tool can "
     "tell you. When you have the answer, give it."
 )
-
-
-def _warn_unenforceable(tools: Sequence[Tool]) -> None:
-    """Support check at registration: a tool whose schema constrained decoding cannot enforce still works
-    with scripted and hosted models, so this warns; guaranteed backends refuse it when bound (typed error)."""
-    from agentflow.decoding import check_schema
-
-    for tool in tools:
-        report = check_schema(tool.parameters)
-        if not report.supported:
-            structlog.get_logger("agentflow").warning(
-                "tool schema cannot be enforced by constrained decoding",
-                tool=tool.name,
-                keyword=report.keyword,
-                pointer=report.pointer,
-                reason=report.reason,
-            )
 
 
 def _common_prefix(before: list[Message], now: list[Message]) -> int:
@@ -191,7 +173,6 @@ class ModelNode:
         self.final_schema = final_schema
         self.role = role
         self.model_roles = [role]  # (what `--model ROLE=SPEC` may name: agentflow.graph_walk)
-        _warn_unenforceable(self.tools)
 
     async def __call__(self, state: AgentState) -> dict[str, Any]:
         history = list(state.get("messages") or [])

@@ -17,39 +17,6 @@ ownership), `sandbox` (the async API), `ownership` (labels, reaping dead owners'
 The docker SDK (`pip install 'agentflow[sandbox]'`) is imported only when an engine is contacted.
 """
 
-from agentflow.sandbox.discovery import mark_sandbox_tool, policy_of_tool, sandbox_policies
-from agentflow.sandbox.doctor import DoctorReport, doctor
-from agentflow.sandbox.image import BuildReport, build_image, image_tag
-from agentflow.sandbox.ownership import ReapReport, reap_orphans
-from agentflow.sandbox.policy import Policy, default_policy, load_policy
-from agentflow.sandbox.pool import SandboxPool
-from agentflow.sandbox.registry import get_pool, preflight, release_run, sandbox_for, set_pool, shutdown
-from agentflow.sandbox.result import ExecResult, FileContent, FileInfo
-from agentflow.sandbox.sandbox import Sandbox
+import lazy_loader
 
-__all__ = [
-    "BuildReport",
-    "DoctorReport",
-    "ExecResult",
-    "FileContent",
-    "FileInfo",
-    "Policy",
-    "ReapReport",
-    "Sandbox",
-    "SandboxPool",
-    "build_image",
-    "default_policy",
-    "doctor",
-    "get_pool",
-    "image_tag",
-    "load_policy",
-    "mark_sandbox_tool",
-    "policy_of_tool",
-    "preflight",
-    "reap_orphans",
-    "release_run",
-    "sandbox_for",
-    "sandbox_policies",
-    "set_pool",
-    "shutdown",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

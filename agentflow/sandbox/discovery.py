@@ -8,9 +8,10 @@ objects holding tools, nested graphs) — and returns the distinct policies of t
 from __future__ import annotations
 
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentflow.sandbox.policy import Policy
+if TYPE_CHECKING:
+    from agentflow.sandbox.policy import Policy
 
 __all__ = ["mark_sandbox_tool", "policy_of_tool", "sandbox_policies"]
 
@@ -27,6 +28,10 @@ def mark_sandbox_tool(tool: Any, policy: Policy) -> None:
 def policy_of_tool(tool: Any) -> Policy | None:
     function = getattr(tool, "function", None)
     policy = getattr(function, _MARK, None) if function is not None else None
+    if policy is None:
+        return None
+    from agentflow.sandbox.policy import Policy  # (only once a marked tool is found: keeps the walk light)
+
     return policy if isinstance(policy, Policy) else None
 
 

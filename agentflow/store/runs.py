@@ -15,8 +15,8 @@ from typing import Any
 from agentflow.exceptions import StoreError, UnknownRunError
 from agentflow.status import RunStatus
 from agentflow.store.base import RunRecord, TraceEvent
+from agentflow.store.sqlite.rows import record_from_row
 from agentflow.store.sqlite.schema import check_file
-from agentflow.store.sqlite.storage import record_from_row
 
 __all__ = ["RunStore"]
 

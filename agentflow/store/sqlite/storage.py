@@ -26,6 +26,7 @@ from agentflow.exceptions import RunBusyError, StoreError, UnknownRunError
 from agentflow.status import RunStatus
 from agentflow.store.base import Accept, Lease, NewRun, PruneReport, RunRecord, TraceEvent
 from agentflow.store.owner import owner_alive
+from agentflow.store.sqlite.rows import loads as _loads, record_from_row
 from agentflow.store.sqlite.schema import APPLICATION_ID, check_file, migrate
 from agentflow.store.sqlite.writer import GroupCommitWriter
 from agentflow.store.url import DatabaseURL
@@ -50,43 +51,8 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
 def _pending_json(pending: Sequence[PendingCall] | None) -> str | None:
     return dumps([p.to_json() for p in pending]) if pending else None
-
-
-def record_from_row(row: Mapping[str, Any]) -> RunRecord:
-    pending = _loads(row.get("pending"))
-    return RunRecord(
-        id=row["id"],
-        graph=row["graph"],
-        input=_loads(row["input"]),
-        status=RunStatus(row["status"]),
-        output=_loads(row["output"]),
-        partial=_loads(row["partial"]),
-        usage=_loads(row["usage"]) or {},
-        cost_usd=row["cost_usd"] or 0.0,
-        budget=_loads(row["budget"]) or {},
-        budget_exhausted=row["budget_exhausted"],
-        error=_loads(row["error"]),
-        model=row["model"],
-        settings=_loads(row["settings"]) or {},
-        seed=row["seed"],
-        parent_id=row["parent_id"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        wall_s=row["wall_s"] or 0.0,
-        owner=row.get("owner"),
-        pending=None if pending is None else [PendingCall.from_json(c) for c in pending],
-        forked_from=row.get("forked_from"),
-        lease_token=row.get("lease_token") or 0,
-        lease_expires=row.get("lease_expires"),
-        context=_loads(row.get("context")) or {},
-    )
 
 
 def event_rows(events: Sequence[Event]) -> list[tuple[str, tuple[Any, ...]]]:

@@ -31,13 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from agentflow.exceptions import LeaseLostError, StoreError
 
 __all__ = ["GroupCommitWriter", "WriteRequest"]
 
-log = structlog.get_logger("agentflow.store")
 
 MAX_BATCH = 2000  # requests per transaction at most
 
@@ -222,7 +219,11 @@ class GroupCommitWriter:
                 if error is not None:
                     if request.run_id is not None:
                         self._failed.setdefault(request.run_id, error)
-                    log.error("a queued write failed", run_id=request.run_id, error=str(error))
+                    import structlog
+
+                    structlog.get_logger("agentflow.store").error(
+                        "a queued write failed", run_id=request.run_id, error=str(error)
+                    )
                 continue
             by_loop.setdefault(request.loop, []).append((request.future, result, error))
         for loop, items in by_loop.items():
