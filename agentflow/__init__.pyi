@@ -44,6 +44,7 @@ from .exceptions import (
     ModelHTTPError as ModelHTTPError,
     ModelSpecError as ModelSpecError,
     PlanError as PlanError,
+    ReplayDivergedError as ReplayDivergedError,
     RoutingError as RoutingError,
     RunBusyError as RunBusyError,
     RunError as RunError,
@@ -95,10 +96,15 @@ from .patterns import (
     react_graph as react_graph,
     supervisor_graph as supervisor_graph,
 )
+from .replayer import (
+    Divergence as Divergence,
+    ReplayResult as ReplayResult,
+)
 from .result import RunResult as RunResult
 from .runner import (
     Runner as Runner,
     new_run_id as new_run_id,
+    replay as replay,
     run as run,
     run_sync as run_sync,
 )

@@ -11,9 +11,11 @@ each kind back to its class: the trace stores the kind, and whatever reads a tra
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
 __all__ = [
@@ -28,10 +30,16 @@ __all__ = [
     "RunStarted",
     "SandboxReady",
     "StepStarted",
+    "SubagentFinished",
+    "SubagentStarted",
     "ToolCalled",
     "ToolSourcesConnected",
+    "current_scope",
+    "enter_scope",
     "from_trace",
     "full_messages",
+    "leave_scope",
+    "now_iso",
 ]
 
 #: kind -> event class, for every event class (agentflow's and any subclass of `Event` defined elsewhere)
@@ -48,15 +56,45 @@ class TraceEventLike(Protocol):
     def data(self) -> dict[str, Any]: ...
 
 
+#: the sub-agent invocation (`SubagentStarted.scope`) the current code runs in; "" at a run's top level
+_SCOPE: contextvars.ContextVar[str] = contextvars.ContextVar("agentflow_scope", default="")
+
+
+def now_iso() -> str:
+    """The current time as the trace writes it (ISO 8601, UTC, microseconds)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def current_scope() -> str:
+    """The id of the sub-agent invocation the caller runs in ("" at the run's top level)."""
+    return _SCOPE.get()
+
+
+def enter_scope(scope: str) -> contextvars.Token[str]:
+    """Make `scope` the current sub-agent invocation (for `agentflow.runtime.agent_scope`)."""
+    return _SCOPE.set(scope)
+
+
+def leave_scope(token: contextvars.Token[str]) -> None:
+    _SCOPE.reset(token)
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
+    """What every event carries: the run, the agent it concerns, when it happened (`ts`: for a model or tool
+    call, when the call began; ISO 8601 UTC), how long it took (`duration_s`, None for a point in time) and the
+    sub-agent invocation it belongs to (`parent_id`: a `SubagentStarted.scope`, "" at the run's top level)."""
+
     kind: ClassVar[str] = "event"
     run_id: str
     agent: str = ""
+    ts: str = field(default_factory=now_iso)
+    duration_s: float | None = None
+    parent_id: str = field(default_factory=current_scope)
 
     def __init_subclass__(cls) -> None:  # (no super(): dataclass(slots=True) re-creates this class)
         cls.kind = _snake(cls.__name__)
@@ -88,6 +126,25 @@ class RunResumed(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepStarted(Event):
     step: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubagentStarted(Event):
+    """A sub-agent (a plan step's executor, a supervisor's specialist, a handoff target) starts working on
+    `task`. Its events carry `parent_id=scope`; this event's own `parent_id` is the invocation it runs in."""
+
+    scope: str
+    task: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubagentFinished(Event):
+    """A sub-agent invocation ended (`duration_s` since its start): with an answer, or not (`error`). A pause
+    or a budget stop inside it ends the run's execution instead, without this event."""
+
+    scope: str
+    ok: bool
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,4 +277,7 @@ def from_trace(kind: str, run_id: str, data: dict[str, Any]) -> Event | None:
     if cls is None:
         return None
     names = {f.name for f in dataclasses.fields(cls)}
-    return cls(run_id=run_id, **{k: v for k, v in data.items() if k in names and k != "run_id"})
+    fields = {k: v for k, v in data.items() if k in names and k != "run_id"}
+    fields.setdefault("ts", "")  # (recorded before events carried their time: not "now")
+    fields.setdefault("parent_id", "")
+    return cls(run_id=run_id, **fields)

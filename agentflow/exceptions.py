@@ -55,6 +55,7 @@ __all__ = [
     "ConfigError",
     "ContextWindowError",
     "DecodingInvariantError",
+    "EngineLimitError",
     "EngineUnsupportedError",
     "GrammarRejectedError",
     "GraphLoadError",
@@ -67,6 +68,7 @@ __all__ = [
     "ModelHTTPError",
     "ModelSpecError",
     "PlanError",
+    "ReplayDivergedError",
     "RoutingError",
     "RunBusyError",
     "RunError",
@@ -236,6 +238,15 @@ class BudgetExhausted(RunError):
         self.limit = limit
         self.used = used
         super().__init__(f"budget '{budget}' exhausted: limit {limit:g}, used {used:g}")
+
+
+class ReplayDivergedError(RunError):
+    """A strict replay reached a point where the run no longer does what its recording did; `divergence`
+    (`agentflow.replayer.Divergence`) says where: step, agent, expected and actual."""
+
+    def __init__(self, divergence: Any) -> None:
+        self.divergence = divergence
+        super().__init__(divergence.message)
 
 
 class ModelError(RunError):

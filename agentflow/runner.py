@@ -42,7 +42,7 @@ from agentflow.store.base import Lease, NewRun, RunRecord
 from agentflow.store.owner import process_owner
 from agentflow.tooling.source import ToolSource
 
-__all__ = ["Runner", "new_run_id", "run", "run_sync"]
+__all__ = ["Runner", "new_run_id", "replay", "run", "run_sync"]
 
 log = structlog.get_logger("agentflow.runner")
 
@@ -70,6 +70,7 @@ class Runner:
         self.prices = prices
         self.owner = process_owner()
         self._compiled: dict[int, tuple[Any, Any]] = {}
+        self._players: dict[str, Any] = {}  # run id -> the replay serving its recorded model and tool outputs
 
     async def __aenter__(self) -> Runner:
         await self.storage.__aenter__()
@@ -120,13 +121,47 @@ class Runner:
         """
         compiled, graph_ref = self._compile(graph, tool_sources)
         _check_roles(compiled, graph_ref, models)
-        sandboxes = await check_sandboxes(compiled)
+        default_model = load_model(model) if model is not None else None
+        role_models = {role: load_model(m) for role, m in (models or {}).items()}
+        return await self._start(
+            compiled,
+            graph_ref,
+            input,
+            default_model=default_model,
+            role_models=role_models,
+            budget=budget,
+            settings=settings,
+            seed=seed,
+            context=context,
+            extra_settings=_sources_setting(tool_sources),
+            run_id=run_id,
+            on_event=on_event,
+        )
+
+    async def _start(
+        self,
+        compiled: Any,
+        graph_ref: str,
+        input: Any,
+        *,
+        default_model: Model | None,
+        role_models: dict[str, Model],
+        budget: Budget | None,
+        settings: SamplingSettings | None,
+        seed: int | None,
+        context: Mapping[str, Any] | None,
+        extra_settings: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+        parent_id: str | None = None,
+        check_sandbox: bool = True,
+        on_event: EventHandler | None = None,
+    ) -> RunResult:
+        """Create a run of `compiled` and execute it (`run`, and a replay, which links it to its original)."""
+        sandboxes = await check_sandboxes(compiled) if check_sandbox else []
         settings = settings or SamplingSettings()
         if seed is not None:
             settings = dataclasses.replace(settings, seed=seed)
         budget = budget or DEFAULT_BUDGET
-        default_model = load_model(model) if model is not None else None
-        role_models = {role: load_model(m) for role, m in (models or {}).items()}
         run_id = run_id or new_run_id()
         model_spec = (
             _describe_models(default_model, role_models) or DEMO
@@ -137,10 +172,11 @@ class Runner:
             graph=graph_ref,
             input=input,
             model=model_spec,
-            settings={**settings.as_dict(), **_sources_setting(tool_sources)},
+            settings={**settings.as_dict(), **(extra_settings or {})},
             seed=settings.seed,
             budget=budget.as_dict(),
             context=dict(context or {}),
+            parent_id=parent_id,
         )
         lease = await self.storage.create_run(new, owner=self.owner, events=[started])
         failpoint("after_run_record")
@@ -254,7 +290,9 @@ class Runner:
         _check_roles(compiled, graph_ref, models)
         default_model, role_models = self._models(record, model, models)
         budget = budget or Budget.from_dict(record.budget)
-        sandboxes = await check_sandboxes(compiled)
+        player = self._players.get(record.id)
+        needs_engine = player is None or player.live_tools
+        sandboxes = await check_sandboxes(compiled) if needs_engine else []
         gate("before_claim")
         # the claim decides on the run as stored now, not as read above: a racing process may have changed it
         lease = await self.storage.claim(record.id, owner=self.owner, accept=accept, budget=budget.as_dict())
@@ -329,7 +367,37 @@ class Runner:
         )
         svc.writer = RunWriter(self.storage, lease, svc.usage)
         svc.journal = ToolJournal(writer=svc.writer, entries=journal)
+        svc.replay = self._players.get(lease.run_id)
         return svc
+
+    # -- replay -----------------------------------------------------------------------------------------------
+    async def replay(
+        self,
+        run_id: str,
+        *,
+        graph: Any = None,
+        live_tools: bool = False,
+        live_model: str | Model | None = None,
+        until: int | None = None,
+        fork_at: int | None = None,
+        edits: dict[str, Any] | None = None,
+        on_event: EventHandler | None = None,
+    ) -> Any:
+        """Re-execute run `run_id` from its recording, as a new run linked to it; returns a `ReplayResult`
+        (its run, and the first divergence or None). See `agentflow.replayer`."""
+        from agentflow.replayer import replay_run
+
+        return await replay_run(
+            self,
+            run_id,
+            graph=graph,
+            live_tools=live_tools,
+            live_model=live_model,
+            until=until,
+            fork_at=fork_at,
+            edits=edits,
+            on_event=on_event,
+        )
 
     # -- history and forks -------------------------------------------------------------------------------------
     async def history(self, run_id: str, *, graph: Any = None) -> list[Checkpoint]:
@@ -478,3 +546,10 @@ def run_sync(
 ) -> RunResult:
     """Blocking `run`, for scripts and notebooks without an event loop."""
     return anyio.run(lambda: run(graph, input, db=db, **options))
+
+
+async def replay(run_id: str, *, db: str | os.PathLike[str] | None = None, **options: Any) -> Any:
+    """Replay run `run_id` of `db` with a fresh `Runner` (see `Runner.replay` for the options); returns a
+    `ReplayResult`."""
+    async with Runner(db) as runner:
+        return await runner.replay(run_id, **options)

@@ -30,6 +30,7 @@ from agentflow.events import (
     RunErrored,
     RunFinished,
     RunStarted,
+    SubagentFinished,
     ToolCalled,
     from_trace,
 )
@@ -75,8 +76,11 @@ def epoch(ts: str) -> float:
 
 
 def placement(event: Event, recorded_at: float) -> tuple[float, float]:
-    """When the work an event reports began and ended. Today's events are recorded when the work is done and
-    model / tool calls carry their latency; this is the one place to read richer timing fields from."""
+    """When the work an event reports began and ended: its own `ts` and `duration_s`; for a trace written
+    before events carried them, the time it was recorded less a call's latency."""
+    if event.ts:
+        start = epoch(event.ts)
+        return start, start + float(event.duration_s or 0.0)
     latency = getattr(event, "latency_s", 0.0) or 0.0
     return recorded_at - float(latency), recorded_at
 
@@ -140,6 +144,8 @@ class SpanBuilder:
         """The spans that open or finish with `event`, recorded at `at` (seconds since the epoch)."""
         start, end = placement(event, at)
         self.last_at = max(self.last_at, end)
+        if isinstance(event, SubagentFinished):  # the invocation's end: its activation (if still open) ends
+            return self._close_agent(event.agent, end) if event.agent in self._agents else []
         if isinstance(event, RunStarted):
             self.graph = self.graph or event.graph
         out = self._open_run(start)

@@ -72,22 +72,23 @@ async def test_pause_and_resume_make_two_run_spans(db_path: Path) -> None:
 
 
 def test_live_feed_opens_spans_before_it_closes_them() -> None:
-    """Fed event by event, the run and the agent open at once and close when the agent answers / the run ends."""
+    """Fed event by event, the run and the agent open at once and close when the agent answers / the run ends
+    (events without their own times, as an older trace holds them, are placed by when they were recorded)."""
     builder = SpanBuilder("r1")
     t = 1000.0
-    opened = builder.feed(RunStarted(run_id="r1", graph="g", input="x", model=None), t)
+    opened = builder.feed(RunStarted(ts="", run_id="r1", graph="g", input="x", model=None), t)
     assert [(s.key, s.end) for s in opened] == [("run/1", None)]
-    opened = builder.feed(StepStarted(run_id="r1", agent="agent", step=1), t + 1)
+    opened = builder.feed(StepStarted(ts="", run_id="r1", agent="agent", step=1), t + 1)
     assert [(s.key, s.parent, s.end) for s in opened] == [("agent/agent/1", "run/1", None)]
     call = {"name": "add", "arguments": {}, "id": "call_1_0"}
     model = ModelCalled(
-        run_id="r1", agent="agent", step=1, model="m", messages=[], messages_from=0, raw_text="",
+        ts="", run_id="r1", agent="agent", step=1, model="m", messages=[], messages_from=0, raw_text="",
         decision={"tool_calls": [call]}, input_tokens=1, output_tokens=1, cost_usd=0.0, latency_s=0.5,
     )  # fmt: skip
     (chat,) = builder.feed(model, t + 2)
     assert (chat.kind, chat.start, chat.end, chat.parent) == ("chat", t + 1.5, t + 2, "agent/agent/1")
     tool = ToolCalled(
-        run_id="r1", agent="agent", step=1, call_id="call_1_0", tool="add", arguments={}, content="3",
+        ts="", run_id="r1", agent="agent", step=1, call_id="call_1_0", tool="add", arguments={}, content="3",
         is_error=False, error_type=None, result=3, attempts=1, latency_s=0.25,
     )  # fmt: skip
     assert decision_key(tool) == decision_key(model) == "agent/1"
@@ -95,13 +96,31 @@ def test_live_feed_opens_spans_before_it_closes_them() -> None:
     assert tool_span.start == t + 2.75 and tool_span.parent == "agent/agent/1"
     error = {"type": "ModelError", "message": "backend down"}
     closed = builder.feed(
-        RunFinished(run_id="r1", status="failed", output=None, usage={}, error=error), t + 4
+        RunFinished(ts="", run_id="r1", status="failed", output=None, usage={}, error=error), t + 4
     )
     assert [(s.key, s.end) for s in closed] == [
         ("agent/agent/1", t + 3),
         ("run/1", t + 4),
     ]  # agent: last call
     assert closed[-1].error == "ModelError" and builder.open_spans == []
+
+
+def test_events_are_placed_by_their_own_start_and_duration() -> None:
+    """An event's `ts` (when the call began) and `duration_s` place its span, whenever it was recorded."""
+    builder = SpanBuilder("r1")
+    builder.feed(RunStarted(run_id="r1", graph="g", input="x", model=None, ts=_iso(1000.0)), 5000.0)
+    tool = ToolCalled(
+        run_id="r1", agent="agent", step=1, call_id="call_1_0", tool="add", arguments={}, content="3",
+        is_error=False, error_type=None, result=3, attempts=1, latency_s=0.25, ts=_iso(1001.0), duration_s=0.25,
+    )  # fmt: skip
+    *_, span = builder.feed(tool, 9999.0)
+    assert (span.kind, span.start, span.end) == ("tool", 1001.0, 1001.25)
+
+
+def _iso(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds")
 
 
 def test_epoch_reads_trace_timestamps() -> None:

@@ -43,6 +43,7 @@ app = typer.Typer(
 
 def _add_sub_apps() -> None:
     from agentflow.cli.mcp import mcp_app
+    from agentflow.cli.replay import replay
     from agentflow.cli.runs import runs_app
     from agentflow.cli.sandbox import sandbox_app
     from agentflow.cli.schema import schema_app
@@ -53,6 +54,7 @@ def _add_sub_apps() -> None:
     app.add_typer(mcp_app, name="mcp")
     app.add_typer(tools_app, name="tools")
     app.add_typer(sandbox_app, name="sandbox")
+    app.command("replay")(replay)
 
 
 _add_sub_apps()

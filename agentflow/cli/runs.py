@@ -112,6 +112,54 @@ def runs_show(
             console.print("       " + trace.rstrip().replace("\n", "\n       "), markup=False)
 
 
+@runs_app.command("diff")
+def runs_diff(
+    run_a: Annotated[str, typer.Argument(help="The first run (a unique prefix is enough).")],
+    run_b: Annotated[str, typer.Argument(help="The run to compare with it.")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare two runs step by step (aligned per agent, tolerant of inserted steps): decisions, tool
+    arguments, observations, tokens, timings, then status, output and usage. Exit 0 when they are the same,
+    1 when they differ."""
+    from agentflow.replayer.diff import diff_runs
+
+    async def read(storage: Any) -> Any:
+        a = await storage.get_run(run_a)
+        b = await storage.get_run(run_b)
+        return diff_runs(a, await storage.events(a.id), b, await storage.events(b.id))
+
+    diff = read_storage(db, read, read_only=True)
+    if as_json:
+        sys.stdout.write(json.dumps(diff.as_dict(), ensure_ascii=False, default=str) + "\n")
+        raise typer.Exit(0 if diff.identical else 1)
+    from rich.console import Console
+
+    from agentflow.cli.render import short
+
+    console = Console(highlight=False)
+    if diff.identical:
+        console.print(f"runs {diff.a} and {diff.b}: the same {diff.same_steps} decisions, output and usage")
+        raise typer.Exit(0)
+    console.print(f"a = {diff.a}, b = {diff.b}: {diff.same_steps} decisions the same", markup=False)
+    for step in diff.steps:
+        where = f"step {step.step_a if step.step_a is not None else '-'} / {step.step_b if step.step_b is not None else '-'}"
+        if step.only_in:
+            console.print(f"{where} {step.agent}: only in {step.only_in}", markup=False)
+            continue
+        console.print(f"{where} {step.agent}:", markup=False)
+        for change in step.changes:
+            console.print(
+                f"    {change['field']}: {short(change['a'], 100)}  ->  {short(change['b'], 100)}",
+                markup=False,
+            )
+    for change in diff.run:
+        console.print(
+            f"run {change['field']}: {short(change['a'], 100)}  ->  {short(change['b'], 100)}", markup=False
+        )
+    raise typer.Exit(1)
+
+
 @runs_app.command("history")
 def runs_history(
     run_id: Annotated[str, typer.Argument(help="The run.")],

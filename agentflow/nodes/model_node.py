@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 from langgraph.graph import END
 
-from agentflow.events import ModelCalled, ModelOffer, StepStarted
+from agentflow.events import ModelCalled, ModelOffer, StepStarted, now_iso
 from agentflow.exceptions import ModelError
 from agentflow.failpoints import failpoint
 from agentflow.messages import Decision, Message, assistant_message, system_message, user_message
@@ -26,7 +26,7 @@ from agentflow.runtime.services import agent_label, current_task, services
 from agentflow.tooling.source import ToolSource, split_tools
 from agentflow.tooling.tool import Tool
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "ModelNode", "input_text", "model_step", "route_after_model"]
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "ModelNode", "input_text", "model_step", "offer_of", "route_after_model"]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a careful assistant. Use the tools to get facts and do arithmetic; never guess what a tool can "
@@ -93,6 +93,7 @@ async def model_step(
         role=role,
     )
     offer = await _record_offer(svc, request)
+    started_at = now_iso()
     started = time.perf_counter()
     try:
         response = await model.decide(request)
@@ -122,6 +123,8 @@ async def model_step(
         output_tokens=response.usage.output_tokens,
         cost_usd=cost,
         latency_s=latency,
+        ts=started_at,
+        duration_s=latency,
         settings=svc.settings.as_dict(),
         task=task,
         offer=offer,
@@ -133,13 +136,18 @@ async def model_step(
     return decision, raw_text, task
 
 
-async def _record_offer(svc: Any, request: ModelRequest) -> str:
-    """Trace what the model is offered, once per distinct offer; return its digest."""
+def offer_of(request: ModelRequest) -> tuple[str, list[dict[str, Any]]]:
+    """What a request offers the model (the tools' specs, with the final-answer schema) and its digest."""
     tools = [
         {"name": t.name, "description": t.description, "parameters": t.parameters} for t in request.tools
     ]
     text = json.dumps([tools, request.final_schema], sort_keys=True, separators=(",", ":"), default=str)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(text.encode()).hexdigest()[:16], tools
+
+
+async def _record_offer(svc: Any, request: ModelRequest) -> str:
+    """Trace what the model is offered, once per distinct offer; return its digest."""
+    digest, tools = offer_of(request)
     if digest not in svc.offers:
         svc.offers.add(digest)
         await svc.record(

@@ -168,6 +168,13 @@ class ToolNode:
     async def _run_one(
         self, svc: RunServices, task: str, call: ToolCall, outcomes: dict[str, ToolOutcome]
     ) -> None:
+        if svc.replay is not None:  # a replay: the recorded result stands in for the call, when it matches
+            recorded = svc.replay.tool_outcome(call, agent_label(self.role), _step(svc, task))
+            if recorded is not None:
+                outcome = outcome_from_dict(call, recorded)
+                outcomes[call.id] = outcome
+                await self._settle(svc, task, call, outcome, durable=False)
+                return
         tools = self.tools_for(svc)
         tool = tools.get(call.name)
         guarded = tool is not None and not tool.idempotent
@@ -214,6 +221,8 @@ class ToolNode:
             by_human=by_human,
             decision=task,
             traceback=outcome.traceback,
+            ts=_began(outcome.latency_s),
+            duration_s=outcome.latency_s,
         )
         svc.journal.remember(task, call, outcome)
         if durable:  # a non-idempotent call: its journal row is finished in the same transaction as the event
@@ -249,3 +258,10 @@ def _step(svc: RunServices, task: str) -> int:
     latest step."""
     step = svc.journal.step_of(task)
     return step if step is not None else svc.tracker.usage.steps
+
+
+def _began(seconds: float) -> str:
+    """When a call that took `seconds` and just ended began, as the trace writes times."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="microseconds")

@@ -17,7 +17,7 @@ import anyio
 import structlog
 
 from agentflow.budget import BudgetTracker
-from agentflow.events import Event
+from agentflow.events import Event, enter_scope, leave_scope
 from agentflow.exceptions import ConfigError
 from agentflow.models.base import Model, SamplingSettings
 from agentflow.runtime.journal import ToolJournal
@@ -48,6 +48,7 @@ class RunServices:
     logger: Any = field(default_factory=lambda: structlog.get_logger("agentflow"))
     sent_messages: dict[str, list[Any]] = field(default_factory=dict)  # per agent: messages of its last call
     offers: set[str] = field(default_factory=set)  # digests of the `ModelOffer`s traced by this process
+    replay: Any = None  # a replay's player: recorded tool outcomes instead of executions (agentflow.replay)
 
     def model_for(self, role: str, default: Model | None = None) -> Model:
         """The model for `role`: a per-role override, else the node's own, else the run's default, else the
@@ -121,13 +122,17 @@ def current_task() -> str:
 
 
 @contextmanager
-def agent_scope(label: str) -> Iterator[None]:
+def agent_scope(label: str, scope: str = "") -> Iterator[None]:
     """Name the agent for everything run inside (a sub-agent of a plan step: `executor:s2`): trace events
-    and the live view show who did what. Parallel branches are separate tasks, so each keeps its own name."""
+    and the live view show who did what, and with `scope` (a sub-agent invocation's id) events carry it as
+    their `parent_id`. Parallel branches are separate tasks, so each keeps its own name and scope."""
     token = _AGENT.set(label)
+    scoped = enter_scope(scope) if scope else None
     try:
         yield
     finally:
+        if scoped is not None:
+            leave_scope(scoped)
         _AGENT.reset(token)
 
 

@@ -82,7 +82,7 @@ def test_loads_without_errors_or_network_and_shows_every_step(page: Any, pages: 
     assert page.locator(".row.tool").count() == 3
     assert page.locator("#status").inner_text() == "succeeded"
     assert page.locator("svg.graph .node").count() == 6  # start, plan, execute, replan, write, end
-    assert page.locator("#count").inner_text() == "11 of 11 entries shown"
+    assert page.locator("#count").inner_text() == "17 of 17 entries shown"  # (with 3 sub-agents' start / end)
     shot(page, "plan_execute")
     assert page.problems == []
 

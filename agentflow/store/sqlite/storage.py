@@ -56,10 +56,11 @@ def _pending_json(pending: Sequence[PendingCall] | None) -> str | None:
 
 
 def event_rows(events: Sequence[Event]) -> list[tuple[str, tuple[Any, ...]]]:
+    """Insert statements for `events`; the row's `ts` is the event's own (when what it reports began)."""
     rows = []
-    ts = now_iso()
     for event in events:
         data = event.data()
+        ts = data.get("ts") or now_iso()
         rows.append(
             (
                 _INSERT_EVENT,
