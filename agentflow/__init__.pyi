@@ -96,6 +96,7 @@ from .patterns import (
     react_graph as react_graph,
     supervisor_graph as supervisor_graph,
 )
+from .redaction import Sensitive as Sensitive
 from .replayer import (
     Divergence as Divergence,
     ReplayResult as ReplayResult,

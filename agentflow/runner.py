@@ -30,6 +30,7 @@ from agentflow.forks import Checkpoint, apply_edits, history
 from agentflow.graph_walk import graph_roles
 from agentflow.models.base import Model, SamplingSettings
 from agentflow.models.spec import BACKENDS, DEMO, load_model
+from agentflow.redaction import redactor_for
 from agentflow.result import RunResult
 from agentflow.runtime.execution import EventHandler, check_sandboxes, execute, notify, run_config
 from agentflow.runtime.journal import ToolJournal, load_journal
@@ -368,6 +369,7 @@ class Runner:
         svc.writer = RunWriter(self.storage, lease, svc.usage)
         svc.journal = ToolJournal(writer=svc.writer, entries=journal)
         svc.replay = self._players.get(lease.run_id)
+        svc.redactor = redactor_for(lease.run_id)
         return svc
 
     # -- replay -----------------------------------------------------------------------------------------------

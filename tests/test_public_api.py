@@ -17,6 +17,7 @@ EXPORTED = {
     "run",
     "run_sync",
     "replay",
+    "Sensitive",
     "ReplayResult",
     "Divergence",
     "new_run_id",

@@ -18,6 +18,8 @@ from agentflow.cli.common import (
     McpHttpOpt,
     McpStdioOpt,
     ModelOpt,
+    OtlpContentOpt,
+    OtlpOpt,
     QuietOpt,
     VerboseOpt,
     check_graph,
@@ -90,6 +92,8 @@ def run(
     ] = None,
     mcp_stdio: McpStdioOpt = None,
     mcp_http: McpHttpOpt = None,
+    otlp: OtlpOpt = None,
+    otlp_content: OtlpContentOpt = False,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
@@ -122,7 +126,7 @@ def run(
     async def fresh_id(runner: Any) -> str:
         return new_run_id()
 
-    execute(db, as_json, verbose, quiet, fresh_id, start)
+    execute(db, as_json, verbose, quiet, fresh_id, start, otlp=otlp, otlp_content=otlp_content)
 
 
 @app.command()
@@ -144,6 +148,8 @@ def resume(
             help="Continue even if an MCP server changed a tool the run uses since it started.",
         ),
     ] = False,
+    otlp: OtlpOpt = None,
+    otlp_content: OtlpContentOpt = False,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
@@ -168,7 +174,7 @@ def resume(
             on_event=view,
         )
 
-    execute(db, as_json, verbose, quiet, _stored_id(run_id), start)
+    execute(db, as_json, verbose, quiet, _stored_id(run_id), start, otlp=otlp, otlp_content=otlp_content)
 
 
 def _servers_or_fail(stdio_specs: list[str] | None, http_urls: list[str] | None) -> list[Any]:

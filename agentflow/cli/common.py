@@ -19,6 +19,8 @@ __all__ = [
     "McpHttpOpt",
     "McpStdioOpt",
     "ModelOpt",
+    "OtlpContentOpt",
+    "OtlpOpt",
     "QuietOpt",
     "VerboseOpt",
     "check_graph",
@@ -53,6 +55,17 @@ VerboseOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No live view; errors only.")]
+OtlpOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--otlp",
+        metavar="URL",
+        help="Send the run's spans live to this OTLP/HTTP receiver (also: $OTEL_EXPORTER_OTLP_ENDPOINT).",
+    ),
+]
+OtlpContentOpt = Annotated[
+    bool, typer.Option("--otlp-content", help="Include message contents in the spans (left out by default).")
+]
 ModelOpt = Annotated[
     list[str] | None,
     typer.Option(

@@ -101,9 +101,20 @@ def budget_of(
     )
 
 
-def execute(db: str | None, as_json: bool, verbose: int, quiet: bool, run_id_of: Any, start: Any) -> None:
-    """Shared driver of run / resume / approve / reject / answer / fork: logging, the live view, signals,
-    inline approval prompts in a terminal, errors -> exit codes, the result."""
+def execute(
+    db: str | None,
+    as_json: bool,
+    verbose: int,
+    quiet: bool,
+    run_id_of: Any,
+    start: Any,
+    *,
+    otlp: str | None = None,
+    otlp_content: bool = False,
+) -> None:
+    """Shared driver of run / resume / approve / reject / answer / fork: logging, the live view, OpenTelemetry
+    export (`--otlp`, or the standard OTLP environment variables), signals, inline approval prompts in a
+    terminal, errors -> exit codes, the result."""
     import anyio
     from rich.console import Console
 
@@ -113,10 +124,23 @@ def execute(db: str | None, as_json: bool, verbose: int, quiet: bool, run_id_of:
 
     setup_logging(verbose, quiet)
     console = Console(stderr=True, highlight=False)
-    view = None if quiet else LiveView(console, verbose=verbose > 0)
+    shown = None if quiet else LiveView(console, verbose=verbose > 0)
     interactive = not as_json and sys.stdin.isatty() and sys.stderr.isatty()
+    sink = _otel_sink(otlp, otlp_content)
+    view: Any = shown
+    if sink is not None:
+        from agentflow.otel import tee
+
+        view = tee(shown, sink)
 
     async def main() -> Any:
+        try:
+            return await _main()
+        finally:
+            if sink is not None:
+                await sink.aclose()  # the spans are sent before the result is printed
+
+    async def _main() -> Any:
         async with Runner(db) as runner:
             run_id = await run_id_of(runner)
             result = await with_signals(runner, run_id, lambda: start(runner, run_id, view))
@@ -143,6 +167,23 @@ def execute(db: str | None, as_json: bool, verbose: int, quiet: bool, run_id_of:
     emit_result(result, as_json, console, quiet=quiet)
     exit_now_if_threads_linger(result.exit_code)
     raise typer.Exit(result.exit_code)
+
+
+def _otel_sink(otlp: str | None, include_content: bool) -> Any:
+    """The live OpenTelemetry sink for `--otlp URL` or the OTLP environment variables; None when off."""
+    import os
+
+    if not otlp and not (
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    ):
+        return None
+    from agentflow.exceptions import AgentflowError
+    from agentflow.otel import live_sink
+
+    try:
+        return live_sink(otlp, include_content=include_content)
+    except AgentflowError as exc:
+        raise fail(str(exc), exc.exit_code, error_type=type(exc).__name__) from None
 
 
 def exit_now_if_threads_linger(code: int) -> None:

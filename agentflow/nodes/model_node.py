@@ -108,6 +108,7 @@ async def model_step(
     latency = time.perf_counter() - started
     cost = svc.tracker.record_tokens(model.spec, response.usage.input_tokens, response.usage.output_tokens)
     decision, raw_text = response.decision, response.raw_text
+    _learn_sensitive_arguments(svc, tools, decision)
     shared = _common_prefix(svc.sent_messages.get(agent, []), messages)
     svc.sent_messages[agent] = messages
     event = ModelCalled(
@@ -134,6 +135,15 @@ async def model_step(
     await svc.record(event)
     failpoint("after_decision")
     return decision, raw_text, task
+
+
+def _learn_sensitive_arguments(svc: Any, tools: Sequence[Tool], decision: Decision) -> None:
+    """Before the decision is recorded anywhere: the values of arguments its calls' tools mark sensitive."""
+    sensitive = {t.name: t.sensitive for t in tools if t.sensitive}
+    for call in decision.tool_calls if sensitive else ():
+        for name in sensitive.get(call.name, ()):
+            if name in call.arguments:
+                svc.redactor.add(call.arguments[name])
 
 
 def offer_of(request: ModelRequest) -> tuple[str, list[dict[str, Any]]]:

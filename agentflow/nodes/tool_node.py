@@ -24,6 +24,7 @@ from agentflow.exceptions import ToolArgumentsError, UserError
 from agentflow.failpoints import failpoint
 from agentflow.messages import Message, ToolCall, tool_message
 from agentflow.nodes.state import AgentState
+from agentflow.redaction import REDACTED, RESULT
 from agentflow.runtime.journal import outcome_from_dict
 from agentflow.runtime.services import RunServices, agent_label, current_task, services
 from agentflow.tooling.context import RunContext
@@ -177,6 +178,19 @@ class ToolNode:
                 return
         tools = self.tools_for(svc)
         tool = tools.get(call.name)
+        if tool is not None and tool.sensitive:
+            gone = _redacted_arguments(svc, tool, call)
+            if gone:  # the value was never recorded: after a pause or a crash it is not there to use
+                outcome = ToolOutcome(
+                    call=call,
+                    content=f"argument(s) {', '.join(gone)} of '{tool.name}' were redacted when the run was "
+                    "recorded and are not available after a pause or a crash; ask for them again",
+                    is_error=True,
+                    error_type="redacted_argument",
+                )
+                outcomes[call.id] = outcome
+                await self._settle(svc, task, call, outcome, durable=False)
+                return
         guarded = tool is not None and not tool.idempotent
         if guarded:
             await svc.journal.start(task, call)
@@ -205,6 +219,10 @@ class ToolNode:
         by_human: bool = False,
     ) -> None:
         svc.tracker.sync_wall()
+        tool = self.tools_for(svc).get(call.name)
+        if tool is not None and RESULT in tool.sensitive and not outcome.is_error:
+            svc.redactor.add(outcome.result)
+            svc.redactor.add(outcome.content)
         event = ToolCalled(
             run_id=svc.run_id,
             agent=agent_label(self.role),
@@ -265,3 +283,15 @@ def _began(seconds: float) -> str:
     from datetime import UTC, datetime, timedelta
 
     return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+
+
+def _redacted_arguments(svc: RunServices, tool: Tool, call: ToolCall) -> list[str]:
+    """Learn the call's sensitive argument values; name those that arrive already redacted."""
+    gone = []
+    for name in sorted(tool.sensitive):
+        value = call.arguments.get(name)
+        if value == REDACTED:
+            gone.append(name)
+        elif value is not None:
+            svc.redactor.add(value)
+    return gone

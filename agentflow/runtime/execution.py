@@ -20,6 +20,7 @@ import structlog
 from agentflow import approval
 from agentflow.events import Event, RunErrored, RunFinished, SandboxReady, ToolSourcesConnected
 from agentflow.exceptions import AgentflowError, BudgetExhausted, LeaseLostError
+from agentflow.redaction import release as release_redactions
 from agentflow.result import RunResult
 from agentflow.runtime.services import RunServices
 from agentflow.runtime.sources import connect_sources
@@ -66,6 +67,7 @@ async def execute(
     try:
         return await _execute(compiled, graph_input, svc, storage, lease, pins)
     finally:
+        release_redactions(svc.run_id)  # (its sensitive values are in no record: forget them here too)
         if sandboxes:
             await _release_sandboxes(svc.run_id)
 
@@ -197,6 +199,10 @@ async def _finish(
         await svc.record(RunErrored(run_id=svc.run_id, error_type=error["type"], message=error["message"]))
     usage = svc.usage()
     pending = pending if status is RunStatus.AWAITING_APPROVAL else []
+    red = svc.redactor
+    values, error = red.scrub(values), red.scrub(error)
+    output = red.scrub(output)
+    pending = [approval.PendingCall.from_json(red.scrub(p.to_json())) for p in pending]
     result = RunResult(
         run_id=svc.run_id,
         status=status,

@@ -20,6 +20,7 @@ from agentflow.budget import BudgetTracker
 from agentflow.events import Event, enter_scope, leave_scope
 from agentflow.exceptions import ConfigError
 from agentflow.models.base import Model, SamplingSettings
+from agentflow.redaction import Redactor
 from agentflow.runtime.journal import ToolJournal
 from agentflow.runtime.run_writer import RunWriter
 
@@ -49,6 +50,7 @@ class RunServices:
     sent_messages: dict[str, list[Any]] = field(default_factory=dict)  # per agent: messages of its last call
     offers: set[str] = field(default_factory=set)  # digests of the `ModelOffer`s traced by this process
     replay: Any = None  # a replay's player: recorded tool outcomes instead of executions (agentflow.replay)
+    redactor: Redactor = field(default_factory=Redactor)  # the run's sensitive values (agentflow.redaction)
 
     def model_for(self, role: str, default: Model | None = None) -> Model:
         """The model for `role`: a per-role override, else the node's own, else the run's default, else the
@@ -61,8 +63,10 @@ class RunServices:
         return model
 
     async def record(self, event: Event, *, durable: bool = False) -> None:
-        """Trace `event` (with the usage so far) and tell listeners. `durable=True` returns only once the
-        event is on disk; otherwise it is committed with the next write that is waited for."""
+        """Trace `event` (with the usage so far) and tell listeners, scrubbed of the run's sensitive values.
+        `durable=True` returns only once the event is on disk; otherwise it is committed with the next write
+        that is waited for."""
+        event = self.redactor.event(event)
         if self.writer is not None:
             self.writer.record([event])
             if durable:
@@ -88,6 +92,7 @@ class RunServices:
 
     async def notify(self, event: Event) -> None:
         """Tell listeners only (the event was traced some other way)."""
+        event = self.redactor.event(event)
         if self.on_event is not None:
             result = self.on_event(event)
             if inspect.isawaitable(result):

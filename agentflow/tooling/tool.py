@@ -11,7 +11,7 @@ import json
 import re
 import typing
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create
 
 from agentflow.exceptions import ToolArgumentsError, ToolDefinitionError, ToolError
 from agentflow.models.base import ToolSpec
+from agentflow.redaction import RESULT, Sensitive
 from agentflow.tooling.context import RunContext
 from agentflow.tooling.schema import arguments_schema
 
@@ -56,12 +57,21 @@ class Tool:
     retry_on: tuple[type[BaseException], ...] = ()
     max_observation_chars: int | None = None
     approval: Any = "never"
+    sensitive: frozenset[str] = frozenset()  # arguments (and "return": the result) never recorded
     is_async: bool = field(default=False)
     _validator: Any = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if (self.args_model is None) == (self.input_schema is None):
             raise ToolDefinitionError(f"tool '{self.name}' needs exactly one of args_model and input_schema")
+        object.__setattr__(self, "sensitive", frozenset(self.sensitive))
+        known = set(self.parameters.get("properties") or {}) | {RESULT}
+        unknown = sorted(set(self.sensitive) - known)
+        if unknown:
+            raise ToolDefinitionError(
+                f"tool '{self.name}': sensitive names no argument {', '.join(map(repr, unknown))} "
+                f"(arguments: {', '.join(sorted(known - {RESULT})) or 'none'}; {RESULT!r} is the result)"
+            )
         if self.input_schema is not None:
             object.__setattr__(self, "_validator", _schema_validator(self.name, self.input_schema))
 
@@ -263,6 +273,7 @@ def _build(
     retry_on: tuple[type[BaseException], ...],
     max_observation_chars: int | None,
     approval: Any = "never",
+    sensitive: Iterable[str] = (),
 ) -> Tool:
     if not callable(func):
         raise ToolDefinitionError(f"@tool needs a function, got {type(func).__name__}")
@@ -277,6 +288,7 @@ def _build(
         raise ToolDefinitionError(f"tool '{tool_name}': cannot resolve type hints ({exc})") from None
     fields: dict[str, Any] = {}
     context_param = None
+    marked = set(sensitive)
     for pname, param in inspect.signature(func).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ToolDefinitionError(f"tool '{tool_name}': *args / **kwargs are not supported ('{pname}')")
@@ -290,7 +302,11 @@ def _build(
         if annotation is RunContext or _is_optional_context(annotation):
             context_param = pname
             continue
+        if _marked_sensitive(annotation):
+            marked.add(pname)
         fields[pname] = (annotation, ... if param.default is param.empty else param.default)
+    if _marked_sensitive(hints.get("return")):
+        marked.add(RESULT)
     try:
         with warnings.catch_warnings():
             # an argument named like a BaseModel attribute (`json`, `schema`, ...) is fine for a tool
@@ -325,8 +341,18 @@ def _build(
         retry_on=tuple(retry_on),
         max_observation_chars=max_observation_chars,
         approval=approval,
+        sensitive=frozenset(marked),
         is_async=inspect.iscoroutinefunction(func),
     )
+
+
+def _marked_sensitive(annotation: Any) -> bool:
+    """`Annotated[T, Sensitive]` (possibly inside `Optional`)."""
+    if annotation is None:
+        return False
+    if typing.get_origin(annotation) is typing.Annotated:
+        return any(isinstance(m, type(Sensitive)) for m in typing.get_args(annotation)[1:])
+    return any(_marked_sensitive(a) for a in typing.get_args(annotation) if a is not type(None))
 
 
 @overload
@@ -346,6 +372,7 @@ def tool(
     retry_on: tuple[type[BaseException], ...] = (),
     max_observation_chars: int | None = None,
     approval: Any = "never",
+    sensitive: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -363,6 +390,7 @@ def tool(
     retry_on: tuple[type[BaseException], ...] = (),
     max_observation_chars: int | None = None,
     approval: Any = "never",
+    sensitive: Iterable[str] = (),
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a sync or async function into a `Tool`.
 
@@ -370,6 +398,8 @@ def tool(
     model built from the type hints (`Annotated[int, Field(le=50)]` works). A parameter typed `RunContext` is
     injected at call time and hidden from the model. `read_only=True` implies not destructive and idempotent.
     `approval` ("never", "always", "destructive" or a predicate on the arguments) makes calls wait for a human.
+    `sensitive` names arguments (and "return", the result) that are never recorded (`agentflow.Sensitive`
+    on a parameter or the return type does the same).
     """
     options = dict(
         name=name,
@@ -382,6 +412,7 @@ def tool(
         retry_on=retry_on,
         max_observation_chars=max_observation_chars,
         approval=approval,
+        sensitive=tuple(sensitive),
     )
     if func is not None:
         return _build(func, **options)

@@ -28,6 +28,8 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.sqlite.utils import load_pending_writes, pending_writes_sql, search_where
 
+from agentflow.redaction import scrub_for
+
 if TYPE_CHECKING:
     from agentflow.store.sqlite.storage import SqliteStorage
 
@@ -142,6 +144,10 @@ class SqliteCheckpointer(BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         thread_id = str(config["configurable"]["thread_id"])
         checkpoint_ns = config["configurable"]["checkpoint_ns"]
+        values = checkpoint.get("channel_values")
+        scrubbed = scrub_for(thread_id, values)  # a run's sensitive values never reach a checkpoint
+        if scrubbed is not values:
+            checkpoint = {**checkpoint, "channel_values": scrubbed}
         type_, blob = self.serde.dumps_typed(checkpoint)
         meta = json.dumps(get_checkpoint_metadata(config, metadata), ensure_ascii=False).encode(
             "utf-8", "ignore"
@@ -189,7 +195,7 @@ class SqliteCheckpointer(BaseCheckpointSaver[str]):
                 task_path,
                 WRITES_IDX_MAP.get(channel, idx),
                 channel,
-                *self.serde.dumps_typed(value),
+                *self.serde.dumps_typed(scrub_for(thread_id, value)),
             )
             for idx, (channel, value) in enumerate(writes)
         ]
