@@ -4,8 +4,8 @@ jsonschema checks `iri` / `iri-reference` only when `rfc3987_syntax` is installe
 dozens of Lark grammars when imported (1-4 s, on every process that imports jsonschema). agentflow does not
 depend on it: `format_checker(cls)` is `cls.FORMAT_CHECKER` plus IRI checkers that map an IRI to a URI as
 RFC 3987 section 3.1 says (percent-encode the UTF-8 of every non-ASCII character) and check that URI with
-`rfc3986_validator`, which jsonschema already uses for `uri`. Where jsonschema has its own IRI checkers (the
-package is installed anyway), those are kept.
+`rfc3986_validator`, which jsonschema already uses for `uri`. These replace jsonschema's own IRI checkers
+when the package happens to be installed, so IRIs are judged the same way everywhere.
 """
 
 from __future__ import annotations
@@ -49,16 +49,10 @@ def _check(rule: str, value: object) -> bool:
 @functools.cache
 def format_checker(cls: Any) -> Any:
     """`cls.FORMAT_CHECKER` (a jsonschema validator class's), with `iri` and `iri-reference` checked."""
-    base = cls.FORMAT_CHECKER
-    have = set(base.checkers)
-    if {"iri", "iri-reference"} <= have:
-        return base
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
-    checker.checkers = dict(base.checkers)
-    if "iri" not in have:
-        checker.checks("iri")(functools.partial(_check, "URI"))
-    if "iri-reference" not in have:
-        checker.checks("iri-reference")(functools.partial(_check, "URI_reference"))
+    checker.checkers = dict(cls.FORMAT_CHECKER.checkers)
+    checker.checks("iri")(functools.partial(_check, "URI"))
+    checker.checks("iri-reference")(functools.partial(_check, "URI_reference"))
     return checker

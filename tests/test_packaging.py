@@ -65,3 +65,13 @@ def test_the_wheel_builds_without_warnings_and_carries_the_data(tmp_path: Path) 
         "agentflow/__init__.pyi",
     } <= names
     assert not any("__pycache__" in n for n in names)
+    for folder, package in (
+        ("sandboxes", "agentflow/sandboxes"),
+        ("agentflow/models/demo", "agentflow/models/demo"),
+    ):
+        shipped = {  # every file of the folder (so `agentflow sandbox build` and the demo work from a wheel)
+            f"{package}/{p.relative_to(REPO / folder).as_posix()}"
+            for p in (REPO / folder).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+        assert shipped <= names, sorted(shipped - names)

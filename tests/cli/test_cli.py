@@ -114,7 +114,7 @@ def test_failed_run_exit_1(tmp_path: Path, db_path: Path) -> None:
         (["run", "react", "-i", "  ", "--model", f"scripted:{ARITHMETIC}"], "input is empty"),
         (
             ["run", "react", "-i", "x", "--max-steps", "-1", "--model", "scripted:x.json"],
-            "greater than or equal to 0",
+            "'--max-steps'",
         ),
         (["runs", "show", "deadbeef"], "no run 'deadbeef'"),
     ],
