@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 __all__ = [
     "EVENT_TYPES",
     "ApprovalDecided",
+    "ContextTrimmed",
     "Event",
     "ModelCalled",
     "ModelOffer",
@@ -165,6 +166,25 @@ class ToolCalled(Event):
     latency_s: float
     by_human: bool = False  # a human rejected the call or answered in the tool's place
     decision: str = ""  # the task of the decision this call belongs to (with call_id: the journal key)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContextTrimmed(Event):
+    """An agent's conversation neared the model's context window and its context policy cut older turns
+    (never the system prompt or the task, never a tool call without its results): `dropped` messages left
+    the prompt from here on, replaced by `summary` when the policy summarises (its model call's tokens in
+    `summary_tokens`). Token counts are the policy's measure (the model's tokenizer where it has one)."""
+
+    step: int
+    policy: str
+    window: int
+    tokens_before: int
+    tokens_after: int
+    messages_before: int
+    messages_after: int
+    dropped: int
+    summary: str | None = None
+    summary_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

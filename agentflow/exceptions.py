@@ -11,6 +11,7 @@
     │   ├── UnknownRunError            a run id that is not in the database
     │   ├── RunBusyError               a run another live process is executing (or deciding on)
     │   ├── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
+    │   ├── EmbeddingMismatchError     vector search on a store whose vectors another embedding model made
     │   ├── InvalidDecisionError       a human decision that cannot apply (unknown call, invalid edit)
     │   ├── UnsupportedSchemaError     a schema constrained decoding cannot enforce (keyword, JSON Pointer)
     │   │   └── EngineUnsupportedError     ... that one mask engine cannot express exactly
@@ -52,6 +53,7 @@ __all__ = [
     "ConfigError",
     "ContextWindowError",
     "DecodingInvariantError",
+    "EmbeddingMismatchError",
     "EngineUnsupportedError",
     "GrammarRejectedError",
     "GraphLoadError",
@@ -137,6 +139,16 @@ class RunBusyError(UserError):
 
 class StoreError(UserError):
     """The database file is unusable: corrupt, not an agentflow database, or from a newer version."""
+
+
+class EmbeddingMismatchError(UserError):
+    """The store's vectors were made by another embedding model than the one it was opened with: vector (and
+    hybrid) search is refused until they are re-embedded (`agentflow memory reindex`). Full-text search works."""
+
+    def __init__(self, message: str, *, stored: str, current: str) -> None:
+        self.stored = stored
+        self.current = current
+        super().__init__(message)
 
 
 class InvalidDecisionError(UserError):

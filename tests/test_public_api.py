@@ -33,6 +33,7 @@ EXPORTED = {
     "ApprovalGate",
     "BudgetGuard",
     "route_after_model",
+    "ContextPolicy",
     # tools
     "tool",
     "Tool",
@@ -63,6 +64,7 @@ EXPORTED = {
     "ModelCalled",
     "ToolCalled",
     "ApprovalDecided",
+    "ContextTrimmed",
     "RunErrored",
     "RunFinished",
     # errors (the whole tree of agentflow.exceptions)
@@ -75,6 +77,7 @@ EXPORTED = {
     "UnknownRunError",
     "RunBusyError",
     "StoreError",
+    "EmbeddingMismatchError",
     "InvalidDecisionError",
     "UnsupportedSchemaError",
     "EngineUnsupportedError",
@@ -94,6 +97,7 @@ EXPORTED = {
     "ToolNameConflictError",
     "ToolReturn",
     "mcp",
+    "memory",
     "DecodingInvariantError",
     "PlanError",
     "RoutingError",

@@ -23,7 +23,7 @@ from agentflow.cli.common import (
     read_storage,
     split_models,
 )
-from agentflow.cli.driver import budget_of, execute
+from agentflow.cli.driver import budget_of, context_values, execute
 from agentflow.status import RunStatus
 
 __all__ = ["app", "main"]
@@ -38,6 +38,7 @@ app = typer.Typer(
 
 def _add_sub_apps() -> None:
     from agentflow.cli.mcp import mcp_app
+    from agentflow.cli.memory import memory_app
     from agentflow.cli.runs import runs_app
     from agentflow.cli.schema import schema_app
     from agentflow.cli.tools import tools_app
@@ -46,6 +47,7 @@ def _add_sub_apps() -> None:
     app.add_typer(schema_app, name="schema")
     app.add_typer(mcp_app, name="mcp")
     app.add_typer(tools_app, name="tools")
+    app.add_typer(memory_app, name="memory")
 
 
 _add_sub_apps()
@@ -77,12 +79,19 @@ def run(
             help="Max tokens per model decision (default: the minimum that guarantees a complete decision).",
         ),
     ] = None,
+    context: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--context", "-c", help="KEY=VALUE given to the run's tools (e.g. user_id=alice); repeatable."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
     """Run GRAPH on a request and show its steps live."""
     text = read_input(input)
+    values = context_values(context)
     default_model, role_models = split_models(model)
 
     def start(runner: Any, run_id: str, view: Any) -> Any:
@@ -99,6 +108,7 @@ def run(
             settings=settings,
             run_id=run_id,
             on_event=view,
+            context=values,
         )
 
     from agentflow.runner import new_run_id

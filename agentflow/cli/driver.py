@@ -13,7 +13,7 @@ import typer
 from agentflow.cli.common import fail, setup_logging
 from agentflow.status import RunStatus
 
-__all__ = ["budget_of", "execute"]
+__all__ = ["budget_of", "context_values", "execute"]
 
 
 def emit_result(result: Any, as_json: bool, console: Any) -> None:
@@ -61,6 +61,17 @@ async def with_signals(runner: Any, run_id: str, start: Any) -> Any:
     return result if result is not None else await runner.result_of(run_id)
 
 
+def context_values(pairs: list[str] | None) -> dict[str, str]:
+    """`--context KEY=VALUE` options as a dict (a key given twice: the last wins)."""
+    values: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise fail(f"--context {pair!r}: write KEY=VALUE with KEY a name like user_id")
+        values[key.strip()] = value
+    return values
+
+
 def budget_of(
     max_steps: int | None,
     max_tokens: int | None,
@@ -96,7 +107,10 @@ def execute(db: str | None, as_json: bool, verbose: int, quiet: bool, run_id_of:
     interactive = not as_json and sys.stdin.isatty() and sys.stderr.isatty()
 
     async def main() -> Any:
-        async with Runner(db) as runner:
+        from agentflow.cli.memory import cli_index
+        from agentflow.store import open_storage
+
+        async with Runner(storage=open_storage(db, index=cli_index())) as runner:
             run_id = await run_id_of(runner)
             result = await with_signals(runner, run_id, lambda: start(runner, run_id, view))
             while result.status is RunStatus.AWAITING_APPROVAL and interactive:

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from langgraph.graph import END
 
+from agentflow.context.policy import ContextPolicy
 from agentflow.events import ModelCalled, ModelOffer, StepStarted
 from agentflow.exceptions import ModelError
 from agentflow.failpoints import failpoint
@@ -165,7 +166,8 @@ async def _record_offer(svc: Any, request: ModelRequest) -> str:
 
 
 class ModelNode:
-    """Ask the model for the next decision. `role` picks a per-role model override (`--model ROLE=SPEC`)."""
+    """Ask the model for the next decision. `role` picks a per-role model override (`--model ROLE=SPEC`);
+    `context` cuts older turns when the conversation nears the model's context window."""
 
     def __init__(
         self,
@@ -175,8 +177,10 @@ class ModelNode:
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         final_schema: dict[str, Any] | None = None,
         role: str = "agent",
+        context: ContextPolicy | None = None,
     ) -> None:
         self.tools = list(tools)
+        self.context = context
         self.model = model
         self.system_prompt = system_prompt
         self.final_schema = final_schema
@@ -189,6 +193,8 @@ class ModelNode:
         if not history:
             new.append(user_message(input_text(state.get("input", ""))))
         messages = [system_message(self.system_prompt), *history, *new]
+        if self.context is not None:  # near the context window: cut older turns by the declared policy
+            messages = await self.context.apply(messages, role=self.role, tools=self.tools, model=self.model)
         decision, raw_text, task = await model_step(
             messages, role=self.role, tools=self.tools, final_schema=self.final_schema, model=self.model
         )

@@ -46,6 +46,7 @@ class RunServices:
     logger: Any = field(default_factory=lambda: structlog.get_logger("agentflow"))
     sent_messages: dict[str, list[Any]] = field(default_factory=dict)  # per agent: messages of its last call
     offers: set[str] = field(default_factory=set)  # digests of the `ModelOffer`s traced by this process
+    windows: dict[str, Any] = field(default_factory=dict)  # per agent: its context policy's current cut
 
     def model_for(self, role: str, default: Model | None = None) -> Model:
         """The model for `role`: a per-role override, else the node's own, else the run's default, else the

@@ -1,0 +1,132 @@
+"""The SQL side of the document store's reads: full-text candidates (FTS5, BM25), listing by recency, and
+fetching items by key — each with the namespace prefix, expiry and metadata filter applied (filters pushed
+into SQL where `json_extract` decides them exactly, then checked in Python with LangGraph's semantics)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agentflow.store.filters import matches, sql_prefilter
+
+__all__ = ["Row", "fetch_items", "fts_query", "fts_ranked", "recent", "where_clause"]
+
+
+def fts_query(query: str) -> str | None:
+    """An FTS5 query matching any word of `query`, each word quoted so no user text is FTS syntax."""
+    words = re.findall(r"\w+", query)
+    if not words:
+        return None
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """An item as read: its value decoded, times as datetimes, its TTL (minutes) if it has one."""
+
+    namespace: str
+    key: str
+    value: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    ttl: float | None
+    score: float | None = None
+
+
+_COLUMNS = "i.namespace, i.key, i.value, i.created_at, i.updated_at, i.ttl"
+
+
+def where_clause(prefix: str, now: float, filter: Mapping[str, Any] | None) -> tuple[list[str], list[Any]]:
+    """Conditions on `store_items i`: not expired, under the namespace `prefix`, the filter's SQL part."""
+    where = ["(i.expires_at IS NULL OR i.expires_at > ?)"]
+    params: list[Any] = [now]
+    if prefix:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append("(i.namespace = ? OR i.namespace LIKE ? ESCAPE '\\')")
+        params += [prefix, escaped + ".%"]
+    clauses, more = sql_prefilter(filter, "i.value")
+    return where + clauses, params + more
+
+
+def _rows(cursor: sqlite3.Cursor, filter: Mapping[str, Any] | None, scored: bool) -> Iterator[Row]:
+    for ns, key, value, created, updated, ttl, *rest in cursor:
+        decoded = json.loads(value)
+        if filter and not matches(decoded, filter):
+            continue
+        score = float(rest[0]) if scored and rest and rest[0] is not None else None
+        yield Row(
+            ns, key, decoded, datetime.fromisoformat(created), datetime.fromisoformat(updated), ttl, score
+        )
+
+
+def _take(rows: Iterator[Row], offset: int, limit: int) -> list[Row]:
+    out: list[Row] = []
+    for index, row in enumerate(rows):
+        if index >= offset + limit:
+            break
+        if index >= offset:
+            out.append(row)
+    return out
+
+
+def fts_ranked(
+    conn: sqlite3.Connection,
+    query: str,
+    prefix: str,
+    now: float,
+    filter: Mapping[str, Any] | None,
+    offset: int,
+    limit: int,
+) -> list[Row]:
+    """Items matching any word of `query`, best BM25 first (score: -bm25, higher is better)."""
+    match = fts_query(query)
+    if match is None:
+        return []
+    where, params = where_clause(prefix, now, filter)
+    sql = (
+        f"SELECT {_COLUMNS}, -bm25(store_fts) AS score FROM store_fts f JOIN store_items i ON "
+        f"i.namespace = f.namespace AND i.key = f.key WHERE store_fts MATCH ? AND {' AND '.join(where)} "
+        "ORDER BY bm25(store_fts), i.updated_at DESC"
+    )
+    return _take(_rows(conn.execute(sql, [match, *params]), filter, scored=True), offset, limit)
+
+
+def recent(
+    conn: sqlite3.Connection,
+    prefix: str,
+    now: float,
+    filter: Mapping[str, Any] | None,
+    offset: int,
+    limit: int,
+) -> list[Row]:
+    """Items newest (last updated) first."""
+    where, params = where_clause(prefix, now, filter)
+    sql = f"SELECT {_COLUMNS} FROM store_items i WHERE {' AND '.join(where)} ORDER BY i.updated_at DESC"
+    return _take(_rows(conn.execute(sql, params), filter, scored=False), offset, limit)
+
+
+def fetch_items(
+    conn: sqlite3.Connection,
+    keys: Sequence[tuple[str, str]],
+    now: float,
+    filter: Mapping[str, Any] | None,
+) -> dict[tuple[str, str], Row]:
+    """The items named by `keys` that exist, have not expired and pass `filter`."""
+    found: dict[tuple[str, str], Row] = {}
+    where, params = where_clause("", now, filter)
+    for start in range(0, len(keys), 2000):
+        chunk = keys[start : start + 2000]
+        pairs = ", ".join("(?, ?)" for _ in chunk)
+        sql = (
+            f"SELECT {_COLUMNS} FROM store_items i WHERE (i.namespace, i.key) IN (VALUES {pairs}) "
+            f"AND {' AND '.join(where)}"
+        )
+        flat = [part for pair in chunk for part in pair]
+        for row in _rows(conn.execute(sql, [*flat, *params]), filter, scored=False):
+            found[(row.namespace, row.key)] = row
+    return found
