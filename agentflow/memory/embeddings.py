@@ -142,8 +142,11 @@ class Embedder:
                 if vector is not None:
                     self._cache.move_to_end(d)
                 found.append(vector)
-        missing = [i for i, v in enumerate(found) if v is None]
-        return found, missing, digests
+        first: dict[bytes, int] = {}
+        for i, vector in enumerate(found):
+            if vector is None:
+                first.setdefault(digests[i], i)
+        return found, list(first.values()), digests  # a text repeated in the batch is embedded once
 
     def _finish(
         self, found: list[np.ndarray | None], missing: list[int], digests: list[bytes], raw: Any
@@ -151,10 +154,13 @@ class Embedder:
         new = self._normalise(raw, len(missing))
         with self._lock:
             self.embedded += len(missing)
-            for row, i in enumerate(missing):
-                found[i] = new[row]
-                self._cache[digests[i]] = new[row]
-                self._cache.move_to_end(digests[i])
+            fresh = {digests[i]: new[row] for row, i in enumerate(missing)}
+            for digest, vector in fresh.items():
+                self._cache[digest] = vector
+                self._cache.move_to_end(digest)
+            for i, digest in enumerate(digests):
+                if found[i] is None:
+                    found[i] = fresh[digest]
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         if not found:

@@ -626,14 +626,13 @@ class SqliteDocumentStore(BaseStore):
         return done
 
     def _namespaces(self, conn: sqlite3.Connection, op: ListNamespacesOp) -> list[tuple[str, ...]]:
-        names = [
+        names = sorted(
             tuple(r[0].split("."))
             for r in conn.execute(
-                "SELECT DISTINCT namespace FROM store_items WHERE expires_at IS NULL OR expires_at > ? "
-                "ORDER BY namespace",
+                "SELECT DISTINCT namespace FROM store_items WHERE expires_at IS NULL OR expires_at > ?",
                 (self.clock(),),
             )
-        ]
+        )
         for condition in op.match_conditions or ():
             want = tuple(condition.path)
             if condition.match_type == "prefix":
@@ -641,7 +640,7 @@ class SqliteDocumentStore(BaseStore):
             else:
                 names = [n for n in names if len(n) >= len(want) and _matches(n[-len(want) :], want)]
         if op.max_depth is not None:
-            names = list(dict.fromkeys(n[: op.max_depth] for n in names))
+            names = sorted({n[: op.max_depth] for n in names})
         return names[op.offset : op.offset + op.limit]
 
 

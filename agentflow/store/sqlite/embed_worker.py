@@ -86,10 +86,16 @@ class EmbedWorker:
             raise error
 
     def close(self) -> None:
+        """Finish the queue and stop. Called on an event loop's own thread (where the worker's writes would
+        have to run), it only tells the thread to stop: what is not embedded stays pending for next time."""
         with self._lock:
             thread = self._thread
-        if thread is not None and thread.is_alive():
-            self._queue.put(None)
+        if thread is None or not thread.is_alive():
+            return
+        self._queue.put(None)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
             thread.join()
 
     # ------------------------------------------------------------------------------------------ the thread

@@ -14,15 +14,26 @@ from typing import Any
 
 from agentflow.store.filters import matches, sql_prefilter
 
-__all__ = ["Row", "fetch_items", "fts_query", "fts_ranked", "recent", "where_clause"]
+__all__ = ["STOPWORDS", "Row", "fetch_items", "fts_query", "fts_ranked", "recent", "where_clause"]
+
+
+# English function words: matching on them ranks by noise ("the user", "what is"), so a query's other words
+# are what it searches for (a query of function words only still searches for them)
+STOPWORDS = frozenset(
+    "a an and are as at be been but by can could did do does for from had has have how i if in into is it its "
+    "me my no not of on or our so than that the their them then there these they this those to was we were "
+    "what when where which who whom why will with would you your".split()
+)
 
 
 def fts_query(query: str) -> str | None:
-    """An FTS5 query matching any word of `query`, each word quoted so no user text is FTS syntax."""
+    """An FTS5 query matching any word of `query` but function words, each word quoted so no user text is
+    FTS syntax."""
     words = re.findall(r"\w+", query)
     if not words:
         return None
-    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+    content = [w for w in words if w.casefold() not in STOPWORDS] or words
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in dict.fromkeys(content))
 
 
 @dataclass(frozen=True, slots=True)
