@@ -3,7 +3,7 @@ inside the model's context window without breaking tool call / result pairs (`un
 
 from agentflow.context.policy import ContextPolicy, CustomTrim
 from agentflow.context.tokens import counter_for, estimate_tokens, window_of
-from agentflow.context.units import check_pairing, split, trimmed
+from agentflow.context.units import check_pairing, fit, missing_results, split, trimmed
 
 __all__ = [
     "ContextPolicy",
@@ -11,6 +11,8 @@ __all__ = [
     "check_pairing",
     "counter_for",
     "estimate_tokens",
+    "fit",
+    "missing_results",
     "split",
     "trimmed",
     "window_of",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agentflow.context.tokens import Counter, counter_for, estimate_tokens, total, window_of
-from agentflow.context.units import Split, check_pairing, missing_results, split, trimmed
+from agentflow.context.units import Split, check_pairing, fit, missing_results, split, trimmed
 from agentflow.exceptions import ConfigError
 from agentflow.messages import Message
 
@@ -151,15 +151,9 @@ class ContextPolicy:
     def _next_cut(self, messages: list[Message], s: Split, cut: _Cut, budget: int, count: Counter) -> _Cut:
         """The smallest cut at or after the current one that brings the prompt under target (at most all but
         the newest unit)."""
-        pinned = sum(count(messages[j]) for j in s.pinned)
         summary = 0 if self.kind == "keep_last" else self.summary_chars // 4
-        sizes = [sum(count(messages[j]) for j in unit) for unit in s.units]
-        kept = sum(sizes[cut.units_from :])
-        start = cut.units_from
-        last = max(len(s.units) - 1, 0)
-        while start < last and pinned + summary + kept > self.target * budget:
-            kept -= sizes[start]
-            start += 1
+        target = max(1, int(self.target * budget) - summary)
+        _, start = fit(messages, target, count, start=cut.units_from)
         return _Cut(start, cut.summary)
 
     async def _summarise(

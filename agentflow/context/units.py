@@ -11,12 +11,12 @@ Trimming keeps the pinned messages and a suffix of the units (the newest ones), 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agentflow.messages import Message
 
-__all__ = ["Split", "check_pairing", "split", "trimmed"]
+__all__ = ["Split", "check_pairing", "fit", "missing_results", "split", "trimmed"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,3 +98,19 @@ def missing_results(original: Sequence[Message], kept: Sequence[Message]) -> lis
     kept_results = {str(m.get("tool_call_id")) for m in kept if m["role"] == "tool"}
     kept_calls = {c for m in kept if m["role"] == "assistant" for c in _call_ids(m)}
     return sorted((kept_calls & results) - kept_results)
+
+
+def fit(
+    messages: Sequence[Message], budget: int, count: Callable[[Message], int], *, start: int = 0
+) -> tuple[list[Message], int]:
+    """The pinned messages and the longest suffix of units (from unit `start` on at most) whose tokens fit
+    `budget` — at least the newest unit, even when it alone does not fit. Returns (messages, first kept unit)."""
+    s = split(messages)
+    pinned = sum(count(messages[j]) for j in s.pinned)
+    sizes = [sum(count(messages[j]) for j in unit) for unit in s.units]
+    first = min(start, max(len(s.units) - 1, 0))
+    kept = sum(sizes[first:])
+    while first < len(s.units) - 1 and pinned + kept > budget:
+        kept -= sizes[first]
+        first += 1
+    return trimmed(messages, first, s), first
