@@ -67,8 +67,9 @@ def test_cuts_keep_pairs_pins_order_and_budget(messages: list[Message], budget: 
     newest = sum(_count(messages[j]) for j in s.units[-1]) if s.units else 0
     if pinned + newest <= budget:
         assert sum(_count(m) for m in kept) <= budget
-    if s.units:
-        assert set(s.units[-1]) <= {j for j, m in enumerate(messages) if any(m is k for k in kept)}
+    kept_at = {j for j, m in enumerate(messages) if any(m is k for k in kept)}
+    assert kept_at == set(s.pinned) | {j for unit in s.units[first:] for j in unit}  # a suffix of units
+    assert not s.units or first <= len(s.units) - 1  # the newest unit is always kept
 
 
 @given(histories())
