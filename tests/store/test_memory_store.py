@@ -309,3 +309,51 @@ async def test_a_corrupt_file_is_the_run_databases_error(tmp_path: Path) -> None
         async with open_storage(path, index=INDEX) as storage:
             await storage.store.asearch(("m",), query="tea")
     sqlite3.connect(":memory:").close()
+
+
+async def test_upgrading_a_schema_4_file_keeps_full_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file written before vectors (schema 4) opens upgraded: its items are found by full text, and
+    replacing or deleting one leaves no stale full-text row behind."""
+    from agentflow.store.sqlite import schema
+
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 4)
+    async with open_storage(path):
+        pass
+    conn = sqlite3.connect(path)
+    with conn:
+        for key, text in (("a", "green tea"), ("b", "black coffee")):
+            conn.execute(
+                "INSERT INTO store_items VALUES ('notes', ?, json_object('text', ?), '2026-01-01T00:00:00+00:00', "
+                "'2026-01-01T00:00:00+00:00', NULL)",
+                (key, text),
+            )
+            conn.execute("INSERT INTO store_fts (namespace, key, text) VALUES ('notes', ?, ?)", (key, text))
+    conn.close()
+    monkeypatch.undo()
+    async with open_storage(path) as storage:
+        store = storage.store
+        assert [h.key for h in await store.asearch(("notes",), query="tea")] == ["a"]
+        await store.aput(("notes",), "a", {"text": "oolong"})
+        await store.adelete(("notes",), "b")
+        assert await store.asearch(("notes",), query="tea") == []
+        assert await store.asearch(("notes",), query="coffee") == []
+        assert [h.key for h in await store.asearch(("notes",), query="oolong")] == ["a"]
+        rows = await storage.readers.run(lambda c: c.execute("SELECT COUNT(*) FROM store_fts").fetchone()[0])
+        assert rows == 1
+
+
+async def test_namespace_prefixes_are_exact_in_every_mode(make_storage: Callable[..., Any]) -> None:
+    """A prefix matches whole labels only: ("user",) is not ("users",) even where the full-text index
+    stems or splits labels alike ("users" -> "user", "a@x" and "a x" -> the words a, x)."""
+    async with make_storage(index=INDEX) as storage:
+        store = storage.store
+        for ns in (("user", "a@x"), ("user", "a x"), ("users", "a@x"), ("user", "a@x", "deep")):
+            await store.aput(ns, "k", {"text": "green tea"})
+        for mode in ("fts", "vector", "hybrid"):
+            found = {h.namespace for h in await store.asearch(("user", "a@x"), query="tea", mode=mode)}
+            assert found == {("user", "a@x"), ("user", "a@x", "deep")}, mode
+            found = {h.namespace for h in await store.asearch(("user",), query="tea", mode=mode)}
+            assert ("users", "a@x") not in found and len(found) == 3, mode

@@ -67,6 +67,16 @@ MODES = ("fts", "vector", "hybrid")
 HYBRID_DEPTH = 50  # candidates each ranking contributes to the fusion (at least)
 
 
+# a full-text row has its item's rowid (written after the item, deleted before it)
+_DELETE_FTS = (
+    "DELETE FROM store_fts WHERE rowid = (SELECT rowid FROM store_items WHERE namespace = ? AND key = ?)"
+)
+_INSERT_FTS = (
+    "INSERT INTO store_fts (rowid, namespace, key, text) VALUES "
+    "((SELECT rowid FROM store_items WHERE namespace = ? AND key = ?), ?, ?, ?)"
+)
+
+
 def ns_text(namespace: tuple[str, ...]) -> str:
     for label in namespace:
         if not isinstance(label, str) or not label or "." in label:
@@ -244,11 +254,10 @@ class SqliteDocumentStore(BaseStore):
             stamp = _iso(now)
             for i, op in enumerate(ops):
                 ns = ns_text(op.namespace)
+                conn.execute(_DELETE_FTS, (ns, op.key))
                 had = conn.execute(
-                    "SELECT 1 FROM store_vectors WHERE namespace = ? AND key = ? LIMIT 1", (ns, op.key)
-                ).fetchone()
-                conn.execute("DELETE FROM store_fts WHERE namespace = ? AND key = ?", (ns, op.key))
-                conn.execute("DELETE FROM store_vectors WHERE namespace = ? AND key = ?", (ns, op.key))
+                    "DELETE FROM store_vectors WHERE namespace = ? AND key = ?", (ns, op.key)
+                ).rowcount
                 if op.value is None:
                     conn.execute("DELETE FROM store_items WHERE namespace = ? AND key = ?", (ns, op.key))
                     if had:
@@ -282,10 +291,7 @@ class SqliteDocumentStore(BaseStore):
                 if op.index is not False:
                     text = _fts_text(op.value, self._fields(op.index))
                     if text:
-                        conn.execute(
-                            "INSERT INTO store_fts (namespace, key, text) VALUES (?, ?, ?)",
-                            (ns, op.key, text),
-                        )
+                        conn.execute(_INSERT_FTS, (ns, op.key, ns, op.key, text))
                 for path, vector in rows:
                     conn.execute(
                         "INSERT INTO store_vectors (namespace, key, path, model, vector) VALUES (?, ?, ?, ?, ?)",
@@ -320,7 +326,7 @@ class SqliteDocumentStore(BaseStore):
         ).fetchall()
         changes = []
         for ns, key in expired:
-            conn.execute("DELETE FROM store_fts WHERE namespace = ? AND key = ?", (ns, key))
+            conn.execute(_DELETE_FTS, (ns, key))
             if conn.execute("DELETE FROM store_vectors WHERE namespace = ? AND key = ?", (ns, key)).rowcount:
                 changes.append(VectorChange(namespace=ns, key=key, vectors=np.zeros((0, 1))))
             conn.execute("DELETE FROM store_items WHERE namespace = ? AND key = ?", (ns, key))
@@ -509,11 +515,8 @@ class SqliteDocumentStore(BaseStore):
             sql = "SELECT namespace, key, value, embed_fields FROM store_items WHERE (embed_fields IS NULL OR embed_fields != 'false')"
             params: list[Any] = []
             if prefix:
-                sql += " AND (namespace = ? OR namespace LIKE ? ESCAPE '\\')"
-                params += [
-                    prefix,
-                    prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%",
-                ]
+                sql += " AND (namespace = ? OR (namespace >= ? AND namespace < ?))"
+                params += [prefix, prefix + ".", prefix + "/"]
             return list(conn.execute(sql + " ORDER BY namespace, key", params))
 
         items = await self.storage.readers.run(read)
@@ -574,9 +577,12 @@ class SqliteDocumentStore(BaseStore):
                     ).fetchone()
                 ):
                     text = conn.execute(
-                        "SELECT text FROM store_fts WHERE namespace = ? AND key = ?", (ns, key)
+                        "SELECT text FROM store_fts WHERE rowid = (SELECT rowid FROM store_items WHERE "
+                        "namespace = ? AND key = ?)",
+                        (ns, key),
                     ).fetchone()
-                    for table in ("store_fts", "store_vectors", "store_items"):
+                    conn.execute(_DELETE_FTS, (ns, key))
+                    for table in ("store_vectors", "store_items"):
                         conn.execute(f"DELETE FROM {table} WHERE namespace = ? AND key = ?", (ns, key))
                     changes.append(VectorChange(namespace=ns, key=key, vectors=np.zeros((0, 1))))
                     conn.execute(
@@ -591,12 +597,9 @@ class SqliteDocumentStore(BaseStore):
                             *target,
                         ),
                     )
-                    conn.execute("DELETE FROM store_fts WHERE namespace = ? AND key = ?", target)
+                    conn.execute(_DELETE_FTS, target)
                     if text is not None:
-                        conn.execute(
-                            "INSERT INTO store_fts (namespace, key, text) VALUES (?, ?, ?)",
-                            (*target, text[0]),
-                        )
+                        conn.execute(_INSERT_FTS, (*target, *target, text[0]))
                     done[(ns, key)] = target
                     ns, key = target
                 else:

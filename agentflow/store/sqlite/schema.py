@@ -116,6 +116,16 @@ _MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
         """CREATE TABLE IF NOT EXISTS store_vectors (
             namespace TEXT NOT NULL, key TEXT NOT NULL, path TEXT NOT NULL, model TEXT NOT NULL,
             vector BLOB NOT NULL, PRIMARY KEY (namespace, key, path))""",
+        # full-text rows keyed by their item's rowid (deleting one by namespace and key scanned the whole
+        # index), with the namespace indexed too (a search in one namespace scores only that namespace's
+        # matches) but weighing nothing in BM25
+        """CREATE VIRTUAL TABLE store_fts_by_item USING fts5(
+            namespace, key UNINDEXED, text, tokenize = 'porter unicode61')""",
+        "INSERT INTO store_fts_by_item (store_fts_by_item, rank) VALUES ('rank', 'bm25(0.0, 0.0, 1.0)')",
+        "INSERT INTO store_fts_by_item (rowid, namespace, key, text) SELECT i.rowid, f.namespace, f.key, f.text "
+        "FROM store_fts f JOIN store_items i ON i.namespace = f.namespace AND i.key = f.key",
+        "DROP TABLE store_fts",
+        "ALTER TABLE store_fts_by_item RENAME TO store_fts",
         # the embedding model the store's vectors belong to, and a counter bumped by every vector change (so a
         # process notices another one changed them and reloads its in-memory index)
         "INSERT OR IGNORE INTO agentflow_meta VALUES ('vectors_version', '0')",

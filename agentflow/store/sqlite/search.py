@@ -26,14 +26,18 @@ STOPWORDS = frozenset(
 )
 
 
-def fts_query(query: str) -> str | None:
-    """An FTS5 query matching any word of `query` but function words, each word quoted so no user text is
-    FTS syntax."""
+def fts_query(query: str, prefix: str = "") -> str | None:
+    """An FTS5 query matching any word of `query` but function words in the text, each word quoted so no
+    user text is FTS syntax; with a namespace `prefix`, only rows whose namespace starts with its words (a
+    superset of the namespace's rows: callers check the namespace exactly)."""
     words = re.findall(r"\w+", query)
     if not words:
         return None
     content = [w for w in words if w.casefold() not in STOPWORDS] or words
-    return " OR ".join('"' + word.replace('"', '""') + '"' for word in dict.fromkeys(content))
+    match = "text : (" + " OR ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(content)) + ")"
+    if prefix and re.search(r"\w", prefix):
+        match += ' AND namespace : ^"' + prefix.replace('"', '""') + '"'
+    return match
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +60,9 @@ def where_clause(prefix: str, now: float, filter: Mapping[str, Any] | None) -> t
     """Conditions on `store_items i`: not expired, under the namespace `prefix`, the filter's SQL part."""
     where = ["(i.expires_at IS NULL OR i.expires_at > ?)"]
     params: list[Any] = [now]
-    if prefix:
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append("(i.namespace = ? OR i.namespace LIKE ? ESCAPE '\\')")
-        params += [prefix, escaped + ".%"]
+    if prefix:  # the namespace or any under it: a range of the primary key ("." < "/" byte-wise)
+        where.append("(i.namespace = ? OR (i.namespace >= ? AND i.namespace < ?))")
+        params += [prefix, prefix + ".", prefix + "/"]
     clauses, more = sql_prefilter(filter, "i.value")
     return where + clauses, params + more
 
@@ -94,17 +97,29 @@ def fts_ranked(
     offset: int,
     limit: int,
 ) -> list[Row]:
-    """Items matching any word of `query`, best BM25 first (score: -bm25, higher is better)."""
-    match = fts_query(query)
+    """Items matching any word of `query`, best BM25 first (score: -bm25, higher is better). The full-text
+    index is asked for its top hits alone (FTS5 keeps only the best N while scoring), then the items are read;
+    with a filter or expired items among them it asks for more until enough pass."""
+    match = fts_query(query, prefix)
     if match is None:
         return []
-    where, params = where_clause(prefix, now, filter)
-    sql = (
-        f"SELECT {_COLUMNS}, -bm25(store_fts) AS score FROM store_fts f JOIN store_items i ON "
-        f"i.namespace = f.namespace AND i.key = f.key WHERE store_fts MATCH ? AND {' AND '.join(where)} "
-        "ORDER BY bm25(store_fts), i.updated_at DESC"
-    )
-    return _take(_rows(conn.execute(sql, [match, *params]), filter, scored=True), offset, limit)
+    need = offset + limit
+    sql = "SELECT namespace, key, rank FROM store_fts WHERE store_fts MATCH ? ORDER BY rank LIMIT ?"
+    k = max(need, 10) * (4 if filter else 1)
+    while True:
+        hits = conn.execute(sql, [match, k]).fetchall()
+        inside = [
+            (ns, key) for ns, key, _ in hits if not prefix or ns == prefix or ns.startswith(prefix + ".")
+        ]
+        found = fetch_items(conn, inside, now, filter)
+        rows = []
+        for ns, key, rank in hits:
+            row = found.get((ns, key))
+            if row is not None:
+                rows.append(Row(ns, key, row.value, row.created_at, row.updated_at, row.ttl, -float(rank)))
+        if len(rows) >= need or len(hits) < k:
+            return rows[offset:need]
+        k *= 4
 
 
 def recent(
@@ -133,9 +148,9 @@ def fetch_items(
     for start in range(0, len(keys), 2000):
         chunk = keys[start : start + 2000]
         pairs = ", ".join("(?, ?)" for _ in chunk)
-        sql = (
-            f"SELECT {_COLUMNS} FROM store_items i WHERE (i.namespace, i.key) IN (VALUES {pairs}) "
-            f"AND {' AND '.join(where)}"
+        sql = (  # the keys drive the join: one primary-key lookup each (an IN list would scan the table)
+            f"SELECT {_COLUMNS} FROM (VALUES {pairs}) AS v CROSS JOIN store_items i ON i.namespace = v.column1 "
+            f"AND i.key = v.column2 WHERE {' AND '.join(where)}"
         )
         flat = [part for pair in chunk for part in pair]
         for row in _rows(conn.execute(sql, [*flat, *params]), filter, scored=False):
