@@ -192,18 +192,24 @@ async def bench_latency(sizes: tuple[int, ...] = (10_000, 100_000), queries: int
                 print(
                     f"{size} items: bulk put {size / load:.0f} items/s; vector index load {index_load * 1000:.0f} ms"
                 )
+                kinds = {  # broad: two common words (each in ~10% of the items); selective: a rare word
+                    "broad": [f"{rng.choice(words)} {rng.choice(words)}" for _ in range(queries)],
+                    "selective": [str(rng.randrange(size)) for _ in range(queries)],
+                }
                 for mode in ("fts", "vector", "hybrid"):
                     for scope, prefix in (("all", ("user",)), ("one user", ("user", "u7"))):
-                        times = []
-                        for _ in range(queries):
-                            query = f"{rng.choice(words)} {rng.choice(words)}"
-                            started = time.perf_counter()
-                            await store.asearch(prefix, query=query, mode=mode, limit=5, refresh_ttl=False)
-                            times.append((time.perf_counter() - started) * 1000)
-                        print(
-                            f"  {mode:<6} {scope:<8} p50 {statistics.median(times):6.1f} ms  "
-                            f"p95 {pct(times, 0.95):6.1f} ms"
-                        )
+                        for kind, texts_of_kind in kinds.items():
+                            times = []
+                            for query in texts_of_kind:
+                                started = time.perf_counter()
+                                await store.asearch(
+                                    prefix, query=query, mode=mode, limit=5, refresh_ttl=False
+                                )
+                                times.append((time.perf_counter() - started) * 1000)
+                            print(
+                                f"  {mode:<6} {scope:<8} {kind:<9} p50 {statistics.median(times):6.1f} ms  "
+                                f"p95 {pct(times, 0.95):6.1f} ms"
+                            )
                 times = []
                 for _ in range(queries // 2):
                     started = time.perf_counter()

@@ -289,6 +289,8 @@ async def test_bad_input_is_a_clear_error(make_storage: Callable[..., Any]) -> N
     async with make_storage(index={**INDEX, "dims": 8}) as storage:
         with pytest.raises(ConfigError, match="expected 1 vectors of 8 dims"):
             await storage.store.aput(("m",), "k", {"text": "tea"})
+        with pytest.raises(ConfigError, match="expected 1 vectors of 8 dims"):
+            await storage.store.asearch(("m",), query="tea", mode="hybrid")
     with pytest.raises(ConfigError, match="'dims'"):
         async with make_storage(index={"embed": bag_of_words}) as storage:
             storage.store  # noqa: B018

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
+import anyio
 import anyio.to_thread
 import numpy as np
 from langgraph.store.base import (
@@ -430,15 +431,31 @@ class SqliteDocumentStore(BaseStore):
     async def _semantic(self, query: str, prefix: str, now: float, op: SearchOp, mode: str) -> list[Row]:
         assert self.embedder is not None and self.vectors is not None
         await self._ensure_vectors()
-        vector = (await self.embedder.aembed([query]))[0]
         need = op.offset + op.limit
-        depth = max(HYBRID_DEPTH, 2 * need) if mode == "hybrid" else need
-        nearest = await self._nearest(vector, prefix, now, op.filter, depth)
         if mode == "vector":
-            return nearest[op.offset : need]
-        text = await self.storage.readers.run(
-            lambda conn: fts_ranked(conn, query, prefix, now, op.filter, 0, depth)
-        )
+            vector = (await self.embedder.aembed([query]))[0]
+            return (await self._nearest(vector, prefix, now, op.filter, need))[op.offset : need]
+        depth = max(HYBRID_DEPTH, 2 * need)
+        found: dict[str, list[Row]] = {}
+
+        async def by_words() -> None:
+            found["text"] = await self.storage.readers.run(
+                lambda conn: fts_ranked(conn, query, prefix, now, op.filter, 0, depth)
+            )
+
+        async def by_meaning() -> None:
+            assert self.embedder is not None
+            vector = (await self.embedder.aembed([query]))[0]
+            found["nearest"] = await self._nearest(vector, prefix, now, op.filter, depth)
+
+        # both rankings at once (SQLite and numpy release the GIL); the caller gets a typed error, not a group
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(by_words)
+                tg.start_soon(by_meaning)
+        except BaseExceptionGroup as group:
+            raise group.exceptions[0] from None
+        text, nearest = found["text"], found["nearest"]
         by_key = {(r.namespace, r.key): r for r in (*text, *nearest)}
         fused = reciprocal_rank_fusion(
             [[(r.namespace, r.key) for r in text], [(r.namespace, r.key) for r in nearest]]
@@ -456,7 +473,7 @@ class SqliteDocumentStore(BaseStore):
         enough pass, or none are left)."""
         assert self.vectors is not None
         index = self.vectors
-        k = max(need * 2, 16) if filter else need
+        k = max(need * 8, 64) if filter else need  # one matrix product usually finds enough that pass
         while True:
             hits = await anyio.to_thread.run_sync(partial(index.search, vector, prefix=prefix, k=k))
             keys = [(ns, key) for ns, key, _ in hits]

@@ -70,6 +70,7 @@ class VectorIndex:
         self._free: list[int] = []
         self._ns_ids: dict[str, int] = {}
         self._ns_names: list[str] = []
+        self._ns_rows: dict[int, dict[int, None]] = {}  # namespace id -> its rows (an ordered set)
         self._prefix_cache: dict[tuple[str, bool], np.ndarray] = {}
 
     # ------------------------------------------------------------------------------------------ syncing
@@ -142,7 +143,8 @@ class VectorIndex:
             self._rows += 1
         self._vectors[row] = vector
         self._row_item[row] = item
-        self._row_ns[row] = self._ns_id(namespace)
+        ns = self._row_ns[row] = self._ns_id(namespace)
+        self._ns_rows.setdefault(ns, {})[row] = None
         self._item_rows[item].append(row)
 
     def _remove_item(self, namespace: str, key: str) -> None:
@@ -150,6 +152,7 @@ class VectorIndex:
         if item is None:
             return
         for row in self._item_rows.pop(item, []):
+            self._ns_rows.get(int(self._row_ns[row]), {}).pop(row, None)
             self._row_item[row] = -1
             self._row_ns[row] = -1
             self._vectors[row] = 0.0
@@ -189,20 +192,34 @@ class VectorIndex:
             n = self._rows
             if n == 0 or k <= 0:
                 return []
-            scores = self._vectors[:n] @ query.astype(np.float32)
-            alive = self._row_item[:n] >= 0
+            query = query.astype(np.float32)
             allowed = self._namespace_mask(prefix, exact)
-            if allowed is not None:
-                if allowed.size == 0:
-                    return []
-                alive &= np.isin(self._row_ns[:n], allowed)
-            for namespace, key in exclude:
-                for row in self._item_rows.get(self._item_ids.get((namespace, key), -1), []):
-                    alive[row] = False
-            candidates = np.flatnonzero(alive)
-            if candidates.size == 0:
+            if allowed is not None and allowed.size == 0:
                 return []
-            picked = scores[candidates]
+            excluded = {
+                row
+                for namespace, key in exclude
+                for row in self._item_rows.get(self._item_ids.get((namespace, key), -1), [])
+            }
+            few = allowed is not None and sum(len(self._ns_rows.get(int(i), ())) for i in allowed) < n // 8
+            if few:  # a small part of the index (one user's memories): score only its rows
+                assert allowed is not None
+                rows = [r for i in allowed for r in self._ns_rows.get(int(i), ()) if r not in excluded]
+                candidates = np.array(rows, dtype=np.int64)
+                if candidates.size == 0:
+                    return []
+                picked = self._vectors[candidates] @ query
+            else:
+                scores = self._vectors[:n] @ query
+                alive = self._row_item[:n] >= 0
+                if allowed is not None:
+                    alive &= np.isin(self._row_ns[:n], allowed)
+                for row in excluded:
+                    alive[row] = False
+                candidates = np.flatnonzero(alive)
+                if candidates.size == 0:
+                    return []
+                picked = scores[candidates]
             want = min(candidates.size, k * 4 + 8)
             while True:
                 if want < candidates.size:
