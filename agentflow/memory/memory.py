@@ -82,12 +82,15 @@ class Memory:
             raise ConfigError("a memory needs some text")
         value = {**dict(metadata or {}), "text": text, "kind": kind}
         key = memory_key(text)
+        ttl_option = {"ttl": ttl} if ttl is not None else {}  # else the store's default TTL, if any
         if not self.has_embeddings and self.lexical_dedup is not None:
             key = await self._lexical_duplicate(text) or key
         if self.has_embeddings and hasattr(
             self.store, "aflush"
         ):  # agentflow's store: embed in the background
-            await self.store.aput(self.namespace, key, value, ttl=ttl, embed_later=True, dedup=self.dedup)
+            await self.store.aput(
+                self.namespace, key, value, embed_later=True, dedup=self.dedup, **ttl_option
+            )
             if wait:
                 await self.store.aflush()
             return key
@@ -96,7 +99,7 @@ class Memory:
             near = [h for h in hits if h.namespace == self.namespace and (h.score or 0) >= self.dedup]
             if near:
                 key = near[0].key
-        await self.store.aput(self.namespace, key, value, **({"ttl": ttl} if ttl is not None else {}))
+        await self.store.aput(self.namespace, key, value, **ttl_option)
         return key
 
     async def _lexical_duplicate(self, text: str) -> str | None:
