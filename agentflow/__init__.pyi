@@ -1,7 +1,7 @@
 # The public API of `agentflow`, and its only list: type checkers read this stub, and `agentflow/__init__.py`
 # loads each name lazily from the module named here (lazy_loader.attach_stub), so `import agentflow` stays light.
 
-from . import mcp as mcp, sandbox as sandbox
+from . import mcp as mcp, memory as memory, sandbox as sandbox
 from .approval import (
     ApprovalPolicy as ApprovalPolicy,
     HumanDecision as HumanDecision,
@@ -11,8 +11,10 @@ from .budget import (
     DEFAULT_BUDGET as DEFAULT_BUDGET,
     Budget as Budget,
 )
+from .context import ContextPolicy as ContextPolicy
 from .events import (
     ApprovalDecided as ApprovalDecided,
+    ContextTrimmed as ContextTrimmed,
     Event as Event,
     ModelCalled as ModelCalled,
     ModelOffer as ModelOffer,
@@ -32,6 +34,7 @@ from .exceptions import (
     ContextWindowError as ContextWindowError,
     DecodingInvariantError as DecodingInvariantError,
     EngineLimitError as EngineLimitError,
+    EmbeddingMismatchError as EmbeddingMismatchError,
     EngineUnsupportedError as EngineUnsupportedError,
     GrammarRejectedError as GrammarRejectedError,
     GraphLoadError as GraphLoadError,

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Protocol
 __all__ = [
     "EVENT_TYPES",
     "ApprovalDecided",
+    "ContextTrimmed",
     "Event",
     "ModelCalled",
     "ModelOffer",
@@ -252,6 +253,25 @@ class ToolCalled(Event):
     by_human: bool = False  # a human rejected the call or answered in the tool's place
     decision: str = ""  # the task of the decision this call belongs to (with call_id: the journal key)
     traceback: str | None = None  # where the tool function raised (never shown to the model)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContextTrimmed(Event):
+    """An agent's conversation neared the model's context window and its context policy cut older turns
+    (never the system prompt or the task, never a tool call without its results): `dropped` messages left
+    the prompt from here on, replaced by `summary` when the policy summarises (its model call's tokens in
+    `summary_tokens`). Token counts are the policy's measure (the model's tokenizer where it has one)."""
+
+    step: int
+    policy: str
+    window: int
+    tokens_before: int
+    tokens_after: int
+    messages_before: int
+    messages_after: int
+    dropped: int
+    summary: str | None = None
+    summary_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,7 @@
     │   ├── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
     │   ├── SandboxUnavailableError    no Docker engine, sandbox image or runtime: says what to install / start
     │   ├── SandboxPathError           a sandbox file path outside the work dir, with `..`, through a symlink
+    │   ├── EmbeddingMismatchError     vector search on a store whose vectors another embedding model made
     │   ├── InvalidDecisionError       a human decision that cannot apply (unknown call, invalid edit)
     │   ├── UnsupportedSchemaError     a schema constrained decoding cannot enforce (keyword, JSON Pointer)
     │   │   └── EngineUnsupportedError     ... that one mask engine cannot express exactly
@@ -56,6 +57,7 @@ __all__ = [
     "ContextWindowError",
     "DecodingInvariantError",
     "EngineLimitError",
+    "EmbeddingMismatchError",
     "EngineUnsupportedError",
     "GrammarRejectedError",
     "GraphLoadError",
@@ -155,6 +157,14 @@ class SandboxUnavailableError(UserError):
 class SandboxPathError(UserError):
     """A file path a sandbox refused: absolute outside the work dir, containing `..`, through a symlink, not a
     regular file, or not there. Sandbox tools report it to the model as an observation."""
+class EmbeddingMismatchError(UserError):
+    """The store's vectors were made by another embedding model than the one it was opened with: vector (and
+    hybrid) search is refused until they are re-embedded (`agentflow memory reindex`). Full-text search works."""
+
+    def __init__(self, message: str, *, stored: str, current: str) -> None:
+        self.stored = stored
+        self.current = current
+        super().__init__(message)
 
 
 class InvalidDecisionError(UserError):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Source me: makes sure the project's virtualenv exists and is current, then sets $AGENTFLOW_VENV.
 # First use (or a changed pyproject.toml) installs everything: torch pinned to the CPU build, agentflow with
-# its local-model and dev extras. Later uses cost nothing.
+# its local-model, memory (the offline embedding model) and dev extras. Later uses cost nothing.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AGENTFLOW_VENV=${AGENTFLOW_VENV:-$ROOT/.venv}
 _stamp="$AGENTFLOW_VENV/.agentflow-ready"
@@ -25,8 +25,8 @@ if [ ! -f "$_stamp" ] || [ "$(cat "$_stamp")" != "$_want" ]; then
   _setup_step 1 5 "creating the virtualenv" python3 -m venv "$AGENTFLOW_VENV" \
     && _setup_step 2 5 "upgrading pip" $_pip install --upgrade pip \
     && _setup_step 3 5 "installing torch 2.13.0 (CPU build)" $_pip install "torch==2.13.0" \
-    && _setup_step 4 5 "installing agentflow with its local-model and dev extras" \
-         $_pip install -e "$ROOT[local,dev]" \
+    && _setup_step 4 5 "installing agentflow with its local-model, memory and dev extras" \
+         $_pip install -e "$ROOT[local,memory,dev]" \
     && _setup_step 5 5 "removing torchvision / torchaudio (no CPU builds here; they break torch)" \
          $_pip uninstall -y torchvision torchaudio torchcodec \
     || return 1 2>/dev/null || exit 1

@@ -39,6 +39,7 @@ EXPORTED = {
     "ApprovalGate",
     "BudgetGuard",
     "route_after_model",
+    "ContextPolicy",
     # tools
     "tool",
     "Tool",
@@ -71,6 +72,7 @@ EXPORTED = {
     "ApprovalDecided",
     "ToolSourcesConnected",
     "SandboxReady",
+    "ContextTrimmed",
     "RunErrored",
     "RunFinished",
     # errors (the whole tree of agentflow.exceptions)
@@ -83,6 +85,7 @@ EXPORTED = {
     "UnknownRunError",
     "RunBusyError",
     "StoreError",
+    "EmbeddingMismatchError",
     "InvalidDecisionError",
     "UnsupportedSchemaError",
     "EngineUnsupportedError",
@@ -108,6 +111,7 @@ EXPORTED = {
     "ToolReturn",
     "mcp",
     "sandbox",
+    "memory",
     "DecodingInvariantError",
     "PlanError",
     "RoutingError",

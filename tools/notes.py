@@ -48,9 +48,11 @@ async def write_note(
     # one key per call: stable when a resumed run repeats the call, so it cannot write the note twice
     origin = f"{ctx.run_id}/{ctx.call_id}" if ctx.call_id else uuid.uuid4().hex
     key = hashlib.sha256(origin.encode()).hexdigest()[:10]
-    await store.aput(
-        NAMESPACE, key, {"text": text, "run_id": ctx.run_id, "created_at": created_at}, index=["text"]
-    )
+    value = {"text": text, "run_id": ctx.run_id, "created_at": created_at}
+    if getattr(store, "embedder", None) is not None:  # a store with embeddings: never wait for the model here
+        await store.aput(NAMESPACE, key, value, index=["text"], embed_later=True)
+    else:
+        await store.aput(NAMESPACE, key, value, index=["text"])
     return {"id": key, "run_id": ctx.run_id, "created_at": created_at}
 
 
@@ -66,7 +68,10 @@ async def search_notes(
     """
     store = _store(ctx)
     if query.strip():
-        found = await store.asearch(NAMESPACE, query=query, limit=limit)
+        words = (
+            {"mode": "fts"} if getattr(store, "embedder", None) is not None else {}
+        )  # notes search by words
+        found = await store.asearch(NAMESPACE, query=query, limit=limit, **words)
         if found:
             return [_note(item) for item in found]
         recent = await store.asearch(NAMESPACE, limit=SUBSTRING_SCAN)

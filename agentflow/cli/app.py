@@ -30,7 +30,7 @@ from agentflow.cli.common import (
     read_storage,
     split_models,
 )
-from agentflow.cli.driver import budget_of, execute
+from agentflow.cli.driver import budget_of, context_values, execute
 from agentflow.status import RunStatus
 
 __all__ = ["app", "main"]
@@ -46,6 +46,7 @@ app = typer.Typer(
 def _add_sub_apps() -> None:
     from agentflow.cli.mcp import mcp_app
     from agentflow.cli.replay import replay
+    from agentflow.cli.memory import memory_app
     from agentflow.cli.runs import runs_app
     from agentflow.cli.sandbox import sandbox_app
     from agentflow.cli.schema import schema_app
@@ -57,6 +58,7 @@ def _add_sub_apps() -> None:
     app.add_typer(tools_app, name="tools")
     app.add_typer(sandbox_app, name="sandbox")
     app.command("replay")(replay)
+    app.add_typer(memory_app, name="memory")
 
 
 _add_sub_apps()
@@ -94,6 +96,12 @@ def run(
     mcp_http: McpHttpOpt = None,
     otlp: OtlpOpt = None,
     otlp_content: OtlpContentOpt = False,
+    context: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--context", "-c", help="KEY=VALUE given to the run's tools (e.g. user_id=alice); repeatable."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
@@ -101,6 +109,7 @@ def run(
     """Run GRAPH on a request and show its steps live."""
     check_graph(graph)
     default_model, role_models = split_models(model)
+    values = context_values(context)
     text = read_input(input)
     servers = _servers_or_fail(mcp_stdio, mcp_http)
 
@@ -119,6 +128,7 @@ def run(
             tool_sources=servers,
             run_id=run_id,
             on_event=view,
+            context=values,
         )
 
     from agentflow.runner import new_run_id

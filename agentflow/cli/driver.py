@@ -14,7 +14,7 @@ from rich.markup import escape
 from agentflow.cli.common import fail, setup_logging
 from agentflow.status import RunStatus
 
-__all__ = ["budget_of", "execute"]
+__all__ = ["budget_of", "context_values", "execute"]
 
 
 def emit_result(result: Any, as_json: bool, console: Any, *, quiet: bool = False) -> None:
@@ -82,6 +82,17 @@ async def with_signals(runner: Any, run_id: str, start: Any) -> Any:
     return result if result is not None else await runner.result_of(run_id)
 
 
+def context_values(pairs: list[str] | None) -> dict[str, str]:
+    """`--context KEY=VALUE` options as a dict (a key given twice: the last wins)."""
+    values: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise fail(f"--context {pair!r}: write KEY=VALUE with KEY a name like user_id")
+        values[key.strip()] = value
+    return values
+
+
 def budget_of(
     max_steps: int | None,
     max_tokens: int | None,
@@ -141,7 +152,10 @@ def execute(
                 await sink.aclose()  # the spans are sent before the result is printed
 
     async def _main() -> Any:
-        async with Runner(db) as runner:
+        from agentflow.cli.memory import cli_index
+        from agentflow.store import open_storage
+
+        async with Runner(storage=open_storage(db, index=cli_index())) as runner:
             run_id = await run_id_of(runner)
             result = await with_signals(runner, run_id, lambda: start(runner, run_id, view))
             while result.status is RunStatus.AWAITING_APPROVAL and interactive:

@@ -12,6 +12,7 @@ from rich.table import Table
 from agentflow.approval import PendingCall
 from agentflow.events import (
     ApprovalDecided,
+    ContextTrimmed,
     Event,
     ModelCalled,
     ModelOffer,
@@ -190,4 +191,9 @@ def event_detail(event: Event | None) -> str:
             return f"{event.digest}: tools {', '.join(t['name'] for t in event.tools) or 'none'}"
         case ApprovalDecided():
             return f"{event.call_id} ({event.tool}): {short(event.decision, 100)}"
+        case ContextTrimmed():
+            return (
+                f"{event.policy}: {event.tokens_before} -> {event.tokens_after} tok, dropped {event.dropped} "
+                f"messages" + (f"; summary {short(event.summary, 80)}" if event.summary else "")
+            )
     return ""

@@ -131,6 +131,27 @@ class TransformersModel:
     def loaded(self) -> bool:
         return self._hf_model is not None
 
+    @property
+    def context_window(self) -> int | None:
+        """The model's context length from its config.json (None when it names none); read without loading."""
+        import json
+
+        try:
+            config = json.loads((self._path / "config.json").read_text())
+        except (OSError, ValueError):
+            return None
+        for node in (config, config.get("text_config") or {}):
+            for key in ("max_position_embeddings", "max_sequence_length", "n_positions", "seq_length"):
+                value = node.get(key) if isinstance(node, dict) else None
+                if isinstance(value, int) and value > 0:
+                    return value
+        return None
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` with the model's tokenizer (loads the model on first use)."""
+        self.load()
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
     # ---------------------------------------------------------------------------------------------- loading
 
     def load(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 from langgraph.graph import END
 
+from agentflow.context.policy import ContextPolicy
 from agentflow.events import ModelCalled, ModelOffer, StepStarted, now_iso
 from agentflow.exceptions import ModelError
 from agentflow.failpoints import failpoint
@@ -173,7 +174,8 @@ async def _record_offer(svc: Any, request: ModelRequest) -> str:
 
 
 class ModelNode:
-    """Ask the model for the next decision. `role` picks a per-role model override (`--model ROLE=SPEC`)."""
+    """Ask the model for the next decision. `role` picks a per-role model override (`--model ROLE=SPEC`);
+    `context` cuts older turns when the conversation nears the model's context window."""
 
     def __init__(
         self,
@@ -183,9 +185,11 @@ class ModelNode:
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         final_schema: dict[str, Any] | None = None,
         role: str = "agent",
+        context: ContextPolicy | None = None,
     ) -> None:
         self.tools, self.tool_sources = split_tools(tools)
         self.local_tools = self.tools  # (what `graph_sources` checks source tools' names against)
+        self.context = context
         self.model = model
         self.system_prompt = system_prompt
         self.final_schema = final_schema
@@ -201,6 +205,8 @@ class ModelNode:
         tools = (
             [*self.tools, *services().source_tools(self.tool_sources)] if self.tool_sources else self.tools
         )
+        if self.context is not None:  # near the context window: cut older turns by the declared policy
+            messages = await self.context.apply(messages, role=self.role, tools=tools, model=self.model)
         decision, raw_text, task = await model_step(
             messages, role=self.role, tools=tools, final_schema=self.final_schema, model=self.model
         )

@@ -8,6 +8,7 @@ from typing import Any
 from langgraph.graph import START, StateGraph
 
 from agentflow.approval import ApprovalPolicy
+from agentflow.context.policy import ContextPolicy
 from agentflow.models.base import Model
 from agentflow.nodes.model_node import DEFAULT_SYSTEM_PROMPT, ModelNode, route_after_model
 from agentflow.nodes.state import AgentState
@@ -26,16 +27,25 @@ def react_graph(
     final_schema: dict[str, Any] | None = None,
     role: str = "agent",
     approval: ApprovalPolicy | Mapping[str, ApprovalPolicy] | None = None,
+    context: ContextPolicy | None = None,
 ) -> StateGraph:
     """A ReAct `StateGraph` (not compiled: the runner compiles it with the SQLite checkpointer).
 
     `model=None` uses the run's model (`--model`); pass one to pin it. `approval` overrides the tools' approval
-    policies (one for all, or by tool name).
+    policies (one for all, or by tool name). `context` keeps long conversations inside the model's context
+    window (`ContextPolicy.keep_last()`, `.summarize()`, `.custom(fn)`).
     """
     builder = StateGraph(AgentState)
     builder.add_node(
         "model",
-        ModelNode(tools, model=model, system_prompt=system_prompt, final_schema=final_schema, role=role),
+        ModelNode(
+            tools,
+            model=model,
+            system_prompt=system_prompt,
+            final_schema=final_schema,
+            role=role,
+            context=context,
+        ),
     )
     builder.add_node("tools", ToolNode(tools, role=role, approval=approval))
     builder.add_edge(START, "model")

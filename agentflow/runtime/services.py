@@ -51,6 +51,7 @@ class RunServices:
     offers: set[str] = field(default_factory=set)  # digests of the `ModelOffer`s traced by this process
     replay: Any = None  # a replay's player: recorded tool outcomes instead of executions (agentflow.replay)
     redactor: Redactor = field(default_factory=Redactor)  # the run's sensitive values (agentflow.redaction)
+    windows: dict[str, Any] = field(default_factory=dict)  # per agent: its context policy's current cut
 
     def model_for(self, role: str, default: Model | None = None) -> Model:
         """The model for `role`: a per-role override, else the node's own, else the run's default, else the

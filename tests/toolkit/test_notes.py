@@ -163,3 +163,18 @@ async def test_concurrent_writers(store: Any) -> None:
         for i in range(8):
             tg.start_soon(write_note.function, f"note from run-{i}", ctx(store, f"run-{i}", "call_1_0"))
     assert len(await search_notes.function("note", ctx(store), limit=20)) == 8
+
+
+async def test_with_embeddings_notes_still_search_by_words(tmp_path: Path) -> None:
+    """On a store with embeddings, a note is committed without waiting for the model and search stays
+    full-text (a query no note contains finds nothing, not the nearest note)."""
+    index = {"dims": 2, "embed": lambda texts: [[1.0, float(len(t))] for t in texts], "model_id": "len"}
+    async with open_storage(tmp_path / "emb.db", index=index) as storage:
+        await write_note.function("water the ficus on Sunday", ctx(storage.store))
+        assert [n["text"] for n in await search_notes.function("ficus", ctx(storage.store))] == [
+            "water the ficus on Sunday"
+        ]
+        assert await search_notes.function("zebra", ctx(storage.store)) == []
+        await storage.store.aflush()
+        hits = await storage.store.asearch(("notes",), query="ficus", mode="vector")
+        assert [h.value["text"] for h in hits] == ["water the ficus on Sunday"]

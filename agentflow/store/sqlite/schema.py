@@ -20,7 +20,7 @@ __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "check_file", "migrate"]
 
 #: `PRAGMA application_id` of every file agentflow creates ("AgFl")
 APPLICATION_ID = 0x4167466C
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MAGIC = b"SQLite format 3\x00"
 
@@ -99,6 +99,36 @@ _MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
         # writes tables made by older LangGraph savers lack task_path
         "ALTER TABLE writes ADD COLUMN task_path TEXT NOT NULL DEFAULT ''",
         _adopt_notes,
+    ],
+    5: [
+        # memory (issue 18): per item, its TTL in minutes (refreshed on read), the fields its vectors embed
+        # (JSON list; 'false': none; NULL: the store's default), the embedding model its vectors were made with
+        # (NULL: none yet), and whether it waits for the background embedder (with a de-duplication threshold)
+        "ALTER TABLE store_items ADD COLUMN ttl REAL",
+        "ALTER TABLE store_items ADD COLUMN embed_fields TEXT",
+        "ALTER TABLE store_items ADD COLUMN embedded TEXT",
+        "ALTER TABLE store_items ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE store_items ADD COLUMN dedup REAL",
+        "CREATE INDEX IF NOT EXISTS store_items_pending ON store_items(pending) WHERE pending = 1",
+        "CREATE INDEX IF NOT EXISTS store_items_updated ON store_items(namespace, updated_at)",
+        "CREATE INDEX IF NOT EXISTS store_items_expires ON store_items(expires_at) WHERE expires_at IS NOT NULL",
+        # one row per embedded text of an item (a field path, or path.i for each element of a list)
+        """CREATE TABLE IF NOT EXISTS store_vectors (
+            namespace TEXT NOT NULL, key TEXT NOT NULL, path TEXT NOT NULL, model TEXT NOT NULL,
+            vector BLOB NOT NULL, PRIMARY KEY (namespace, key, path))""",
+        # full-text rows keyed by their item's rowid (deleting one by namespace and key scanned the whole
+        # index), with the namespace indexed too (a search in one namespace scores only that namespace's
+        # matches) but weighing nothing in BM25
+        """CREATE VIRTUAL TABLE store_fts_by_item USING fts5(
+            namespace, key UNINDEXED, text, tokenize = 'porter unicode61')""",
+        "INSERT INTO store_fts_by_item (store_fts_by_item, rank) VALUES ('rank', 'bm25(0.0, 0.0, 1.0)')",
+        "INSERT INTO store_fts_by_item (rowid, namespace, key, text) SELECT i.rowid, f.namespace, f.key, f.text "
+        "FROM store_fts f JOIN store_items i ON i.namespace = f.namespace AND i.key = f.key",
+        "DROP TABLE store_fts",
+        "ALTER TABLE store_fts_by_item RENAME TO store_fts",
+        # the embedding model the store's vectors belong to, and a counter bumped by every vector change (so a
+        # process notices another one changed them and reloads its in-memory index)
+        "INSERT OR IGNORE INTO agentflow_meta VALUES ('vectors_version', '0')",
     ],
 }
 

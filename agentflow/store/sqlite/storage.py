@@ -135,8 +135,16 @@ class SqliteStorage:
     """The storage protocol (`agentflow.store.Storage`) on a SQLite file."""
 
     def __init__(
-        self, url: DatabaseURL, *, lease_ttl_s: float = DEFAULT_LEASE_TTL_S, synchronous: str = "NORMAL"
+        self,
+        url: DatabaseURL,
+        *,
+        lease_ttl_s: float = DEFAULT_LEASE_TTL_S,
+        synchronous: str = "NORMAL",
+        index: Mapping[str, Any] | None = None,
+        store_ttl: Mapping[str, Any] | None = None,
     ) -> None:
+        """`index` (LangGraph's {"dims", "embed", "fields"}) gives the document store vector search;
+        `store_ttl` is its TTL config ({"default_ttl": minutes, "refresh_on_read": bool})."""
         if url.path is None:
             raise StoreError(f"{url} is not a SQLite file")
         self.url = url
@@ -153,6 +161,7 @@ class SqliteStorage:
         self.fresh: dict[str, set[str]] = {}
         self._checkpointer: Any = None
         self._store: Any = None
+        self._store_options: dict[str, Any] = {"index": index, "ttl": store_ttl}
 
     # ---------------------------------------------------------------------------------------- lifecycle
 
@@ -190,6 +199,8 @@ class SqliteStorage:
             ) from None
 
     def close(self) -> None:
+        if self._store is not None:  # its background embedder writes through the writer: it goes first
+            self._store.close()
         self.writer.close()
         self.readers.close()
 
@@ -206,7 +217,7 @@ class SqliteStorage:
         if self._store is None:
             from agentflow.store.sqlite.documents import SqliteDocumentStore
 
-            self._store = SqliteDocumentStore(self)
+            self._store = SqliteDocumentStore(self, **self._store_options)
         return self._store
 
     # --------------------------------------------------------------------------------------------- runs

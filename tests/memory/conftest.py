@@ -1,0 +1,8 @@
+"""tests/memory: helpers import by name (labelled.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
