@@ -56,8 +56,8 @@ __all__ = [
     "ConfigError",
     "ContextWindowError",
     "DecodingInvariantError",
-    "EngineLimitError",
     "EmbeddingMismatchError",
+    "EngineLimitError",
     "EngineUnsupportedError",
     "GrammarRejectedError",
     "GraphLoadError",
@@ -157,6 +157,8 @@ class SandboxUnavailableError(UserError):
 class SandboxPathError(UserError):
     """A file path a sandbox refused: absolute outside the work dir, containing `..`, through a symlink, not a
     regular file, or not there. Sandbox tools report it to the model as an observation."""
+
+
 class EmbeddingMismatchError(UserError):
     """The store's vectors were made by another embedding model than the one it was opened with: vector (and
     hybrid) search is refused until they are re-embedded (`agentflow memory reindex`). Full-text search works."""

@@ -16,7 +16,9 @@ DEFAULT_TOOLS = [calculator, convert_units, current_time, write_note, search_not
 
 _LAZY = {
     **dict.fromkeys(("forget", "memory_tools", "recall", "remember"), "memory"),
-    **dict.fromkeys(("SANDBOX_TOOLS", "python_exec", "read_file", "sandbox_tools", "shell_exec", "write_file"), "sandbox"),
+    **dict.fromkeys(
+        ("SANDBOX_TOOLS", "python_exec", "read_file", "sandbox_tools", "shell_exec", "write_file"), "sandbox"
+    ),
 }
 
 

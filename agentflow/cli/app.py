@@ -45,8 +45,8 @@ app = typer.Typer(
 
 def _add_sub_apps() -> None:
     from agentflow.cli.mcp import mcp_app
-    from agentflow.cli.replay import replay
     from agentflow.cli.memory import memory_app
+    from agentflow.cli.replay import replay
     from agentflow.cli.runs import runs_app
     from agentflow.cli.sandbox import sandbox_app
     from agentflow.cli.schema import schema_app

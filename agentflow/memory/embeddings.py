@@ -23,13 +23,18 @@ import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
-import numpy as np
+import lazy_loader
 
 from agentflow.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_loader.load("numpy")  # (imported on first use: keeps runs that never touch vectors light)
 
 __all__ = ["LOCAL_MODEL", "Embedder", "default_index"]
 

@@ -17,11 +17,16 @@ import gzip
 import os
 import threading
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import lazy_loader
 
 from agentflow.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_loader.load("numpy")  # (imported on first use: keeps runs that never touch vectors light)
 
 __all__ = ["MAX_TOKENS", "MODEL_ID", "MiniLM"]
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
+import lazy_loader
 from langgraph.store.base import (
     NOT_PROVIDED,
     BaseStore,
@@ -52,6 +52,11 @@ from agentflow.store.filters import check_filter
 from agentflow.store.sqlite.search import Row, fetch_items, fts_query, fts_ranked, recent
 from agentflow.store.sqlite.vector_search import DELETE_FTS, INSERT_FTS, VectorSearch, iso, ns_text
 from agentflow.store.sqlite.vectors import VectorChange, VectorIndex
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_loader.load("numpy")  # (imported on first use: keeps runs that never touch vectors light)
 
 if TYPE_CHECKING:
     from agentflow.memory.embeddings import Embedder

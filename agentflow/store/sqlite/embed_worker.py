@@ -20,10 +20,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
-import numpy as np
+import lazy_loader
 import structlog
 
 from agentflow.store.sqlite.vectors import read_version
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_loader.load("numpy")  # (imported on first use: keeps runs that never touch vectors light)
 
 if TYPE_CHECKING:
     from agentflow.store.sqlite.documents import SqliteDocumentStore

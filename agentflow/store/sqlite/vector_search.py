@@ -15,13 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
-import numpy as np
+import lazy_loader
 from langgraph.store.base import SearchOp
 
 from agentflow.exceptions import ConfigError, EmbeddingMismatchError
 from agentflow.store.ranking import reciprocal_rank_fusion
 from agentflow.store.sqlite.search import Row, fetch_items, fts_ranked
 from agentflow.store.sqlite.vectors import VectorChange, VectorIndex, bump_version, read_version
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_loader.load("numpy")  # (imported on first use: keeps runs that never touch vectors light)
 
 if TYPE_CHECKING:
     from agentflow.memory.embeddings import Embedder

@@ -20,8 +20,15 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+import lazy_loader
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_loader.load("numpy")  # (imported on first use: keeps runs that never touch vectors light)
+
 
 __all__ = ["VectorChange", "VectorIndex", "read_version"]
 
@@ -55,9 +62,10 @@ class VectorIndex:
 
     def __init__(self, dims: int) -> None:
         self.dims = dims
-        self.version: int | None = None  # None: not loaded (or stale)
+        self.version: int | None = None  # None: not loaded (or stale); `load` builds the arrays
         self._lock = threading.RLock()
-        self._reset()
+        self._rows = 0
+        self._item_ids: dict[tuple[str, str], int] = {}
 
     def _reset(self, capacity: int = 1024) -> None:
         self._vectors = np.zeros((capacity, self.dims), dtype=np.float32)
@@ -65,7 +73,7 @@ class VectorIndex:
         self._row_ns = np.full(capacity, -1, dtype=np.int64)
         self._rows = 0
         self._items: list[tuple[str, str] | None] = []
-        self._item_ids: dict[tuple[str, str], int] = {}
+        self._item_ids = {}
         self._item_rows: dict[int, list[int]] = {}
         self._free: list[int] = []
         self._ns_ids: dict[str, int] = {}
