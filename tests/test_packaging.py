@@ -75,3 +75,9 @@ def test_the_wheel_builds_without_warnings_and_carries_the_data(tmp_path: Path) 
             if p.is_file() and "__pycache__" not in p.parts
         }
         assert shipped <= names, sorted(shipped - names)
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest imports test files by basename (rootdir mode): two with one name break collection of the suite."""
+    names = [p.name for p in (REPO / "tests").rglob("test_*.py")]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
