@@ -99,6 +99,7 @@ class PendingCall:
     interrupt_id: str = ""
     unknown_outcome: bool = False
     decision: HumanDecision | None = None
+    elicitation: dict[str, Any] | None = None  # a tool's MCP server asks the human this (message, schema)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +112,7 @@ class PendingCall:
             "interrupt_id": self.interrupt_id,
             "unknown_outcome": self.unknown_outcome,
             "decision": self.decision.to_json() if self.decision is not None else None,
+            "elicitation": self.elicitation,
         }
 
     @classmethod
@@ -126,6 +128,7 @@ class PendingCall:
             interrupt_id=data.get("interrupt_id") or "",
             unknown_outcome=bool(data.get("unknown_outcome")),
             decision=HumanDecision.from_json(decision, data["call_id"]) if decision else None,
+            elicitation=data.get("elicitation"),
         )
 
 
@@ -259,6 +262,20 @@ def _validated(call: PendingCall, decision: HumanDecision) -> HumanDecision:
         decision = dataclasses.replace(
             decision, arguments=merge_patch(call.arguments, decision.patch), patch=None
         )
+    if call.elicitation is not None and decision.action == "answer":
+        schema = call.elicitation.get("requested_schema")
+        if not isinstance(decision.result, dict):
+            raise InvalidDecisionError(
+                f"call {call.call_id}: the answer to the server's question must be a JSON object"
+            )
+        if isinstance(schema, dict):
+            from jsonschema import Draft202012Validator
+
+            wrong = [e.message for e in Draft202012Validator(schema).iter_errors(decision.result)][:5]
+            if wrong:
+                raise InvalidDecisionError(
+                    f"call {call.call_id}: the answer does not fit what the server asked for: {'; '.join(wrong)}"
+                )
     if decision.action == "approve" and decision.arguments is not None:
         if not isinstance(decision.arguments, dict):
             raise InvalidDecisionError(f"edit for call {call.call_id}: arguments must be a JSON object")

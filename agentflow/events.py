@@ -253,6 +253,7 @@ class ToolCalled(Event):
     by_human: bool = False  # a human rejected the call or answered in the tool's place
     decision: str = ""  # the task of the decision this call belongs to (with call_id: the journal key)
     traceback: str | None = None  # where the tool function raised (never shown to the model)
+    elicitation: dict[str, Any] | None = None  # the call stopped: its MCP server asked a human this
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

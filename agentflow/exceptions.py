@@ -56,6 +56,7 @@ __all__ = [
     "ConfigError",
     "ContextWindowError",
     "DecodingInvariantError",
+    "ElicitationRequired",
     "EmbeddingMismatchError",
     "EngineLimitError",
     "EngineUnsupportedError",
@@ -250,6 +251,15 @@ class BudgetExhausted(RunError):
         self.limit = limit
         self.used = used
         super().__init__(f"budget '{budget}' exhausted: limit {limit:g}, used {used:g}")
+
+
+class ElicitationRequired(RunError):
+    """A tool's MCP server asked the user for input during the call (elicitation): the call stops and the run
+    pauses for a human, like an approval. `request` holds the server's message and requested schema."""
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        self.request = request
+        super().__init__(f"MCP server '{request.get('server')}' asks the user: {request.get('message')}")
 
 
 class ReplayDivergedError(RunError):

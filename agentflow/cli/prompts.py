@@ -39,6 +39,11 @@ def ask_decisions(console: Console, pending: list[PendingCall]) -> list[HumanDec
         )
         if call.reasoning:
             console.print(f"  model's reasoning: [italic]{escape(call.reasoning)}[/]")
+        if call.elicitation is not None:
+            console.print(
+                f"  [bold]its MCP server asks:[/] {escape(str(call.elicitation.get('message')))} "
+                f"(answer with [n] and a JSON object: {escape(json.dumps(call.elicitation.get('requested_schema')))})"
+            )
         if call.unknown_outcome:
             console.print(
                 "  [yellow]an earlier attempt was interrupted mid-call: it may already have taken effect[/]"

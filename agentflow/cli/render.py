@@ -155,6 +155,8 @@ def pending_table(calls: list[PendingCall]) -> Table:
         table.add_column(column, overflow="fold")
     for c in calls:
         note = " (outcome unknown: interrupted)" if c.unknown_outcome else ""
+        if c.elicitation is not None:  # the tool's MCP server asks the human: `answer --result JSON` replies
+            note += f" (its server asks: {c.elicitation.get('message')}; answer with JSON)"
         decision = c.decision.action if c.decision is not None else "-"
         table.add_row(
             c.run_id,

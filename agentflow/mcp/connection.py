@@ -74,6 +74,16 @@ class ElicitationRequest:
     mode: Literal["form", "url"] = "form"
     requested_schema: dict[str, Any] | None = None
     url: str | None = None
+    call_id: str | None = None  # the tool call it came during (None when several calls were in flight)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "server": self.server,
+            "message": self.message,
+            "mode": self.mode,
+            "requested_schema": self.requested_schema,
+            "url": self.url,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +92,7 @@ class ElicitationAnswer:
 
     action: Literal["accept", "decline", "cancel"]
     content: dict[str, Any] | None = None
+    pause: bool = False  # stop the call (the server is told "cancel") and pause the run for a human
 
 
 ElicitationHandler = Callable[[ElicitationRequest], Awaitable[ElicitationAnswer]]
@@ -144,6 +155,8 @@ class ServerConnection:
         self._failed_restarts = 0  # in a row; reset by a successful start
         self.server_info: mcp_types.Implementation | None = None
         self._elicitation = elicitation
+        self.in_flight: list[str] = []  # the tool calls waiting on this server (to tie an elicitation to one)
+        self.paused: dict[str, ElicitationRequest] = {}  # call id -> what the server asked, the call stopped
         self._sampling = sampling
         self._on_change = on_change
         self._state: State = "starting"
@@ -404,6 +417,7 @@ class ServerConnection:
             mode=params.mode,
             requested_schema=getattr(params, "requested_schema", None),
             url=getattr(params, "url", None),
+            call_id=self.in_flight[0] if len(self.in_flight) == 1 else None,
         )
         if self._elicitation is None:
             self.logger.warning(
@@ -413,6 +427,9 @@ class ServerConnection:
             )
             return mcp_types.ElicitResult(action="decline")
         answer = await self._elicitation(request)
+        if answer.pause and request.call_id is not None:
+            self.paused[request.call_id] = request
+            return mcp_types.ElicitResult(action="cancel")
         return mcp_types.ElicitResult(action=answer.action, content=answer.content)
 
     async def _sample(self, context: Any, params: mcp_types.CreateMessageRequestParams) -> Any:

@@ -22,6 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from agentflow.exceptions import (
     AgentflowError,
     ConfigError,
+    ElicitationRequired,
     McpStartError,
     ToolDefinitionChanged,
     ToolNameConflictError,
@@ -40,6 +41,7 @@ from agentflow.mcp.convert import hints_of, result_to_return, to_agentflow_tool
 from agentflow.mcp.pinning import ServerPin, check_pin
 from agentflow.mcp.servers import HttpServer, McpServer, StdioServer
 from agentflow.tooling import Tool, ToolReturn
+from agentflow.tooling.context import current_call_id
 
 __all__ = ["McpToolset", "connect", "merge_tools"]
 
@@ -91,6 +93,18 @@ def _tool_function(connection: ServerConnection, remote: str, local: str, idempo
         return isinstance(exc, SessionExpired) or (idempotent and isinstance(exc, ServerGone | RestartFailed))
 
     async def call(**arguments: Any) -> ToolReturn:
+        call_id = current_call_id() or f"adhoc-{id(arguments)}"
+        connection.in_flight.append(call_id)
+        try:
+            returned = await attempt_call(arguments)
+        finally:
+            connection.in_flight.remove(call_id)
+        asked = connection.paused.pop(call_id, None)
+        if asked is not None:  # the server asked a human mid-call: stop here, the run pauses for the answer
+            raise ElicitationRequired(asked.to_json())
+        return returned
+
+    async def attempt_call(arguments: dict[str, Any]) -> ToolReturn:
         if remote in connection.changed_tools:
             return ToolReturn(
                 text=f"tool '{local}' was not called: MCP server '{server.name}' changed its "

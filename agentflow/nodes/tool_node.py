@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 
 from agentflow import approval
-from agentflow.approval import ApprovalPolicy, PendingCall, needs_approval
+from agentflow.approval import ApprovalPolicy, HumanDecision, PendingCall, needs_approval
 from agentflow.events import ToolCalled
 from agentflow.exceptions import ToolArgumentsError, UserError
 from agentflow.failpoints import failpoint
@@ -28,7 +28,13 @@ from agentflow.redaction import REDACTED, RESULT
 from agentflow.runtime.journal import outcome_from_dict
 from agentflow.runtime.services import RunServices, agent_label, current_task, services
 from agentflow.tooling.context import RunContext
-from agentflow.tooling.execute import DEFAULT_MAX_OBSERVATION_CHARS, ToolOutcome, execute_call, truncate
+from agentflow.tooling.execute import (
+    DEFAULT_MAX_OBSERVATION_CHARS,
+    NEEDS_INPUT,
+    ToolOutcome,
+    execute_call,
+    truncate,
+)
 from agentflow.tooling.source import ToolSource, split_tools
 from agentflow.tooling.tool import Tool
 
@@ -87,13 +93,21 @@ class ToolNode:
         outcomes: dict[str, ToolOutcome] = {}
         to_run: list[ToolCall] = []
         asks: list[PendingCall] = []
+        asked_before: list[PendingCall] = []  # approvals decided in an earlier execution (see below)
+        elicit: list[PendingCall] = []  # calls whose MCP server asked a human for input
         for call in calls:
             entry = svc.journal.get(task, call.id)
             tool = tools.get(call.name)
-            if entry is not None and entry["status"] == "finished":
-                outcomes[call.id] = outcome_from_dict(call, entry["outcome"])
-                continue
             policy = self.policy_for(tool) if tool is not None else None
+            if entry is not None and entry["status"] == "finished":
+                recorded = outcome_from_dict(call, entry["outcome"])
+                if tool is not None and _asks_human(tool, policy, call.arguments, svc):
+                    asked_before.append(self._ask(svc, call, last, tool, unknown_outcome=False))
+                if recorded.error_type == NEEDS_INPUT:
+                    elicit.append(self._ask(svc, call, last, tool, elicitation=recorded.elicitation))
+                else:
+                    outcomes[call.id] = recorded
+                continue
             if entry is not None and not (tool is not None and tool.idempotent):  # interrupted mid-call
                 if policy not in (None, "never"):
                     asks.append(self._ask(svc, call, last, tool, unknown_outcome=True))
@@ -111,42 +125,39 @@ class ToolNode:
                 asks.append(self._ask(svc, call, last, tool, unknown_outcome=False))
             else:
                 to_run.append(call)  # (invalid arguments are refused by execute_call as an observation)
-        if asks:
-            decisions = approval.ask(asks)
+        # A node execution pauses at most twice, always in this order: approvals (#0), then servers' requests
+        # for input (#1). LangGraph hands resumed values back by position, so approvals decided before are
+        # asked again (answered at once from the run's history) to keep the server's question at #1.
+        if asks or asked_before:
+            decisions = approval.ask([*asks, *asked_before])
             for ask in asks:
-                call = next(c for c in calls if c.id == ask.call_id)
-                decision = decisions[call.id]
-                if decision.action == "approve":
-                    if decision.arguments is not None:
-                        call = call.model_copy(update={"arguments": decision.arguments})
-                    to_run.append(call)
-                    continue
-                if decision.action == "reject":
-                    outcome = ToolOutcome(
-                        call=call,
-                        content=f"rejected by a human: {decision.message or ''}",
-                        is_error=True,
-                        error_type="rejected",
-                    )
-                else:
-                    result = decision.result
-                    text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
-                    outcome = ToolOutcome(
-                        call=call,
-                        content=truncate(text, self.max_observation_chars),
-                        result=result,
-                        error_type=None,
-                    )
-                await self._settle(svc, task, call, outcome, durable=True, by_human=True)
-                outcomes[call.id] = outcome
-        if to_run:  # all or nothing: a decision's calls start only if all fit the budget
-            svc.tracker.check_before_tool(len(to_run))
-        if to_run:
-            # Non-idempotent calls are journaled durably one by one (`started` before, `finished` after);
-            # idempotent ones are queued: losing one to a crash only re-runs an idempotent call.
-            async with anyio.create_task_group() as tg:
-                for call in to_run:
-                    tg.start_soon(self._run_one, svc, task, call, outcomes)
+                await self._decided(svc, task, calls, ask, decisions[ask.call_id], to_run, outcomes)
+        if elicit:
+            decisions = approval.ask(elicit)
+            for ask in elicit:
+                await self._decided(svc, task, calls, ask, decisions[ask.call_id], to_run, outcomes)
+        while True:
+            if to_run:  # all or nothing: a decision's calls start only if all fit the budget
+                svc.tracker.check_before_tool(len(to_run))
+                # Non-idempotent calls are journaled durably one by one (`started` before, `finished` after);
+                # idempotent ones are queued: losing one to a crash only re-runs an idempotent call.
+                async with anyio.create_task_group() as tg:
+                    for call in to_run:
+                        tg.start_soon(self._run_one, svc, task, call, outcomes)
+            needs_input = [
+                self._ask(svc, o.call, last, tools.get(o.call.name), elicitation=o.elicitation)
+                for o in outcomes.values()
+                if o.error_type == NEEDS_INPUT
+            ]
+            if not needs_input:
+                break
+            # a server asked a human mid-call: pause here (or, re-executed after the answer, go on with it):
+            # the call runs again from the start, its server given every answer so far, in order
+            decisions = approval.ask(needs_input)
+            to_run = []
+            for ask in needs_input:
+                del outcomes[ask.call_id]
+                await self._decided(svc, task, calls, ask, decisions[ask.call_id], to_run, outcomes)
         ordered = [outcomes[c.id] for c in calls]
         return {
             "messages": [tool_message(o.call, o.content, is_error=o.is_error) for o in ordered],
@@ -154,7 +165,14 @@ class ToolNode:
         }
 
     def _ask(
-        self, svc: RunServices, call: ToolCall, last: Message, tool: Tool | None, *, unknown_outcome: bool
+        self,
+        svc: RunServices,
+        call: ToolCall,
+        last: Message,
+        tool: Tool | None,
+        *,
+        unknown_outcome: bool = False,
+        elicitation: dict[str, Any] | None = None,
     ) -> PendingCall:
         return PendingCall(
             run_id=svc.run_id,
@@ -164,7 +182,52 @@ class ToolNode:
             reasoning=last.get("reasoning", ""),
             parameters=tool.parameters if tool else {},
             unknown_outcome=unknown_outcome,
+            elicitation=elicitation,
         )
+
+    async def _decided(
+        self,
+        svc: RunServices,
+        task: str,
+        calls: list[ToolCall],
+        ask: PendingCall,
+        decision: HumanDecision,
+        to_run: list[ToolCall],
+        outcomes: dict[str, ToolOutcome],
+    ) -> None:
+        """Apply a human's decision on a paused call: run it (edited, or with the answer to its server's
+        question), or settle it (rejected, or answered in the tool's place)."""
+        call = next(c for c in calls if c.id == ask.call_id)
+        if ask.elicitation is not None and decision.action in ("approve", "answer"):
+            content = decision.result if decision.action == "answer" else None
+            if svc.toolset is not None:
+                svc.toolset.elicitations.answer(call.id, content)
+            to_run.append(call)
+            return
+        if decision.action == "approve":
+            if decision.arguments is not None:
+                call = call.model_copy(update={"arguments": decision.arguments})
+            to_run.append(call)
+            return
+        if decision.action == "reject":
+            what = "declined the server's question" if ask.elicitation is not None else "rejected"
+            outcome = ToolOutcome(
+                call=call,
+                content=f"{what} by a human: {decision.message or ''}",
+                is_error=True,
+                error_type="rejected",
+            )
+        else:
+            result = decision.result
+            text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+            outcome = ToolOutcome(
+                call=call,
+                content=truncate(text, self.max_observation_chars),
+                result=result,
+                error_type=None,
+            )
+        await self._settle(svc, task, call, outcome, durable=True, by_human=True)
+        outcomes[call.id] = outcome
 
     async def _run_one(
         self, svc: RunServices, task: str, call: ToolCall, outcomes: dict[str, ToolOutcome]
@@ -239,6 +302,7 @@ class ToolNode:
             by_human=by_human,
             decision=task,
             traceback=outcome.traceback,
+            elicitation=outcome.elicitation,
             ts=_began(outcome.latency_s),
             duration_s=outcome.latency_s,
         )

@@ -26,7 +26,16 @@ if TYPE_CHECKING:
 __all__ = ["DECISION", "ToolJournal", "load_journal", "outcome_from_dict", "outcome_to_dict"]
 
 DECISION = "decision"  # the journal's call id for a model node's decision
-_OUTCOME_KEYS = ("content", "is_error", "error_type", "result", "attempts", "latency_s", "traceback")
+_OUTCOME_KEYS = (
+    "content",
+    "is_error",
+    "error_type",
+    "result",
+    "attempts",
+    "latency_s",
+    "traceback",
+    "elicitation",
+)
 
 Entries = dict[tuple[str, str], dict[str, Any]]
 
@@ -40,6 +49,7 @@ def outcome_to_dict(outcome: ToolOutcome) -> dict[str, Any]:
         "attempts": outcome.attempts,
         "latency_s": outcome.latency_s,
         "traceback": outcome.traceback,
+        "elicitation": outcome.elicitation,
     }
 
 
@@ -53,6 +63,7 @@ def outcome_from_dict(call: ToolCall, data: dict[str, Any]) -> ToolOutcome:
         attempts=data.get("attempts") or 0,
         latency_s=data.get("latency_s") or 0.0,
         traceback=data.get("traceback"),
+        elicitation=data.get("elicitation"),
     )
 
 

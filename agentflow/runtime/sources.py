@@ -6,6 +6,10 @@ executes the run (a connection is owned by one task), checks their tools' names 
 (a name offered twice refuses the run, naming both sources) and, on resume, against the pins recorded when the
 run started (`ToolDefinitionChanged` naming the tool and what changed, unless changes are accepted: then the
 new definitions are pinned from there on).
+
+A server that asks the user for input during a call (MCP elicitation) pauses the run: the call stops (the
+server is told "cancel"), the tool node asks a human like an approval, and the call runs again with the
+human's answer given to the server when it asks again (`Elicitations`).
 """
 
 from __future__ import annotations
@@ -18,14 +22,39 @@ from agentflow.events import ToolSourcesConnected, TraceEventLike
 from agentflow.tooling.source import ToolSource
 from agentflow.tooling.tool import Tool
 
-__all__ = ["RunToolset", "connect_sources", "recorded_pins"]
+__all__ = ["Elicitations", "RunToolset", "connect_sources", "recorded_pins"]
+
+
+class Elicitations:
+    """A run's answers to servers' requests for user input. A call runs again from the start after each
+    answer, so it is given every answer a human gave it so far, one per request, in order; a request with no
+    answer left stops the call and the run pauses for a human."""
+
+    def __init__(self) -> None:
+        self._given: dict[str, list[Any]] = {}  # call id -> the human's answers (form contents), in order
+        self._left: dict[str, list[Any]] = {}  # call id -> answers not yet used by the current attempt
+
+    def answer(self, call_id: str, content: dict[str, Any] | None) -> None:
+        """Add a human's answer (accepted, with `content`) for call `call_id`; its next attempt replays all."""
+        self._given.setdefault(call_id, []).append(content)
+        self._left[call_id] = list(self._given[call_id])
+
+    async def __call__(self, request: Any) -> Any:
+        from agentflow.mcp import ElicitationAnswer
+
+        left = self._left.get(request.call_id or "")
+        if left:
+            return ElicitationAnswer(action="accept", content=left.pop(0))
+        return ElicitationAnswer(action="cancel", pause=True)
 
 
 class RunToolset:
-    """The connected sources of one run: each source's tools, its pin, and mid-run definition changes."""
+    """The connected sources of one run: each source's tools, its pin, mid-run definition changes, and the
+    answers to their requests for user input (`elicitations`)."""
 
-    def __init__(self, toolset: Any) -> None:
+    def __init__(self, toolset: Any, elicitations: Elicitations | None = None) -> None:
         self._toolset = toolset
+        self.elicitations = elicitations or Elicitations()
         self._by_source: dict[str, list[Tool]] = {}
         for tool in toolset.tools:
             self._by_source.setdefault(toolset.sources[tool.name], []).append(tool)
@@ -58,8 +87,15 @@ async def connect_sources(
         return
     from agentflow import mcp
 
-    async with mcp.connect(sources, local_tools=local_tools, pins=pins, logger=logger) as toolset:  # type: ignore[arg-type]
-        yield RunToolset(toolset)
+    elicitations = Elicitations()
+    async with mcp.connect(
+        sources,  # type: ignore[arg-type]
+        local_tools=local_tools,
+        pins=pins,
+        logger=logger,
+        elicitation=elicitations,
+    ) as toolset:
+        yield RunToolset(toolset, elicitations)
 
 
 def recorded_pins(events: Sequence[TraceEventLike]) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,7 +10,23 @@ from typing import Any
 import anyio
 import structlog
 
-__all__ = ["RunContext"]
+__all__ = ["RunContext", "current_call_id", "in_call", "leave_call"]
+
+_CALL: contextvars.ContextVar[str | None] = contextvars.ContextVar("agentflow_call", default=None)
+
+
+def current_call_id() -> str | None:
+    """The id of the tool call the caller runs inside (None outside one): what a tool's transport needs to
+    tie a server's request (an MCP elicitation) to the call."""
+    return _CALL.get()
+
+
+def in_call(call_id: str) -> contextvars.Token[str | None]:
+    return _CALL.set(call_id)
+
+
+def leave_call(token: contextvars.Token[str | None]) -> None:
+    _CALL.reset(token)
 
 
 @dataclass(slots=True, kw_only=True)

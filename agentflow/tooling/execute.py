@@ -17,13 +17,16 @@ import anyio
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from agentflow.exceptions import ToolArgumentsError
+from agentflow.exceptions import ElicitationRequired, ToolArgumentsError
 from agentflow.messages import ToolCall
-from agentflow.tooling.context import RunContext
+from agentflow.tooling.context import RunContext, in_call, leave_call
 from agentflow.tooling.tool import Tool, format_validation_error
+
+NEEDS_INPUT = "needs_input"  # the error type of a call that stopped for a human's input (MCP elicitation)
 
 __all__ = [
     "DEFAULT_MAX_OBSERVATION_CHARS",
+    "NEEDS_INPUT",
     "ToolOutcome",
     "ToolReturn",
     "execute_call",
@@ -46,6 +49,7 @@ class ToolOutcome:
     attempts: int = 0
     latency_s: float = 0.0
     traceback: str | None = None  # where a tool function raised (for the trace and `-v`, not the model)
+    elicitation: dict[str, Any] | None = None  # the server asked a human for input: the run pauses for it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,6 +155,7 @@ async def execute_call(
         result: Any = None,
         attempts: int = 0,
         trace: str | None = None,
+        elicitation: dict[str, Any] | None = None,
     ) -> ToolOutcome:
         limit = (
             tool.max_observation_chars
@@ -166,6 +171,7 @@ async def execute_call(
             attempts=attempts,
             latency_s=time.perf_counter() - started,
             traceback=trace,
+            elicitation=elicitation,
         )
 
     tool = tools.get(call.name)
@@ -185,6 +191,7 @@ async def execute_call(
         return tool.is_retryable(exc)
 
     attempts = 0
+    token = in_call(call.id)
     try:
         if tool.retries == 0:  # the common case: no retry machinery
             attempts = 1
@@ -201,6 +208,8 @@ async def execute_call(
                     result = await _attempt(tool, kwargs)
     except _Timeout as exc:
         return outcome(f"tool '{tool.name}' {exc}", error_type="timeout", attempts=attempts)
+    except ElicitationRequired as exc:  # the call stopped to ask a human (the tool node pauses the run)
+        return outcome(str(exc), error_type=NEEDS_INPUT, attempts=attempts, elicitation=exc.request)
     except Exception as exc:
         return outcome(
             f"tool '{tool.name}' failed: {type(exc).__name__}: {exc}",
@@ -208,6 +217,8 @@ async def execute_call(
             attempts=attempts,
             trace=_traceback_of(exc),
         )
+    finally:
+        leave_call(token)
     if isinstance(result, ToolReturn):
         return outcome(
             result.text,

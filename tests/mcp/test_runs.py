@@ -247,3 +247,50 @@ def test_sigkill_during_a_non_idempotent_mcp_call_is_not_repeated_on_resume(tmp_
     )
     observation = next(e["data"] for e in trace["events"] if e["kind"] == "tool_called")
     assert observation["error_type"] == "unknown_outcome" and observation["tool"] == "charge"
+
+
+async def test_a_servers_question_pauses_the_run_for_a_human(db_path: Path) -> None:
+    """A server asking the user mid-call (elicitation) pauses the run like an approval, with its question; the
+    human's answer (checked against the server's schema) reaches the server when the call runs again."""
+    graph = agentflow.react_graph([script_server("faulty")])
+    model = ScriptedModel([call("confirm"), final("done")])
+    async with Runner(db_path) as runner:
+        paused = await runner.run(graph, "wipe it", model=model)
+        assert paused.status is RunStatus.AWAITING_APPROVAL
+        (pending,) = paused.pending
+        assert pending.tool == "confirm" and pending.elicitation is not None
+        assert pending.elicitation["message"] == "Delete everything?"
+        assert "ok" in json.dumps(pending.elicitation["requested_schema"])
+        with pytest.raises(agentflow.InvalidDecisionError, match="does not fit"):
+            await runner.decide(
+                paused.run_id, [agentflow.HumanDecision(action="answer", result={"ok": "yes"})], graph=graph
+            )
+        done = await runner.decide(
+            paused.run_id,
+            [agentflow.HumanDecision(action="answer", result={"ok": True})],
+            graph=graph,
+            model=model,
+        )
+        events = await runner.storage.events(done.run_id)
+    assert done.status is RunStatus.SUCCEEDED, done
+    contents = [e.data["content"] for e in events if e.kind == "tool_called"]
+    assert contents[-1] == "accept:True"  # what the server got from the human
+
+
+async def test_declining_a_servers_question_tells_the_model(db_path: Path) -> None:
+    """Rejecting the pause declines the server's question: the call is not run again and the model reads why."""
+    graph = agentflow.react_graph([script_server("faulty")])
+    model = ScriptedModel([call("confirm"), final("not done")])
+    async with Runner(db_path) as runner:
+        paused = await runner.run(graph, "wipe it", model=model)
+        done = await runner.decide(
+            paused.run_id,
+            [agentflow.HumanDecision(action="reject", message="never")],
+            graph=graph,
+            model=model,
+        )
+        events = await runner.storage.events(done.run_id)
+    assert done.status is RunStatus.SUCCEEDED
+    assert [e.data["content"] for e in events if e.kind == "tool_called"][-1] == (
+        "declined the server's question by a human: never"
+    )
