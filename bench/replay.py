@@ -1,7 +1,10 @@
-"""Debugging recorded runs (issue 19). The `view` part: the HTML view's size, its render time in Python, and its
+"""Debugging recorded runs (issue 19). The `replay` part: replay time per step against the original run's time
+per step (a ReAct run with a real tool and a model of fixed latency, and the bundled plan-and-execute graph),
+offline, from the recording. The `view` part: the HTML view's size, its render time in Python, and its
 load time in headless Chromium (Debian's `chromium`, driven by playwright) for runs of about 100 and 5,000
 events. Prints numbers; asserts nothing.
 
+    .venv/bin/python bench/replay.py replay [--steps 32] [--latency 0.05] [--repeat 3]
     .venv/bin/python bench/replay.py view [--loads 3] [--events 5000] [--keep DIR]
 
 The 100-event run goes through the real Runner (a ReAct graph, a scripted model, a real tool); the 5,000-event
@@ -250,17 +253,80 @@ def view(loads: int, events: int, keep: Path | None) -> None:
     print(f"(medians of {loads} loads; files in {folder})")
 
 
+async def _replay_numbers(steps: int, latency: float, repeat: int) -> None:
+    from agentflow.testing import FunctionModel
+
+    decisions: list[dict[str, Any]] = [
+        {
+            "reasoning": f"check site {i}",
+            "tool_calls": [{"name": "stock_level", "arguments": {"sku": "X-1", "site": f"site-{i}"}}],
+        }
+        for i in range(steps)
+    ]
+    decisions.append({"reasoning": "done", "final_answer": "X-1: 1240 units at every site."})
+
+    async def decide(request: Any) -> dict[str, Any]:
+        await anyio.sleep(latency)  # what a real model's decision costs, roughly
+        return decisions[sum(1 for m in request.messages if m["role"] == "assistant")]
+
+    graph = agentflow.react_graph([stock_level], system_prompt="You run a warehouse. " + TEXT)
+    budget = agentflow.Budget(max_steps=steps + 5, max_tool_calls=steps + 5)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "runs.db"
+        rows = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            run = await agentflow.run(
+                graph, "How many X-1?", model=FunctionModel(decide), db=db, budget=budget
+            )
+            original = time.perf_counter() - started
+            started = time.perf_counter()
+            outcome = await agentflow.replay(run.run_id, db=db, graph=graph)
+            replayed = time.perf_counter() - started
+            assert outcome.diverged is None, outcome.diverged
+            rows.append((original, replayed, run.usage["steps"]))
+        original, replayed, n = (statistics.median(r[i] for r in rows) for i in range(3))
+        print(f"ReAct, {int(n)} steps, model latency {latency * 1000:.0f} ms (median of {repeat}):")
+        print(
+            f"  original {original * 1000 / n:7.1f} ms/step   replay {replayed * 1000 / n:7.1f} ms/step   "
+            f"({original / replayed:.1f}x faster)"
+        )
+        plan = (
+            f"scripted:{Path(__file__).resolve().parents[1] / 'examples' / 'scripted' / 'plan_execute.json'}"
+        )
+        rows = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            run = await agentflow.run(
+                "plan_execute", "Convert 5 km to miles and add 17 * 23", model=plan, db=db
+            )
+            original = time.perf_counter() - started
+            started = time.perf_counter()
+            outcome = await agentflow.replay(run.run_id, db=db)
+            replayed = time.perf_counter() - started
+            assert outcome.diverged is None, outcome.diverged
+            rows.append((original, replayed, run.usage["steps"]))
+        original, replayed, n = (statistics.median(r[i] for r in rows) for i in range(3))
+        print(f"plan_execute (scripted model, parallel steps), {int(n)} steps (median of {repeat}):")
+        print(f"  original {original * 1000 / n:7.1f} ms/step   replay {replayed * 1000 / n:7.1f} ms/step")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("part", choices=["view"], nargs="?", default="view")
+    parser.add_argument("part", choices=["view", "replay"], nargs="?", default="view")
+    parser.add_argument("--steps", type=int, default=32)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--loads", type=int, default=3)
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--keep", type=Path, default=None, help="Write the database and pages here.")
     args = parser.parse_args()
     if args.part == "view":
         view(args.loads, args.events, args.keep)
+    else:
+        anyio.run(_replay_numbers, args.steps, args.latency, args.repeat)
     sys.stdout.flush()
 
 
