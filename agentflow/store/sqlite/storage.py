@@ -25,7 +25,7 @@ from agentflow.events import Event
 from agentflow.exceptions import RunBusyError, StoreError, UnknownRunError
 from agentflow.status import RunStatus
 from agentflow.store.base import Accept, Lease, NewRun, PruneReport, RunRecord, TraceEvent
-from agentflow.store.owner import owner_alive
+from agentflow.store.owner import lease_live
 from agentflow.store.sqlite.rows import loads as _loads, record_from_row
 from agentflow.store.sqlite.schema import APPLICATION_ID, check_file, migrate
 from agentflow.store.sqlite.writer import GroupCommitWriter
@@ -73,16 +73,6 @@ def _fetch_dicts(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ())
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def lease_live(record: RunRecord, now: float) -> bool:
-    """Whether someone holds the run now: a running run whose lease has not expired and whose owner, when it
-    is a process on this machine, is still alive (a killed process's lease ends with it)."""
-    if record.status is not RunStatus.RUNNING or not record.owner:
-        return False
-    if record.lease_expires is not None and record.lease_expires <= now:
-        return False
-    return owner_alive(record.owner)
 
 
 @dataclass(slots=True)
