@@ -113,5 +113,6 @@ from .tooling import (
     ToolReturn as ToolReturn,
     tool as tool,
 )
+from .worker import Worker as Worker
 
 __version__: str

@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXPORTED = {
     # running
     "Runner",
+    "Worker",
     "run",
     "run_sync",
     "new_run_id",

@@ -26,7 +26,17 @@ from agentflow.events import Event
 from agentflow.status import RunStatus
 from agentflow.store.url import DatabaseURL
 
-__all__ = ["ACTIVE", "Accept", "Lease", "NewRun", "PruneReport", "RunRecord", "Storage", "ThreadCheck", "TraceEvent"]
+__all__ = [
+    "ACTIVE",
+    "Accept",
+    "Lease",
+    "NewRun",
+    "PruneReport",
+    "RunRecord",
+    "Storage",
+    "ThreadCheck",
+    "TraceEvent",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,9 +174,10 @@ class Storage(Protocol):
         (their process died). Concurrent claimers never get the same run."""
         ...
 
-    async def request_cancel(self, run_id: str) -> RunRecord:
-        """Ask a run to stop: a queued or paused run is cancelled at once; a running one is flagged, and its
-        executor stops it at its next heartbeat (`Lease.cancel_requested`). Returns the run as it stands."""
+    async def request_cancel(self, run_id: str, events: Sequence[Event] = ()) -> RunRecord:
+        """Ask a run to stop: a queued or paused run is cancelled at once (with `events`, its final ones); a
+        running one is flagged, and its executor stops it at its next heartbeat (`Lease.cancel_requested`).
+        Returns the run as it stands."""
         ...
 
     async def thread_runs(self, thread_id: str) -> list[RunRecord]:
@@ -236,7 +247,9 @@ class Storage(Protocol):
         """Return once everything queued so far is durable."""
         ...
 
-    async def events(self, run_id: str) -> list[TraceEvent]: ...
+    async def events(self, run_id: str, *, after: int = 0) -> list[TraceEvent]:
+        """The run's trace events numbered above `after`, in order."""
+        ...
 
     # -- the tool journal ---------------------------------------------------------------------------------------
     async def journal_start(

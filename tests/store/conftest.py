@@ -1,5 +1,6 @@
 """The storage backends every conformance test runs against. A new backend adds one entry to BACKENDS (a
 function that returns the path or URL of a fresh database)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable

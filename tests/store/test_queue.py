@@ -87,7 +87,13 @@ async def test_a_thread_runs_its_queued_runs_one_after_another(storage: Any) -> 
     assert await storage.claim_next(owner=ME, limit=10) == []
     lease = next(le for le in first if le.run_id == "a1")
     await storage.finish_run(
-        lease, status=RunStatus.SUCCEEDED, output="ok", partial=None, usage={}, budget_exhausted=None, error=None
+        lease,
+        status=RunStatus.SUCCEEDED,
+        output="ok",
+        partial=None,
+        usage={},
+        budget_exhausted=None,
+        error=None,
     )
     assert [le.run_id for le in await storage.claim_next(owner=ME)] == ["a2"]
     assert [r.id for r in await storage.thread_runs("A")] == ["a1", "a2"]
@@ -107,7 +113,13 @@ async def test_cancel_requests(storage: Any) -> None:
     assert flagged.status is RunStatus.RUNNING and flagged.cancel_requested
     assert (await storage.renew(lease)).cancel_requested
     await storage.finish_run(
-        lease, status=RunStatus.CANCELLED, output=None, partial=None, usage={}, budget_exhausted=None, error=None
+        lease,
+        status=RunStatus.CANCELLED,
+        output=None,
+        partial=None,
+        usage={},
+        budget_exhausted=None,
+        error=None,
     )
     done = await storage.request_cancel("r")
     assert done.status is RunStatus.CANCELLED and not done.cancel_requested

@@ -165,7 +165,9 @@ class PostgresCheckpointer(BaseCheckpointSaver[str]):
         thread_id = str(config["configurable"]["thread_id"])
         checkpoint_ns = config["configurable"]["checkpoint_ns"]
         type_, blob = self.serde.dumps_typed(checkpoint)
-        meta = json.loads(json.dumps(get_checkpoint_metadata(config, metadata), default=str).replace("\\u0000", ""))
+        meta = json.loads(
+            json.dumps(get_checkpoint_metadata(config, metadata), default=str).replace("\\u0000", "")
+        )
         statement = (
             "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
             "checkpoint, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (thread_id, checkpoint_ns, "
@@ -226,14 +228,14 @@ class PostgresCheckpointer(BaseCheckpointSaver[str]):
         ]
         await self._write(thread_id, statements)
 
-    async def _write(self, thread_id: str, statements: list[tuple[str, Sequence[Any]]]) -> None:
+    async def _write(self, thread_id: str, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """A run's checkpoint write: fenced by the lease this process holds on it, with the run's queued trace
         events in the same transaction; any other thread's is a plain write."""
         token = self.storage.leases.get(thread_id)
         if token is None:
             await self.storage.writer.write(Write(list(statements)))
         else:
-            await self.storage.run_write(thread_id, statements, token=token)
+            await self.storage.run_write(thread_id, list(statements), token=token)
 
     async def adelete_thread(self, thread_id: str) -> None:
         async def apply(conn: Conn) -> None:

@@ -145,12 +145,12 @@ class Database:
                         txid = int(row[0]) if row else None
                         result = await fn(conn)
                         committing = True
-                    return result  # type: ignore[no-any-return]
+                    return result
             except psycopg.Error as exc:
                 if not retryable(exc):
                     raise self._store_error(exc, what) from None
                 if committing and txid is not None and await self._committed(txid, deadline, what):
-                    return result  # type: ignore[no-any-return]
+                    return result
                 if time.monotonic() + delay > deadline:
                     raise self._unavailable(exc, what) from None
             await anyio.sleep(delay)

@@ -144,9 +144,7 @@ class PostgresDocumentStore(BaseStore):
         if op.query and match is None:  # a query with no words matches nothing
             return []
         if match is not None:
-            query = (
-                "to_tsquery('english', %s) || to_tsquery('simple', %s)"
-            )
+            query = "to_tsquery('english', %s) || to_tsquery('simple', %s)"
             sql = (
                 f"SELECT namespace, key, value, created_at, updated_at, ts_rank(text, q) AS rank "
                 f"FROM store_items, ({'SELECT ' + query} AS q) AS tsq WHERE text @@ q AND {' AND '.join(where)} "

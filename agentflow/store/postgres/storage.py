@@ -91,7 +91,9 @@ async def _fetch(conn: Conn, query: str, params: Sequence[Any] = ()) -> list[dic
         return list(await cursor.fetchall())
 
 
-def _insert_run_params(run: NewRun, status: RunStatus, owner: str | None, token: int, ttl: float | None) -> tuple:
+def _insert_run_params(
+    run: NewRun, status: RunStatus, owner: str | None, token: int, ttl: float | None
+) -> tuple:
     now = now_iso()
     return (
         run.run_id,
@@ -213,7 +215,9 @@ class PostgresStorage:
         ttl = self.lease_ttl_s if status is RunStatus.RUNNING else None
 
         async def apply(conn: Conn) -> NewRun:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"agentflow-thread:{thread_id}",))
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"agentflow-thread:{thread_id}",)
+            )
             found = await _fetch(
                 conn, "SELECT * FROM runs WHERE thread_id = %s ORDER BY created_at", (thread_id,)
             )
@@ -269,7 +273,9 @@ class PostgresStorage:
         ttl = self.lease_ttl_s
 
         async def apply(conn: Conn) -> Lease:
-            found = await _fetch(conn, f"SELECT *, {_NOW} AS now_s FROM runs WHERE id = %s FOR UPDATE", (run_id,))
+            found = await _fetch(
+                conn, f"SELECT *, {_NOW} AS now_s FROM runs WHERE id = %s FOR UPDATE", (run_id,)
+            )
             if not found:
                 raise UnknownRunError(f"no run '{run_id}' in {self.url}")
             record = record_from_row(found[0])
@@ -324,7 +330,9 @@ class PostgresStorage:
         rows = await self.db.transact(apply)
         leases = []
         for row in sorted(rows, key=lambda r: r["created_at"]):
-            record = record_from_row({**row, "status": row["old_status"], "lease_token": row["lease_token"] - 1})
+            record = record_from_row(
+                {**row, "status": row["old_status"], "lease_token": row["lease_token"] - 1}
+            )
             lease = Lease(
                 run_id=record.id,
                 owner=owner,

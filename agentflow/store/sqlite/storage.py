@@ -200,7 +200,9 @@ class SqliteStorage:
 
     # --------------------------------------------------------------------------------------------- runs
 
-    def _insert_run(self, run: NewRun, status: RunStatus, owner: str | None, token: int, expires: float | None):
+    def _insert_run(
+        self, run: NewRun, status: RunStatus, owner: str | None, token: int, expires: float | None
+    ):
         now = now_iso()
         return (
             "INSERT INTO runs (id, graph, input, status, usage, budget, model, settings, seed, parent_id, "
