@@ -329,7 +329,7 @@ class Runner:
             return RunResult.from_record(await self.storage.get_run(record.id))
         budget = Budget.from_dict(record.budget)
         tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(record.usage), prices=self.prices)
-        fresh = record.status is RunStatus.QUEUED
+        fresh = record.status is RunStatus.QUEUED and not _decided(record)
         entries = {} if fresh else await load_journal(self.storage, record.id)
         svc = self._services(
             lease,
@@ -345,7 +345,10 @@ class Runner:
             command = await self._start_input(compiled, record.input, record.settings)
             pins = None
         else:
-            await svc.record(RunResumed(run_id=record.id, previous_status=record.status, crashed=True))
+            previous = RunStatus.AWAITING_APPROVAL if _decided(record) else record.status
+            await svc.record(
+                RunResumed(run_id=record.id, previous_status=previous, crashed=previous is RunStatus.RUNNING)
+            )
             command = await self._resume_input(compiled, record)
             pins = recorded_pins(await self.storage.events(record.id))
         return await execute(compiled, command, svc, self.storage, lease, pins=pins, sandboxes=sandboxes)
@@ -404,8 +407,10 @@ class Runner:
         model: str | Model | None = None,
         models: Mapping[str, str | Model] | None = None,
         on_event: EventHandler | None = None,
+        queue: bool = False,
     ) -> RunResult:
-        """Record decisions on a paused run's calls; once every pending call has one, continue the run here.
+        """Record decisions on a paused run's calls; once every pending call has one, continue the run here
+        (`queue=True`: hand it to the queue instead, for a worker to continue; it is `queued` on return).
 
         A decision without `call_id` applies to every call still undecided. An invalid edit raises
         `InvalidDecisionError` and the run stays paused. When several processes decide at once, exactly one
@@ -435,6 +440,19 @@ class Runner:
             ):
                 raise RunBusyError(f"run {now.id} is {now.status} now: another process decided or resumed it")
 
+        if queue:
+            lease = await self.storage.claim(record.id, owner=self.owner, accept=accept)
+            await self.storage.finish_run(
+                lease,
+                status=RunStatus.QUEUED,
+                output=None,
+                partial=record.partial,
+                usage=record.usage,
+                budget_exhausted=None,
+                error=None,
+                pending=updated,
+            )
+            return RunResult.from_record(await self.storage.get_run(record.id))
         return await self._continue(
             record, accept, graph=graph, model=model, models=models, budget=None, on_event=on_event
         )
@@ -478,7 +496,7 @@ class Runner:
     async def _resume_input(self, compiled: Any, record: RunRecord) -> Any:
         """What LangGraph continues with: the human decisions of a paused run; nothing (the last checkpoint)
         for a stopped one; the recorded input when the run stopped before its first checkpoint."""
-        if record.status is RunStatus.AWAITING_APPROVAL:
+        if record.status is RunStatus.AWAITING_APPROVAL or _decided(record):
             return approval.resume_command(record.pending or [])
         snapshot = await compiled.aget_state(run_config(record.id, None))
         if not snapshot.values and not snapshot.next:
@@ -635,6 +653,11 @@ def _recorded_sources(record: RunRecord) -> list[ToolSource]:
     from agentflow.mcp.servers import from_description
 
     return [from_description(d) for d in described]
+
+
+def _decided(record: RunRecord) -> bool:
+    """A paused run whose every pending call has a decision (handed to the queue by `decide(queue=True)`)."""
+    return bool(record.pending) and all(p.decision is not None for p in record.pending or [])
 
 
 def _reloadable(spec: str) -> bool:

@@ -320,7 +320,8 @@ class PostgresStorage:
                    OR (r.status = 'running' AND r.queued AND r.lease_expires < {_NOW})
                 ORDER BY r.created_at LIMIT %s FOR UPDATE OF r SKIP LOCKED)
             UPDATE runs SET status = 'running', owner = %s, lease_token = runs.lease_token + 1,
-                lease_expires = {_NOW} + %s, started_at = COALESCE(runs.started_at, %s), finished_at = NULL
+                lease_expires = {_NOW} + %s, started_at = COALESCE(runs.started_at, %s), finished_at = NULL,
+                queued = TRUE
             FROM picked WHERE runs.id = picked.id
             RETURNING runs.*, picked.old_status"""
 

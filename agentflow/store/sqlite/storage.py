@@ -297,7 +297,7 @@ class SqliteStorage:
                 token = record.lease_token + 1
                 conn.execute(
                     "UPDATE runs SET status = 'running', owner = ?, lease_token = ?, lease_expires = ?, "
-                    "started_at = COALESCE(started_at, ?), finished_at = NULL WHERE id = ?",
+                    "started_at = COALESCE(started_at, ?), finished_at = NULL, queued = 1 WHERE id = ?",
                     (owner, token, now + ttl, now_iso(), record.id),
                 )
                 leases.append(
