@@ -5,6 +5,8 @@
 #                                        # `export AGENTFLOW_TEST_PG_URL=postgresql://postgres@127.0.0.1:PORT/postgres`
 #   scripts/postgres.sh stop             # fast shutdown, waits until it has exited, removes the cluster
 #   scripts/postgres.sh status           # exit 0 when it accepts connections
+#   scripts/postgres.sh restart          # fast shutdown and start again, same port (the fault tests use it)
+#   scripts/postgres.sh halt             # fast shutdown, keeping the cluster (`start` starts it again)
 #
 # Everything lives under $AGENTFLOW_PG_DIR (default /tmp/agentflow-pg-<uid>-<hash of this checkout>): the
 # cluster, its socket and log. It listens on 127.0.0.1 only, on $AGENTFLOW_PG_PORT or the first free port from
@@ -87,9 +89,19 @@ stop() {
   rm -rf "$DIR"
 }
 
+restart() {
+  _as_server_user "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 60 restart >/dev/null
+}
+
+halt() {
+  _as_server_user "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null
+}
+
 case "${1:-}" in
   start) start ;;
+  restart) restart ;;
+  halt) halt ;;
   stop) stop ;;
   status) [ -n "$PGBIN" ] && _ready ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|restart|halt" >&2; exit 2 ;;
 esac

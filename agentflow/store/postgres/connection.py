@@ -90,14 +90,21 @@ class Database:
         await self.pool.close()
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Conn]:
+    async def connection(self, timeout: float | None = None) -> AsyncIterator[Conn]:
+        """A pooled connection, waiting at most `timeout` (default `pool_timeout`) for one."""
+        wait = self.pool_timeout if timeout is None else min(timeout, self.pool_timeout)
         try:
-            async with self.pool.connection() as conn:
+            async with self.pool.connection(timeout=wait) as conn:
                 yield conn
         except PoolTimeout:
+            if self.pool.get_stats().get("pool_size", 0) < self.pool.max_size:  # it could not connect more
+                raise DatabaseUnavailableError(
+                    f"cannot get a connection to {self.url} within {wait:g} s: is the server running and "
+                    "reachable?"
+                ) from None
             raise DatabaseUnavailableError(
                 f"{self.url}: all {self.pool.max_size} pooled connections stayed busy for "
-                f"{self.pool_timeout:g} s (raise pool_size=, or lower the load)"
+                f"{wait:g} s (raise pool_size=, or lower the load)"
             ) from None
 
     def _unavailable(self, exc: BaseException, what: str) -> DatabaseUnavailableError:
@@ -117,7 +124,7 @@ class Database:
         delay = 0.05
         while True:
             try:
-                async with self.connection() as conn:
+                async with self.connection(max(0.1, deadline - time.monotonic())) as conn:
                     return await fn(conn)
             except psycopg.Error as exc:
                 if not retryable(exc):
@@ -138,7 +145,7 @@ class Database:
             committing = False
             result: Any = None
             try:
-                async with self.connection() as conn:
+                async with self.connection(max(0.1, deadline - time.monotonic())) as conn:
                     async with conn.transaction():
                         cursor = await conn.execute("SELECT txid_current()")
                         row = await cursor.fetchone()
