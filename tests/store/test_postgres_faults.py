@@ -33,13 +33,19 @@ class Cluster:
         self.env = {**os.environ, "AGENTFLOW_PG_DIR": self.dir, "AGENTFLOW_PG_PORT": "56432"}
         out = self.script("start")
         if out.returncode == 3:
-            pg_unavailable("the fault tests need PostgreSQL's server binaries (sudo apt-get install -y postgresql)")
+            pg_unavailable(
+                "the fault tests need PostgreSQL's server binaries (sudo apt-get install -y postgresql)"
+            )
         assert out.returncode == 0, out.stderr
         self.url = out.stdout.strip().split("=", 1)[1]
 
     def script(self, command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(REPO / "scripts" / "postgres.sh"), command], env=self.env, capture_output=True, text=True, timeout=120
+            [str(REPO / "scripts" / "postgres.sh"), command],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
 
@@ -115,7 +121,7 @@ async def test_a_server_down_past_the_retry_window_is_a_typed_error(cluster: Clu
     back, the same storage works again. Opening a storage on a server that is down says what to check."""
     async with open_storage(cluster.url, retry_s=1) as storage:
         assert cluster.script("halt").returncode == 0
-        with pytest.raises(DatabaseUnavailableError, match="is the server running|retries"):
+        with pytest.raises(DatabaseUnavailableError, match=r"is the server running|retries"):
             await storage.list_runs()
         assert cluster.script("start").returncode == 0
         with anyio.fail_after(60):
