@@ -200,8 +200,8 @@ def make_graph():
 
 
 def bench_workers(server: str, runs: int, latency: float, concurrency: int) -> None:
-    """`runs` queued runs (each: 2 tool calls of fixed latency, scripted decisions) executed by 1, 2 and 4
-    worker processes (each `--concurrency C`) on one database: runs/s from the first claim to the last end."""
+    """`runs` runs (each: 2 tool calls of fixed latency, scripted decisions) enqueued to 1, 2 and 4 started
+    worker processes (each `--concurrency C`) on one database: runs/s from the first enqueue to the last end."""
     import json
     import os
     import subprocess
@@ -229,9 +229,7 @@ def bench_workers(server: str, runs: int, latency: float, concurrency: int) -> N
                         for _ in range(runs):
                             await runner.enqueue(str(graph), "x", model=f"scripted:{script}")
 
-                anyio.run(enqueue)
                 env = {**os.environ, "AGENTFLOW_DB": url}
-                started = time.perf_counter()
                 procs = [
                     subprocess.Popen(
                         [
@@ -246,10 +244,18 @@ def bench_workers(server: str, runs: int, latency: float, concurrency: int) -> N
                             "0.05",
                         ],
                         env=env,
-                        stderr=subprocess.DEVNULL,
+                        stderr=subprocess.PIPE,
+                        text=True,
                     )
                     for _ in range(count)
                 ]
+                for proc in procs:  # each worker is started (imports done) and polling the queue
+                    assert proc.stderr is not None
+                    for line in proc.stderr:
+                        if "executing queued runs" in line:
+                            break
+                started = time.perf_counter()
+                anyio.run(enqueue)
 
                 async def wait_done(url: str = url) -> float:
                     async with agentflow.Runner(url) as runner:
@@ -269,7 +275,7 @@ def bench_workers(server: str, runs: int, latency: float, concurrency: int) -> N
             rate = runs / (ended - started)
             baseline = baseline or rate
             print(
-                f"{count} worker(s): {rate:7.1f} runs/s  ({rate / baseline:.2f}x one worker; includes process start)"
+                f"{count} worker(s): {rate:7.1f} runs/s  ({rate / baseline:.2f}x one worker; from the first enqueue, workers started)"
             )
 
 
