@@ -32,12 +32,15 @@ from .exceptions import (
     BudgetExhausted as BudgetExhausted,
     ConfigError as ConfigError,
     ContextWindowError as ContextWindowError,
+    DatabaseUnavailableError as DatabaseUnavailableError,
     DecodingInvariantError as DecodingInvariantError,
     EmbeddingMismatchError as EmbeddingMismatchError,
+    ElicitationRequired as ElicitationRequired,
     EngineLimitError as EngineLimitError,
     EngineUnsupportedError as EngineUnsupportedError,
     GrammarRejectedError as GrammarRejectedError,
     GraphLoadError as GraphLoadError,
+    GraphRefError as GraphRefError,
     InvalidDecisionError as InvalidDecisionError,
     InvalidModelOutputError as InvalidModelOutputError,
     LeaseLostError as LeaseLostError,
@@ -55,6 +58,7 @@ from .exceptions import (
     SandboxPathError as SandboxPathError,
     SandboxUnavailableError as SandboxUnavailableError,
     StoreError as StoreError,
+    ThreadBusyError as ThreadBusyError,
     ToolArgumentsError as ToolArgumentsError,
     ToolDefinitionChanged as ToolDefinitionChanged,
     ToolDefinitionError as ToolDefinitionError,
@@ -120,5 +124,6 @@ from .tooling import (
     ToolReturn as ToolReturn,
     tool as tool,
 )
+from .worker import Worker as Worker
 
 __version__: str

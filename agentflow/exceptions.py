@@ -5,11 +5,13 @@
     │   ├── ConfigError                a bad option value (budget, db path, sampling settings)
     │   ├── ModelSpecError             a `--model` spec that does not parse or names a missing file
     │   ├── GraphLoadError             a graph path / name that cannot be loaded or has no factory
+    │   │   └── GraphRefError              a graph object where a reference workers can load is needed (queue)
     │   ├── ToolDefinitionError        a function that cannot become a tool (bad signature, duplicate name)
     │   │   └── ToolNameConflictError      two tool sources offer the same name (and no prefix tells them apart)
     │   ├── McpStartError              an MCP server that cannot be started or reached (names it, with its stderr)
     │   ├── UnknownRunError            a run id that is not in the database
     │   ├── RunBusyError               a run another live process is executing (or deciding on)
+    │   │   └── ThreadBusyError            a thread already has a run in progress (double-texting: reject)
     │   ├── StoreError                 a database file that is corrupt, foreign or from a newer agentflow
     │   ├── SandboxUnavailableError    no Docker engine, sandbox image or runtime: says what to install / start
     │   ├── SandboxPathError           a sandbox file path outside the work dir, with `..`, through a symlink
@@ -28,6 +30,7 @@
         │   ├── InvalidModelOutputError    the model kept producing invalid decisions (retries spent)
         │   └── DecodingInvariantError     the constrained decoder broke an invariant (a bug or engine limit)
         ├── LeaseLostError             this process lost its lease on a run (another process took it over)
+        ├── DatabaseUnavailableError   the database server cannot be reached / its pool is exhausted (retried first)
         ├── PlanError                  a planner kept producing unusable plans (cycle, unknown step, none)
         ├── RoutingError               a supervisor kept routing to agents that do not exist
         ├── SandboxError               the Docker engine failed while a sandbox was starting or running code
@@ -55,6 +58,7 @@ __all__ = [
     "BudgetExhausted",
     "ConfigError",
     "ContextWindowError",
+    "DatabaseUnavailableError",
     "DecodingInvariantError",
     "ElicitationRequired",
     "EmbeddingMismatchError",
@@ -62,6 +66,7 @@ __all__ = [
     "EngineUnsupportedError",
     "GrammarRejectedError",
     "GraphLoadError",
+    "GraphRefError",
     "InvalidDecisionError",
     "InvalidModelOutputError",
     "LeaseLostError",
@@ -79,6 +84,7 @@ __all__ = [
     "SandboxPathError",
     "SandboxUnavailableError",
     "StoreError",
+    "ThreadBusyError",
     "ToolArgumentsError",
     "ToolDefinitionChanged",
     "ToolDefinitionError",
@@ -120,6 +126,11 @@ class GraphLoadError(UserError):
     """A graph file or bundled graph name cannot be loaded."""
 
 
+class GraphRefError(GraphLoadError):
+    """A graph given as an object where a reference another process can load is needed: a queued run is
+    executed by a worker, which loads its graph by name (a bundled graph, a file, or `package.module:factory`)."""
+
+
 class ToolDefinitionError(UserError):
     """A function cannot be turned into a tool."""
 
@@ -144,6 +155,16 @@ class UnknownRunError(UserError):
 
 class RunBusyError(UserError):
     """Another live process is executing this run; only one may at a time."""
+
+
+class ThreadBusyError(RunBusyError):
+    """A thread already has a run in progress (queued, running or waiting for approval) and the new input's
+    double-texting policy is `reject`. `active` is that run's id."""
+
+    def __init__(self, message: str, *, thread_id: str = "", active: str = "") -> None:
+        self.thread_id = thread_id
+        self.active = active
+        super().__init__(message)
 
 
 class StoreError(UserError):
@@ -318,6 +339,13 @@ class DecodingInvariantError(ModelError):
 class LeaseLostError(RunError):
     """This process no longer owns the run it was executing: its lease expired and another process claimed
     the run (or it finished elsewhere). Its writes are refused, so it can start no more tool calls."""
+
+
+class DatabaseUnavailableError(RunError):
+    """The database server could not be used: unreachable or restarting past the retry window, a connection
+    dropped again and again, or every pooled connection busy past the pool's timeout. agentflow retries first
+    (a transaction whose commit was cut off is looked up, never applied twice); this is what remains. The run
+    stays as its last committed write left it: resumable once the server is back."""
 
 
 class PlanError(RunError):

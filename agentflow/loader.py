@@ -1,4 +1,5 @@
-"""Finding a graph from what the user typed: a file path, `file.py:factory`, or a bundled graph name.
+"""Finding a graph from what the user typed: a file path, `file.py:factory`, a module path
+(`package.module:factory`, importable from `sys.path`), or a bundled graph name.
 
 A graph file exposes a factory named `make_graph` (or another name after a colon) that takes no arguments
 and returns a LangGraph `StateGraph` (or a compiled graph). Models and budgets are not the graph's business:
@@ -88,6 +89,10 @@ def check_graph_ref(ref: str) -> None:
         if not path.is_file():
             raise GraphLoadError(f"graph file not found: {path}")
         return
+    if _is_module_path(path_part):
+        if importlib.util.find_spec(path_part.split(".")[0]) is None:
+            raise GraphLoadError(f"no module named '{path_part}' (a module path must be importable)")
+        return
     if not path_part.isidentifier():
         raise GraphLoadError(f"{ref!r} is neither a graph file (*.py) nor a bundled graph name")
     if path_part not in bundled_graphs():
@@ -99,6 +104,22 @@ def check_graph_ref(ref: str) -> None:
 
 def _looks_like_path(text: str) -> bool:
     return text.endswith(".py") or "/" in text or "\\" in text
+
+
+def _is_module_path(text: str) -> bool:
+    """`package.module` (dotted identifiers): a module to import."""
+    return "." in text and all(part.isidentifier() for part in text.split("."))
+
+
+def _import_module(path: str) -> Any:
+    try:
+        return importlib.import_module(path)
+    except ModuleNotFoundError as exc:
+        if exc.name and path.startswith(exc.name):
+            raise GraphLoadError(f"no module named '{path}' (a module path must be importable)") from None
+        raise GraphLoadError(f"module '{path}' needs a missing module: {exc.name}") from exc
+    except Exception as exc:
+        raise GraphLoadError(f"importing module '{path}' failed: {type(exc).__name__}: {exc}") from exc
 
 
 def graph_name(graph: Any) -> str:
@@ -179,6 +200,8 @@ def _resolve_ref(ref: str, extra_tools: Sequence[Any] = ()) -> Any:
         if not path.is_file():
             raise GraphLoadError(f"graph file not found: {path}")
         return _from_module(_load_file(path), attr or None, str(path), extra_tools)
+    if _is_module_path(path_part):
+        return _from_module(_import_module(path_part), attr or None, f"module '{path_part}'", extra_tools)
     if not path_part.isidentifier():
         raise GraphLoadError(f"{ref!r} is neither a graph file (*.py) nor a bundled graph name")
     try:
@@ -205,8 +228,8 @@ def resolve_graph(graph: Any, extra_tools: Sequence[Any] = ()) -> tuple[Any, str
         ref = str(graph)
         built = _resolve_ref(ref, extra_tools)
         path_part, attr = _split_ref(ref)
-        if path_part.isidentifier():
-            return built, ref  # a bundled name
+        if path_part.isidentifier() or _is_module_path(path_part):
+            return built, ref  # a bundled name or a module path
         return built, str(Path(path_part).resolve()) + (f":{attr}" if attr else "")
     if _is_graph(graph):
         return graph, graph_name(graph)

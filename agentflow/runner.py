@@ -23,24 +23,41 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from agentflow import approval
 from agentflow.approval import HumanDecision
 from agentflow.budget import DEFAULT_BUDGET, Budget, BudgetTracker, RunUsage
-from agentflow.events import ApprovalDecided, Event, RunResumed, RunStarted
-from agentflow.exceptions import ConfigError, RunBusyError, UserError
+from agentflow.events import ApprovalDecided, Event, RunFinished, RunResumed, RunStarted
+from agentflow.exceptions import (
+    AgentflowError,
+    ConfigError,
+    GraphRefError,
+    RunBusyError,
+    ThreadBusyError,
+    UserError,
+)
 from agentflow.failpoints import failpoint, gate
 from agentflow.forks import Checkpoint, apply_edits, history
 from agentflow.graph_walk import graph_roles
+from agentflow.messages import user_message
 from agentflow.models.base import Model, SamplingSettings
 from agentflow.models.spec import BACKENDS, DEMO, load_model
+from agentflow.nodes.model_node import input_text
 from agentflow.redaction import redactor_for
 from agentflow.result import RunResult
-from agentflow.runtime.execution import EventHandler, check_sandboxes, execute, notify, run_config
+from agentflow.runtime.execution import (
+    EventHandler,
+    cancel_local,
+    check_sandboxes,
+    execute,
+    notify,
+    run_config,
+)
 from agentflow.runtime.journal import ToolJournal, load_journal
 from agentflow.runtime.run_writer import RunWriter
 from agentflow.runtime.services import RunServices
 from agentflow.runtime.sources import recorded_pins
 from agentflow.status import RunStatus
 from agentflow.store import DatabaseURL, Storage, open_storage
-from agentflow.store.base import Lease, NewRun, RunRecord
+from agentflow.store.base import ACTIVE, Lease, NewRun, RunRecord
 from agentflow.store.owner import process_owner
+from agentflow.threads import OnBusy, check_policy, thread_check, thread_messages
 from agentflow.tooling.source import ToolSource
 
 __all__ = ["Runner", "new_run_id", "replay", "run", "run_sync"]
@@ -55,8 +72,9 @@ def new_run_id() -> str:
 class Runner:
     """Runs graphs against one database. Use as `async with Runner(db) as runner: await runner.run(...)`.
 
-    `db` is a path or URL (`sqlite:///runs.db`), default `$AGENTFLOW_DB` or the default file; or pass an
-    already configured `storage`. Many runs may execute concurrently on one runner; each is its own LangGraph
+    `db` is a path or URL (`sqlite:///runs.db`, `postgresql://...`), default `$AGENTFLOW_DB` or the default
+    file; or pass an already configured `storage`. `lease_ttl_s` is how long a run stays this process's after
+    its last heartbeat (another process may take it over after that; default 30 s). Many runs may execute concurrently on one runner; each is its own LangGraph
     thread.
     """
 
@@ -66,8 +84,10 @@ class Runner:
         *,
         storage: Storage | None = None,
         prices: dict[str, tuple[float, float]] | None = None,
+        lease_ttl_s: float | None = None,
     ) -> None:
-        self.storage: Storage = storage if storage is not None else open_storage(db)
+        options = {"lease_ttl_s": lease_ttl_s} if lease_ttl_s is not None else {}
+        self.storage: Storage = storage if storage is not None else open_storage(db, **options)
         self.prices = prices
         self.owner = process_owner()
         self._compiled: dict[int, tuple[Any, Any]] = {}
@@ -111,6 +131,8 @@ class Runner:
         tool_sources: Sequence[ToolSource] = (),
         run_id: str | None = None,
         on_event: EventHandler | None = None,
+        thread: str | None = None,
+        on_busy: str = "reject",
     ) -> RunResult:
         """Run `graph` on `input` to the end; return the `RunResult` (also stored in the database).
 
@@ -118,8 +140,11 @@ class Runner:
         bundled graph name (`react`). `model` is a `Model` or a spec string; `models` overrides it per role.
         `context` holds values tools and nodes may read (`RunContext.context`), recorded with the run.
         `tool_sources` (MCP servers) go to a graph file's or bundled graph's factory as `tools=` (recorded
-        with the run, without secrets, so `resume` can connect them again).
+        with the run, without secrets, so `resume` can connect them again). `thread` continues that thread's
+        conversation; `on_busy` says what happens while a run of it is in progress (`agentflow.threads`:
+        reject, enqueue, interrupt, rollback).
         """
+        policy = check_policy(on_busy)
         compiled, graph_ref = self._compile(graph, tool_sources)
         _check_roles(compiled, graph_ref, models)
         default_model = load_model(model) if model is not None else None
@@ -137,6 +162,8 @@ class Runner:
             extra_settings=_sources_setting(tool_sources),
             run_id=run_id,
             on_event=on_event,
+            thread=thread,
+            policy=policy,
         )
 
     async def _start(
@@ -156,8 +183,11 @@ class Runner:
         parent_id: str | None = None,
         check_sandbox: bool = True,
         on_event: EventHandler | None = None,
+        thread: str | None = None,
+        policy: OnBusy = "reject",
     ) -> RunResult:
-        """Create a run of `compiled` and execute it (`run`, and a replay, which links it to its original)."""
+        """Create a run of `compiled` and execute it (`run`, and a replay, which links it to its original);
+        with `thread`, as that thread's next run under the busy-thread `policy`."""
         sandboxes = await check_sandboxes(compiled) if check_sandbox else []
         settings = settings or SamplingSettings()
         if seed is not None:
@@ -178,13 +208,192 @@ class Runner:
             budget=budget.as_dict(),
             context=dict(context or {}),
             parent_id=parent_id,
+            thread_id=thread,
         )
-        lease = await self.storage.create_run(new, owner=self.owner, events=[started])
+        if thread is not None:
+            try:
+                lease = await self.storage.create_run(
+                    new, owner=self.owner, events=[started], thread=thread_check(new, policy, wait=False)
+                )
+            except ThreadBusyError:
+                if policy == "reject":
+                    raise
+                queued = await self.storage.enqueue(
+                    new, events=[started], thread=thread_check(new, policy, wait=True)
+                )
+                await self._stop_for(queued)
+                await notify(on_event, started)
+                lease = await self._claim_when_ready(queued)
+            new = dataclasses.replace(new, settings=(await self.storage.get_run(new.run_id)).settings)
+        else:
+            lease = await self.storage.create_run(new, owner=self.owner, events=[started])
         failpoint("after_run_record")
         tracker = BudgetTracker(budget=budget, prices=self.prices)
         svc = self._services(lease, tracker, default_model, role_models, settings, on_event, new.context, {})
         await notify(on_event, started)
-        return await execute(compiled, {"input": input}, svc, self.storage, lease, sandboxes=sandboxes)
+        graph_input = await self._start_input(compiled, new.input, new.settings)
+        return await execute(compiled, graph_input, svc, self.storage, lease, sandboxes=sandboxes)
+
+    # -- queue, threads, cancel ---------------------------------------------------------------------------------
+    async def enqueue(
+        self,
+        graph: str | os.PathLike[str],
+        input: Any,
+        *,
+        model: str | None = None,
+        models: Mapping[str, str] | None = None,
+        budget: Budget | None = None,
+        settings: SamplingSettings | None = None,
+        seed: int | None = None,
+        context: Mapping[str, Any] | None = None,
+        tool_sources: Sequence[ToolSource] = (),
+        run_id: str | None = None,
+        thread: str | None = None,
+        on_busy: str = "reject",
+    ) -> str:
+        """Record a run for a worker to execute (`agentflow worker`, `Worker`) and return its id at once.
+
+        Workers load the graph themselves, so `graph` must be a reference they can load: a bundled graph's
+        name, a graph file (`path.py`, `path.py:factory`) or a module path (`package.module:factory`) — a
+        graph object is refused (`GraphRefError`); models are spec strings for the same reason. The run is
+        `queued` until a worker claims it; `thread` / `on_busy` as in `run` (a busy thread's new run waits for
+        the runs before it, unless the policy is reject)."""
+        policy = check_policy(on_busy)
+        if not isinstance(graph, str | os.PathLike):
+            raise GraphRefError(
+                f"a queued run is executed by a worker, which loads its graph by reference: pass a bundled graph "
+                f"name, a graph file or 'package.module:factory', not a {type(graph).__name__}"
+            )
+        for spec in [model, *(models or {}).values()]:
+            if spec is not None and not isinstance(spec, str):
+                raise ConfigError(
+                    f"a queued run's models are spec strings workers can load (got a {type(spec).__name__})"
+                )
+        from agentflow.loader import check_graph_ref, resolve_graph
+
+        check_graph_ref(os.fspath(graph))
+        _, graph_ref = resolve_graph(os.fspath(graph), tool_sources)
+        for spec in [model, *(models or {}).values()]:
+            if spec is not None:
+                from agentflow.models.spec import check_model_spec
+
+                check_model_spec(spec)
+        settings = settings or SamplingSettings()
+        if seed is not None:
+            settings = dataclasses.replace(settings, seed=seed)
+        run_id = run_id or new_run_id()
+        model_spec = " ".join(
+            [*([model] if model else []), *(f"{r}={m}" for r, m in sorted((models or {}).items()))]
+        )
+        new = NewRun(
+            run_id=run_id,
+            graph=graph_ref,
+            input=input,
+            model=model_spec or DEMO,
+            settings={**settings.as_dict(), **_sources_setting(tool_sources)},
+            seed=settings.seed,
+            budget=(budget or DEFAULT_BUDGET).as_dict(),
+            context=dict(context or {}),
+            thread_id=thread,
+        )
+        started = RunStarted(run_id=run_id, graph=graph_ref, input=input, model=new.model)
+        check = thread_check(new, policy, wait=True) if thread is not None else None
+        record = await self.storage.enqueue(new, events=[started], thread=check)
+        await self._stop_for(record)
+        return record.id
+
+    async def cancel(self, run_id: str) -> RunResult:
+        """Stop a run wherever it executes: a queued or paused run is cancelled at once; a running one stops at
+        its next heartbeat (at once, if it runs in this process), sub-agents and parallel steps included, and
+        is recorded `cancelled` (resumable). Returns the run as it stands."""
+        record = await self.storage.get_run(run_id)
+        final = RunFinished(run_id=record.id, status=RunStatus.CANCELLED, output=None, usage=record.usage)
+        record = await self.storage.request_cancel(record.id, events=[final])
+        cancel_local(record.id)
+        return RunResult.from_record(record)
+
+    async def _stop_for(self, record: RunRecord) -> None:
+        """Cancel the runs a new run of a thread stops (policies interrupt and rollback)."""
+        for stopped in (record.settings.get("thread") or {}).get("stops") or []:
+            await self.cancel(stopped)
+
+    async def _claim_when_ready(self, record: RunRecord) -> Lease:
+        """Claim a queued run of a thread here once the runs before it have stopped."""
+        assert record.thread_id is not None
+
+        def still_queued(now: RunRecord) -> None:
+            if now.status is not RunStatus.QUEUED:
+                raise RunBusyError(f"run {now.id} is {now.status} now: a worker took it")
+
+        while True:
+            runs = await self.storage.thread_runs(record.thread_id)
+            before = [r for r in runs if r.created_at < record.created_at and r.status in ACTIVE]
+            if not before:
+                return await self.storage.claim(record.id, owner=self.owner, accept=still_queued)
+            await anyio.sleep(0.1)  # waiting for the runs before it to stop (a state in the database)
+
+    async def _start_input(self, compiled: Any, input: Any, settings: Mapping[str, Any]) -> Any:
+        """A fresh run's graph input: its input, and for a run of a thread the conversation it continues."""
+        previous = (settings.get("thread") or {}).get("continues")
+        if not previous:
+            return {"input": input}
+        snapshot = await compiled.aget_state(run_config(previous, None))
+        history = thread_messages(snapshot.values)
+        if not history:
+            return {"input": input}
+        return {"input": input, "messages": [*history, user_message(input_text(input))]}
+
+    async def execute_claimed(self, lease: Lease, *, on_event: EventHandler | None = None) -> RunResult:
+        """Execute a run a worker claimed (`storage.claim_next`): a queued run from its start, a run whose
+        previous executor died from its last checkpoint. A graph or model that cannot be loaded fails the run
+        (recorded) instead of leaving it claimed."""
+        record = lease.record
+        assert record is not None
+        try:
+            compiled, _ = self._compile(self._graph_of(record, None), _recorded_sources(record))
+            default_model, role_models = self._models(record, None, None)
+            sandboxes = await check_sandboxes(compiled)
+        except AgentflowError as exc:
+            error = {"type": type(exc).__name__, "message": str(exc)}
+            final = RunFinished(
+                run_id=record.id, status=RunStatus.FAILED, output=None, usage=record.usage, error=error
+            )
+            await self.storage.finish_run(
+                lease,
+                status=RunStatus.FAILED,
+                output=None,
+                partial=None,
+                usage=record.usage,
+                budget_exhausted=None,
+                error=error,
+                events=[final],
+            )
+            return RunResult.from_record(await self.storage.get_run(record.id))
+        budget = Budget.from_dict(record.budget)
+        tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(record.usage), prices=self.prices)
+        fresh = record.status is RunStatus.QUEUED and not _decided(record)
+        entries = {} if fresh else await load_journal(self.storage, record.id)
+        svc = self._services(
+            lease,
+            tracker,
+            default_model,
+            role_models,
+            _settings_of(record),
+            on_event,
+            record.context,
+            entries,
+        )
+        if fresh:
+            command = await self._start_input(compiled, record.input, record.settings)
+            pins = None
+        else:
+            previous = RunStatus.AWAITING_APPROVAL if _decided(record) else record.status
+            await svc.record(
+                RunResumed(run_id=record.id, previous_status=previous, crashed=previous is RunStatus.RUNNING)
+            )
+            command = await self._resume_input(compiled, record)
+            pins = recorded_pins(await self.storage.events(record.id))
+        return await execute(compiled, command, svc, self.storage, lease, pins=pins, sandboxes=sandboxes)
 
     async def resume(
         self,
@@ -209,6 +418,8 @@ class Runner:
         def accept(now: RunRecord) -> None:
             if now.status is RunStatus.SUCCEEDED:
                 raise RunBusyError(f"run {now.id} already succeeded; nothing to resume")
+            if now.status is RunStatus.QUEUED:
+                raise RunBusyError(f"run {now.id} is queued: a worker will start it")
             if now.status is RunStatus.AWAITING_APPROVAL:
                 undecided = [p.call_id for p in now.pending or [] if p.decision is None]
                 if undecided:
@@ -238,8 +449,10 @@ class Runner:
         model: str | Model | None = None,
         models: Mapping[str, str | Model] | None = None,
         on_event: EventHandler | None = None,
+        queue: bool = False,
     ) -> RunResult:
-        """Record decisions on a paused run's calls; once every pending call has one, continue the run here.
+        """Record decisions on a paused run's calls; once every pending call has one, continue the run here
+        (`queue=True`: hand it to the queue instead, for a worker to continue; it is `queued` on return).
 
         A decision without `call_id` applies to every call still undecided. An invalid edit raises
         `InvalidDecisionError` and the run stays paused. When several processes decide at once, exactly one
@@ -269,6 +482,19 @@ class Runner:
             ):
                 raise RunBusyError(f"run {now.id} is {now.status} now: another process decided or resumed it")
 
+        if queue:
+            lease = await self.storage.claim(record.id, owner=self.owner, accept=accept)
+            await self.storage.finish_run(
+                lease,
+                status=RunStatus.QUEUED,
+                output=None,
+                partial=record.partial,
+                usage=record.usage,
+                budget_exhausted=None,
+                error=None,
+                pending=updated,
+            )
+            return RunResult.from_record(await self.storage.get_run(record.id))
         return await self._continue(
             record, accept, graph=graph, model=model, models=models, budget=None, on_event=on_event
         )
@@ -314,11 +540,11 @@ class Runner:
     async def _resume_input(self, compiled: Any, record: RunRecord) -> Any:
         """What LangGraph continues with: the human decisions of a paused run; nothing (the last checkpoint)
         for a stopped one; the recorded input when the run stopped before its first checkpoint."""
-        if record.status is RunStatus.AWAITING_APPROVAL:
+        if record.status is RunStatus.AWAITING_APPROVAL or _decided(record):
             return approval.resume_command(record.pending or [])
         snapshot = await compiled.aget_state(run_config(record.id, None))
         if not snapshot.values and not snapshot.next:
-            return {"input": record.input}
+            return await self._start_input(compiled, record.input, record.settings)
         return None
 
     @asynccontextmanager
@@ -502,6 +728,11 @@ def _recorded_sources(record: RunRecord) -> list[ToolSource]:
     from agentflow.mcp.servers import from_description
 
     return [from_description(d) for d in described]
+
+
+def _decided(record: RunRecord) -> bool:
+    """A paused run whose every pending call has a decision (handed to the queue by `decide(queue=True)`)."""
+    return bool(record.pending) and all(p.decision is not None for p in record.pending or [])
 
 
 def _reloadable(spec: str) -> bool:

@@ -10,6 +10,7 @@ __all__ = ["RunStatus"]
 class RunStatus(StrEnum):
     """A run's status. A `str` (stored and printed as its value), so JSON and SQL see plain text."""
 
+    QUEUED = "queued"  # waiting for a worker (`agentflow run --queue`, `Runner.enqueue`)
     RUNNING = "running"  # being executed (or its process died mid-run: then resumable)
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -19,13 +20,14 @@ class RunStatus(StrEnum):
 
     @property
     def exit_code(self) -> int:
-        """0 succeeded, 1 failed (or still running), 3 budget exhausted, 4 awaiting approval, 130 cancelled."""
+        """0 succeeded, 1 failed (or still queued / running), 3 budget exhausted, 4 awaiting approval, 130 cancelled."""
         return _EXIT_CODES[self]
 
 
 _EXIT_CODES = {
     RunStatus.SUCCEEDED: 0,
     RunStatus.FAILED: 1,
+    RunStatus.QUEUED: 1,
     RunStatus.RUNNING: 1,
     RunStatus.BUDGET_EXHAUSTED: 3,
     RunStatus.AWAITING_APPROVAL: 4,

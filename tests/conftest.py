@@ -13,7 +13,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers (tiny_model.py, ...) import by name
 
 REPO = Path(__file__).resolve().parent.parent
-pytest_plugins = ["sandbox_fixtures"]  # the Docker engine, image and pool of the sandbox tests
+pytest_plugins = [
+    "sandbox_fixtures",  # the Docker engine, image and pool of the sandbox tests
+    "pg_fixtures",  # a real PostgreSQL server, a fresh database per test
+]
 
 
 @pytest.fixture

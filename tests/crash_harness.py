@@ -56,7 +56,9 @@ def make_graph():
 
 
 class Harness:
-    def __init__(self, tmp: Path) -> None:
+    """`db`: the database the CLI uses (a PostgreSQL URL), default a SQLite file in `tmp`."""
+
+    def __init__(self, tmp: Path, db: str | None = None) -> None:
         self.tmp = tmp
         self.graph = tmp / "crash_graph.py"
         self.graph.write_text(GRAPH)
@@ -65,11 +67,16 @@ class Harness:
         self.gate = tmp / "gate"
         os.mkfifo(self.gate)
         self.db = tmp / "runs.db"
+        self.db_url = db or str(self.db)
+
+    def has_db(self) -> bool:
+        """Whether the database exists yet (a PostgreSQL database always does)."""
+        return self.db_url != str(self.db) or self.db.exists()
 
     def env(self, block: str | None = None, failpoint: str | None = None) -> dict[str, str]:
         env = {
             **os.environ,
-            "AGENTFLOW_DB": str(self.db),
+            "AGENTFLOW_DB": self.db_url,
             "AF_COUNT_DIR": str(self.counts),
             "AF_GATE": str(self.gate),
         }

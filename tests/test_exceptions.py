@@ -64,6 +64,7 @@ def test_status_exit_codes() -> None:
     """Each final status has its documented exit code."""
     codes = {s.value: s.exit_code for s in RunStatus}
     assert codes == {
+        "queued": 1,
         "running": 1,
         "succeeded": 0,
         "failed": 1,

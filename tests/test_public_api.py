@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXPORTED = {
     # running
     "Runner",
+    "Worker",
     "run",
     "run_sync",
     "replay",
@@ -90,6 +91,7 @@ EXPORTED = {
     "UnsupportedSchemaError",
     "EngineUnsupportedError",
     "EngineLimitError",
+    "ElicitationRequired",
     "ReplayDivergedError",
     "MaxTokensTooSmallError",
     "UnsupportedTokenizerError",
@@ -101,6 +103,9 @@ EXPORTED = {
     "ContextWindowError",
     "InvalidModelOutputError",
     "LeaseLostError",
+    "DatabaseUnavailableError",
+    "GraphRefError",
+    "ThreadBusyError",
     "McpStartError",
     "SandboxError",
     "SandboxPathError",

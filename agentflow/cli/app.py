@@ -51,7 +51,10 @@ def _add_sub_apps() -> None:
     from agentflow.cli.sandbox import sandbox_app
     from agentflow.cli.schema import schema_app
     from agentflow.cli.tools import tools_app
+    from agentflow.cli.worker import cancel, worker
 
+    app.command()(worker)
+    app.command()(cancel)
     app.add_typer(runs_app, name="runs")
     app.add_typer(schema_app, name="schema")
     app.add_typer(mcp_app, name="mcp")
@@ -102,16 +105,53 @@ def run(
             "--context", "-c", help="KEY=VALUE given to the run's tools (e.g. user_id=alice); repeatable."
         ),
     ] = None,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Record the run for a worker (agentflow worker) and print its id.")
+    ] = False,
+    thread: Annotated[
+        str | None,
+        typer.Option(
+            "--thread", metavar="ID", help="Continue this thread's conversation (a new id starts one)."
+        ),
+    ] = None,
+    on_busy: Annotated[
+        str,
+        typer.Option(
+            "--on-busy",
+            metavar="POLICY",
+            help="If a run of --thread is in progress: reject, enqueue, interrupt or rollback.",
+        ),
+    ] = "reject",
     as_json: JsonOpt = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
-    """Run GRAPH on a request and show its steps live."""
+    """Run GRAPH on a request and show its steps live (or, with --queue, leave it to a worker)."""
     check_graph(graph)
     default_model, role_models = split_models(model)
     values = context_values(context)
     text = read_input(input)
     servers = _servers_or_fail(mcp_stdio, mcp_http)
+    if on_busy not in ("reject", "enqueue", "interrupt", "rollback"):
+        raise fail(f"--on-busy {on_busy!r}: choose reject, enqueue, interrupt or rollback")
+    if queue:
+        budget = budget_of(max_steps, max_tokens, max_cost, max_time, max_tool_calls)
+        _enqueue(
+            db,
+            graph,
+            text,
+            default_model,
+            role_models,
+            budget,
+            temperature,
+            max_new_tokens,
+            seed,
+            servers,
+            thread,
+            on_busy,
+            as_json,
+        )
+        return
 
     def start(runner: Any, run_id: str, view: Any) -> Any:
         from agentflow.models.base import SamplingSettings
@@ -129,6 +169,8 @@ def run(
             run_id=run_id,
             on_event=view,
             context=values,
+            thread=thread,
+            on_busy=on_busy,
         )
 
     from agentflow.runner import new_run_id
@@ -185,6 +227,48 @@ def resume(
         )
 
     execute(db, as_json, verbose, quiet, _stored_id(run_id), start, otlp=otlp, otlp_content=otlp_content)
+
+
+def _enqueue(
+    db: str | None,
+    graph: str,
+    text: str,
+    model: str | None,
+    models: dict[str, str],
+    budget: Any,
+    temperature: float,
+    max_new_tokens: int | None,
+    seed: int | None,
+    servers: list[Any],
+    thread: str | None,
+    on_busy: str,
+    as_json: bool,
+) -> None:
+    """`run --queue`: record the run as queued and print its id (with --json, the one JSON object)."""
+    from agentflow.models.base import SamplingSettings
+    from agentflow.result import RunResult
+    from agentflow.runner import Runner
+
+    async def put(storage: Any) -> Any:
+        runner = Runner(storage=storage)
+        run_id = await runner.enqueue(
+            graph,
+            text,
+            model=model,
+            models=models,
+            budget=budget,
+            settings=SamplingSettings(temperature=temperature, max_tokens=max_new_tokens, seed=seed),
+            tool_sources=servers,
+            thread=thread,
+            on_busy=on_busy,
+        )
+        return RunResult.from_record(await storage.get_run(run_id))
+
+    result = read_storage(db, put, create=True)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False, default=str) + "\n")
+    else:
+        typer.echo(result.run_id)
 
 
 def _servers_or_fail(stdio_specs: list[str] | None, http_urls: list[str] | None) -> list[Any]:

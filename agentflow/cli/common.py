@@ -168,20 +168,23 @@ def json_arg(value: str, what: str) -> Any:
         raise fail(f"{what} is not valid JSON: {exc.msg} at char {exc.pos}") from None
 
 
-def read_storage(db: str | None, read: Callable[[Any], Awaitable[T]], *, read_only: bool = False) -> T:
-    """Open the run database `db` (it must exist), run `read(storage)` and return its result; a database that
-    cannot be used is a usage error (exit 2). `read_only`: `read` only calls `get_run` / `list_runs` /
-    `events`, so a SQLite file is read through the light read-only view (no writer, nothing migrated)."""
+def read_storage(
+    db: str | None, read: Callable[[Any], Awaitable[T]], *, read_only: bool = False, create: bool = False
+) -> T:
+    """Open the run database `db` (it must exist, unless `create`), run `read(storage)` and return its result;
+    a database that cannot be used is a usage error (exit 2). `read_only`: `read` only calls `get_run` /
+    `list_runs` / `events`, so a SQLite file is read through the light read-only view (no writer, nothing
+    migrated)."""
     import anyio
 
-    from agentflow.exceptions import UserError
+    from agentflow.exceptions import AgentflowError, UserError
     from agentflow.store import open_storage, resolve_db_url
 
     try:
         url = resolve_db_url(db)
     except UserError as exc:
         raise fail(str(exc), error_type=type(exc).__name__) from None
-    if url.backend == "sqlite" and (url.path is None or not url.path.exists()):
+    if url.backend == "sqlite" and (url.path is None or not url.path.exists()) and not create:
         raise fail(f"no run database at {url}")
 
     async def main() -> T:
@@ -195,8 +198,8 @@ def read_storage(db: str | None, read: Callable[[Any], Awaitable[T]], *, read_on
 
     try:
         return anyio.run(main)
-    except UserError as exc:
-        raise fail(str(exc), error_type=type(exc).__name__) from None
+    except AgentflowError as exc:
+        raise fail(str(exc), exc.exit_code, error_type=type(exc).__name__) from None
 
 
 class _ReadView:

@@ -153,9 +153,10 @@ def execute(
 
     async def _main() -> Any:
         from agentflow.cli.memory import cli_index
-        from agentflow.store import open_storage
+        from agentflow.store import open_storage, resolve_db_url
 
-        async with Runner(storage=open_storage(db, index=cli_index())) as runner:
+        index = cli_index() if resolve_db_url(db).backend == "sqlite" else None  # (vectors: SQLite only)
+        async with Runner(storage=open_storage(db, index=index)) as runner:
             run_id = await run_id_of(runner)
             result = await with_signals(runner, run_id, lambda: start(runner, run_id, view))
             while result.status is RunStatus.AWAITING_APPROVAL and interactive:

@@ -28,10 +28,23 @@ from agentflow.status import RunStatus
 from agentflow.store.base import Lease, Storage
 from agentflow.tooling.source import graph_sources
 
-__all__ = ["EventHandler", "check_sandboxes", "execute", "notify"]
+__all__ = ["EventHandler", "cancel_local", "check_sandboxes", "execute", "notify"]
 
 EventHandler = Callable[[Event], Awaitable[None] | None]
 log = structlog.get_logger("agentflow.runner")
+
+#: the runs executing in this process -> the scope that stops one when a cancel is requested
+_EXECUTING: dict[str, anyio.CancelScope] = {}
+
+
+def cancel_local(run_id: str) -> bool:
+    """Stop the run `run_id` now if this process executes it (it is recorded `cancelled`); False if not here.
+    Elsewhere a cancel request reaches the executing process through its lease's heartbeat."""
+    scope = _EXECUTING.get(run_id)
+    if scope is None:
+        return False
+    scope.cancel()
+    return True
 
 
 async def notify(handler: EventHandler | None, event: Event) -> None:
@@ -110,10 +123,12 @@ async def _execute(
     config = run_config(svc.run_id, tracker.budget.max_steps)
     status, budget_name, error = RunStatus.SUCCEEDED, None, None
     lost: list[LeaseLostError] = []
+    asked = anyio.CancelScope()  # a cancel requested (through the database, or in this process)
+    _EXECUTING[svc.run_id] = asked
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_heartbeat, storage, lease, tg.cancel_scope, lost)
-            with anyio.CancelScope() as wall:
+            tg.start_soon(_heartbeat, storage, lease, tg.cancel_scope, lost, asked)
+            with asked, anyio.CancelScope() as wall:
                 remaining = tracker.remaining_wall_s()
                 if remaining is not None:
                     wall.deadline = anyio.current_time() + remaining
@@ -136,7 +151,10 @@ async def _execute(
                     lost.append(exc)
                 except Exception as exc:
                     status, error = RunStatus.FAILED, _error_of(exc)
-            if wall.cancelled_caught:
+            if asked.cancelled_caught:
+                svc.cancelled.set()
+                status, budget_name, error = RunStatus.CANCELLED, None, None
+            elif wall.cancelled_caught:
                 svc.cancelled.set()
                 status, budget_name, error = RunStatus.BUDGET_EXHAUSTED, "time", None
             tg.cancel_scope.cancel()  # stop the heartbeat
@@ -146,6 +164,8 @@ async def _execute(
             with anyio.CancelScope(shield=True):
                 await _finish(compiled, config, svc, storage, lease, RunStatus.CANCELLED, None, None)
         raise
+    finally:
+        _EXECUTING.pop(svc.run_id, None)
     if lost:
         svc.cancelled.set()
         raise lost[0]
@@ -153,9 +173,14 @@ async def _execute(
 
 
 async def _heartbeat(
-    storage: Storage, lease: Lease, scope: anyio.CancelScope, lost: list[LeaseLostError]
+    storage: Storage,
+    lease: Lease,
+    scope: anyio.CancelScope,
+    lost: list[LeaseLostError],
+    asked: anyio.CancelScope,
 ) -> None:
-    """Renew the lease a few times per lease period; if another process took the run, stop the run here."""
+    """Renew the lease a few times per lease period; if another process took the run, stop the run here; if
+    someone asked the run to stop (`Runner.cancel`, from any process), cancel it."""
     while True:
         await anyio.sleep(storage.lease_ttl_s / 3)
         try:
@@ -165,6 +190,9 @@ async def _heartbeat(
             lost.append(exc)
             scope.cancel()
             return
+        if lease.cancel_requested:
+            log.info("a cancel was requested; stopping the run", run_id=lease.run_id)
+            asked.cancel()
 
 
 async def _finish(

@@ -1,6 +1,7 @@
 """Everything a run persists, behind one protocol (`base.Storage`), with SQLite as the embedded default.
 
     async with open_storage("runs.db") as storage: ...     # a path, sqlite:///path, or $AGENTFLOW_DB
+    async with open_storage("postgresql://user@host/db") as storage: ...   # the `postgres` extra
 
 `RunStore` is a small synchronous, read-only view of a SQLite run database (for scripts and tests).
 """
@@ -38,6 +39,13 @@ def open_storage(db: str | os.PathLike[str] | DatabaseURL | None = None, **optio
         from agentflow.store.sqlite import SqliteStorage
 
         return SqliteStorage(url, **options)
-    from agentflow.exceptions import ConfigError
+    try:
+        from agentflow.store.postgres import PostgresStorage
+    except ImportError as exc:
+        from agentflow.exceptions import ConfigError
 
-    raise ConfigError(f"{url}: the PostgreSQL backend is not available in this version of agentflow")
+        raise ConfigError(
+            f"{url}: the PostgreSQL backend needs psycopg ({exc.name} is missing): "
+            "pip install 'agentflow[postgres]'"
+        ) from None
+    return PostgresStorage(url, **options)

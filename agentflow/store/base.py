@@ -26,7 +26,17 @@ from agentflow.events import Event
 from agentflow.status import RunStatus
 from agentflow.store.url import DatabaseURL
 
-__all__ = ["Lease", "NewRun", "PruneReport", "RunRecord", "Storage", "TraceEvent"]
+__all__ = [
+    "ACTIVE",
+    "Accept",
+    "Lease",
+    "NewRun",
+    "PruneReport",
+    "RunRecord",
+    "Storage",
+    "ThreadCheck",
+    "TraceEvent",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +68,8 @@ class RunRecord:
     lease_token: int = 0
     lease_expires: float | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    thread_id: str | None = None
+    cancel_requested: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +99,7 @@ class NewRun:
     parent_id: str | None = None
     forked_from: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
+    thread_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +113,7 @@ class Lease:
     token: int
     expires_at: float
     record: RunRecord | None = None
+    cancel_requested: bool = False  # (set by `renew`: someone asked for the run to stop)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +127,11 @@ class PruneReport:
 
 #: decides, against the run as stored at claim time, whether a claim may proceed (raises to refuse)
 Accept = Callable[[RunRecord], None]
+#: decides, against a thread's runs as stored (oldest first, the thread locked), what new run to add to it
+#: (returns the run to insert, e.g. with what it continues from; raises to refuse)
+ThreadCheck = Callable[[list[RunRecord]], NewRun]
+#: the statuses of a run still in progress: a thread with one is busy
+ACTIVE = ("queued", "running", "awaiting_approval")
 
 
 class Storage(Protocol):
@@ -136,8 +155,33 @@ class Storage(Protocol):
     async def __aexit__(self, *exc_info: Any) -> None: ...
 
     # -- runs ---------------------------------------------------------------------------------------------------
-    async def create_run(self, run: NewRun, *, owner: str, events: Sequence[Event] = ()) -> Lease:
-        """Record a new run, claimed by `owner`, with its first events; durable on return."""
+    async def create_run(
+        self, run: NewRun, *, owner: str, events: Sequence[Event] = (), thread: ThreadCheck | None = None
+    ) -> Lease:
+        """Record a new run, claimed by `owner`, with its first events; durable on return. With `thread`, the
+        run joins `run.thread_id`: `thread(runs of the thread)` decides, atomically, what is inserted."""
+        ...
+
+    async def enqueue(
+        self, run: NewRun, *, events: Sequence[Event] = (), thread: ThreadCheck | None = None
+    ) -> RunRecord:
+        """Record a new run as `queued` (no owner): a worker claims it with `claim_next`."""
+        ...
+
+    async def claim_next(self, *, owner: str, limit: int = 1) -> list[Lease]:
+        """Claim up to `limit` runs to execute, oldest first, skipping runs other claimers hold: queued runs
+        (once no earlier run of their thread is still in progress) and running runs whose lease expired
+        (their process died). Concurrent claimers never get the same run."""
+        ...
+
+    async def request_cancel(self, run_id: str, events: Sequence[Event] = ()) -> RunRecord:
+        """Ask a run to stop: a queued or paused run is cancelled at once (with `events`, its final ones); a
+        running one is flagged, and its executor stops it at its next heartbeat (`Lease.cancel_requested`).
+        Returns the run as it stands."""
+        ...
+
+    async def thread_runs(self, thread_id: str) -> list[RunRecord]:
+        """The runs of a thread, oldest first."""
         ...
 
     async def get_run(self, run_id: str) -> RunRecord:
@@ -163,7 +207,8 @@ class Storage(Protocol):
         ...
 
     async def renew(self, lease: Lease) -> Lease:
-        """Extend the lease (the heartbeat); `LeaseLostError` if another claim replaced it."""
+        """Extend the lease (the heartbeat); `LeaseLostError` if another claim replaced it. The new lease says
+        whether a cancel was requested."""
         ...
 
     async def finish_run(
@@ -202,7 +247,9 @@ class Storage(Protocol):
         """Return once everything queued so far is durable."""
         ...
 
-    async def events(self, run_id: str) -> list[TraceEvent]: ...
+    async def events(self, run_id: str, *, after: int = 0) -> list[TraceEvent]:
+        """The run's trace events numbered above `after`, in order."""
+        ...
 
     # -- the tool journal ---------------------------------------------------------------------------------------
     async def journal_start(

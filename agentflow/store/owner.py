@@ -10,8 +10,12 @@ from __future__ import annotations
 import os
 import socket
 from functools import cache
+from typing import TYPE_CHECKING
 
-__all__ = ["owner_alive", "process_owner"]
+if TYPE_CHECKING:
+    from agentflow.store.base import RunRecord
+
+__all__ = ["lease_live", "owner_alive", "process_owner"]
 
 
 def _start_time(pid: int) -> str:
@@ -46,3 +50,14 @@ def owner_alive(owner: str | None) -> bool:
     except PermissionError:
         return True
     return started == "?" or _start_time(pid) == started
+
+
+def lease_live(record: RunRecord, now: float) -> bool:
+    """Whether someone holds the run now: a running run whose lease has not expired (at `now`, in the
+    database's clock) and whose owner, when it is a process on this machine, is still alive (a killed
+    process's lease ends with it)."""
+    if record.status != "running" or not record.owner:
+        return False
+    if record.lease_expires is not None and record.lease_expires <= now:
+        return False
+    return owner_alive(record.owner)

@@ -8,7 +8,10 @@ import pytest
 from crash_harness import Harness
 
 
-@pytest.fixture
-def h(tmp_path: Path) -> Harness:
-    """The crash-test harness (tests/crash_harness.py) in a fresh folder."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def h(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    """The crash-test harness (tests/crash_harness.py) in a fresh folder, on a fresh database of each backend
+    (a SQLite file; a database on the PostgreSQL test server)."""
+    if request.param == "postgresql":
+        return Harness(tmp_path, db=request.getfixturevalue("pg_url"))
     return Harness(tmp_path)

@@ -1,6 +1,6 @@
 """Crash-safety holes an independent crash test found (issue 21), each reproduced through real processes:
 a run killed before its first checkpoint, simultaneous approvals and resumes, budgets across a crash, and a
-kill at random instants across the whole run lifecycle."""
+kill at random instants across the whole run lifecycle — on SQLite and on PostgreSQL (the `h` fixture)."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def _wait_for_line(proc: subprocess.Popen[str], needle: str) -> bool:
 
 
 def _runs(h: Harness) -> list[dict[str, Any]]:
-    return json.loads(h.cli("runs", "list", "--limit", "1000", "--json").stdout) if h.db.exists() else []
+    return json.loads(h.cli("runs", "list", "--limit", "1000", "--json").stdout) if h.has_db() else []
 
 
 def test_kills_at_random_instants_always_resume_to_the_same_end(h: Harness) -> None:

@@ -1,5 +1,5 @@
 """The storage backends every conformance test runs against. A new backend adds one entry to BACKENDS (a
-function that returns an unopened storage for a fresh database)."""
+function that returns the path or URL of a fresh database)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,31 @@ import pytest
 from agentflow.store import open_storage
 
 
-def _sqlite(tmp_path: Path, **options: Any) -> Any:
-    return open_storage(tmp_path / "conformance.db", **options)
+def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return str(tmp_path / "conformance.db")
 
 
-BACKENDS: dict[str, Callable[..., Any]] = {"sqlite": _sqlite}
+def _postgresql(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    url: str = request.getfixturevalue("pg_url")  # a fresh database on a real server (tests/pg_fixtures.py)
+    return url
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
+    "sqlite": _sqlite,
+    "postgresql": _postgresql,
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def make_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Any]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each backend (a path or URL)."""
+    return BACKENDS[request.param](request, tmp_path)
+
+
+@pytest.fixture
+def make_storage(db_url: str) -> Callable[..., Any]:
     """A factory of unopened storages on one fresh database (several may be open at once: two "processes")."""
-    factory = BACKENDS[request.param]
-    return lambda **options: factory(tmp_path, **options)
+    return lambda **options: open_storage(db_url, **options)
 
 
 @pytest.fixture

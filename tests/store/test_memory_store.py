@@ -23,6 +23,13 @@ pytestmark = pytest.mark.anyio
 DIMS = 64
 
 
+@pytest.fixture
+def make_storage(tmp_path: Path) -> Callable[..., Any]:
+    """The memory store's features (vectors, TTL, background embedding) are the SQLite backend's; PostgreSQL's
+    store does full-text search only (its conformance is in test_conformance.py)."""
+    return lambda **options: open_storage(tmp_path / "memory.db", **options)
+
+
 def bag_of_words(texts: list[str]) -> list[list[float]]:
     """A deterministic embedding (a fake of the model): words hashed into 64 buckets."""
     out = []

@@ -1,4 +1,5 @@
-"""Rows of the SQLite run database as agentflow's records: light to import, for read-only views too."""
+"""Rows of a run database (SQLite, and PostgreSQL, which keeps the same columns) as agentflow's records: light
+to import, for read-only views too."""
 
 from __future__ import annotations
 
@@ -45,4 +46,6 @@ def record_from_row(row: Mapping[str, Any]) -> RunRecord:
         lease_token=row.get("lease_token") or 0,
         lease_expires=row.get("lease_expires"),
         context=loads(row.get("context")) or {},
+        thread_id=row.get("thread_id"),
+        cancel_requested=bool(row.get("cancel_requested")),
     )

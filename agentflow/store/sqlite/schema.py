@@ -20,7 +20,7 @@ __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "check_file", "migrate"]
 
 #: `PRAGMA application_id` of every file agentflow creates ("AgFl")
 APPLICATION_ID = 0x4167466C
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _MAGIC = b"SQLite format 3\x00"
 
@@ -129,6 +129,13 @@ _MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
         # the embedding model the store's vectors belong to, and a counter bumped by every vector change (so a
         # process notices another one changed them and reloads its in-memory index)
         "INSERT OR IGNORE INTO agentflow_meta VALUES ('vectors_version', '0')",
+    ],
+    6: [
+        # threads (a run continuing another's conversation), cross-process cancel requests, queued runs
+        "ALTER TABLE runs ADD COLUMN thread_id TEXT",
+        "ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX IF NOT EXISTS runs_thread ON runs(thread_id, created_at) WHERE thread_id IS NOT NULL",
     ],
 }
 

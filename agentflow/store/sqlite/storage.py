@@ -24,8 +24,8 @@ from agentflow.approval import PendingCall
 from agentflow.events import Event
 from agentflow.exceptions import RunBusyError, StoreError, UnknownRunError
 from agentflow.status import RunStatus
-from agentflow.store.base import Accept, Lease, NewRun, PruneReport, RunRecord, TraceEvent
-from agentflow.store.owner import owner_alive
+from agentflow.store.base import Accept, Lease, NewRun, PruneReport, RunRecord, ThreadCheck, TraceEvent
+from agentflow.store.owner import lease_live
 from agentflow.store.sqlite.rows import loads as _loads, record_from_row
 from agentflow.store.sqlite.schema import APPLICATION_ID, check_file, migrate
 from agentflow.store.sqlite.writer import GroupCommitWriter
@@ -74,16 +74,6 @@ def _fetch_dicts(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ())
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def lease_live(record: RunRecord, now: float) -> bool:
-    """Whether someone holds the run now: a running run whose lease has not expired and whose owner, when it
-    is a process on this machine, is still alive (a killed process's lease ends with it)."""
-    if record.status is not RunStatus.RUNNING or not record.owner:
-        return False
-    if record.lease_expires is not None and record.lease_expires <= now:
-        return False
-    return owner_alive(record.owner)
 
 
 @dataclass(slots=True)
@@ -222,43 +212,142 @@ class SqliteStorage:
 
     # --------------------------------------------------------------------------------------------- runs
 
-    async def create_run(self, run: NewRun, *, owner: str, events: Sequence[Event] = ()) -> Lease:
-        expires = time.time() + self.lease_ttl_s
+    def _insert_run(
+        self, run: NewRun, status: RunStatus, owner: str | None, token: int, expires: float | None
+    ):
         now = now_iso()
-        statements = [
+        return (
+            "INSERT INTO runs (id, graph, input, status, usage, budget, model, settings, seed, parent_id, "
+            "forked_from, created_at, started_at, owner, lease_token, lease_expires, context, thread_id, queued) "
+            "VALUES (?, ?, ?, ?, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                "INSERT INTO runs (id, graph, input, status, usage, budget, model, settings, seed, parent_id, "
-                "forked_from, created_at, started_at, owner, lease_token, lease_expires, context) "
-                "VALUES (?, ?, ?, ?, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
-                (
-                    run.run_id,
-                    run.graph,
-                    dumps(run.input),
-                    RunStatus.RUNNING,
-                    dumps(run.budget),
-                    run.model,
-                    dumps(run.settings),
-                    run.seed,
-                    run.parent_id,
-                    run.forked_from,
-                    now,
-                    now,
-                    owner,
-                    expires,
-                    dumps(dict(run.context)) if run.context else None,
-                ),
+                run.run_id,
+                run.graph,
+                dumps(run.input),
+                status,
+                dumps(run.budget),
+                run.model,
+                dumps(run.settings),
+                run.seed,
+                run.parent_id,
+                run.forked_from,
+                now,
+                now if status is RunStatus.RUNNING else None,
+                owner,
+                token,
+                expires,
+                dumps(dict(run.context)) if run.context else None,
+                run.thread_id,
+                int(status is RunStatus.QUEUED),
             ),
-            *event_rows(events),
-        ]
+        )
 
-        def apply(conn: sqlite3.Connection) -> None:
-            for sql, params in statements:
-                conn.execute(sql, params)
+    async def _insert(
+        self,
+        run: NewRun,
+        status: RunStatus,
+        owner: str | None,
+        token: int,
+        expires: float | None,
+        events: Sequence[Event],
+        thread: ThreadCheck | None,
+    ) -> NewRun:
+        rows = event_rows(events)
 
-        await self.writer.write(apply)
+        def apply(conn: sqlite3.Connection) -> NewRun:
+            new = run
+            if thread is not None:
+                found = _fetch_dicts(
+                    conn, "SELECT * FROM runs WHERE thread_id = ? ORDER BY created_at", (run.thread_id,)
+                )
+                new = thread([record_from_row(r) for r in found])
+            conn.execute(*self._insert_run(new, status, owner, token, expires))
+            for sql, params in rows:
+                conn.execute(sql, (new.run_id, new.run_id, *params[2:]))
+            return new
+
+        inserted: NewRun = await self.writer.write(apply)
+        return inserted
+
+    async def create_run(
+        self, run: NewRun, *, owner: str, events: Sequence[Event] = (), thread: ThreadCheck | None = None
+    ) -> Lease:
+        expires = time.time() + self.lease_ttl_s
+        run = await self._insert(run, RunStatus.RUNNING, owner, 1, expires, events, thread)
         self.leases[run.run_id] = 1
         self.fresh[run.run_id] = set()
         return Lease(run_id=run.run_id, owner=owner, token=1, expires_at=expires)
+
+    async def enqueue(
+        self, run: NewRun, *, events: Sequence[Event] = (), thread: ThreadCheck | None = None
+    ) -> RunRecord:
+        run = await self._insert(run, RunStatus.QUEUED, None, 0, None, events, thread)
+        return await self.get_run(run.run_id)
+
+    async def thread_runs(self, thread_id: str) -> list[RunRecord]:
+        rows = await self.readers.run(
+            lambda conn: _fetch_dicts(
+                conn, "SELECT * FROM runs WHERE thread_id = ? ORDER BY created_at", (thread_id,)
+            )
+        )
+        return [record_from_row(r) for r in rows]
+
+    async def claim_next(self, *, owner: str, limit: int = 1) -> list[Lease]:
+        ttl = self.lease_ttl_s
+        query = (
+            "SELECT * FROM runs r WHERE (r.status = 'queued' AND NOT EXISTS (SELECT 1 FROM runs p WHERE "
+            "r.thread_id IS NOT NULL AND p.thread_id = r.thread_id AND p.created_at < r.created_at AND "
+            "p.status IN ('queued', 'running', 'awaiting_approval'))) OR (r.status = 'running' AND r.queued = 1 "
+            "AND r.lease_expires < ?) ORDER BY r.created_at LIMIT ?"
+        )
+
+        def apply(conn: sqlite3.Connection) -> list[Lease]:
+            now = time.time()
+            leases = []
+            for row in _fetch_dicts(conn, query, (now, limit)):
+                record = record_from_row(row)
+                token = record.lease_token + 1
+                conn.execute(
+                    "UPDATE runs SET status = 'running', owner = ?, lease_token = ?, lease_expires = ?, "
+                    "started_at = COALESCE(started_at, ?), finished_at = NULL, queued = 1 WHERE id = ?",
+                    (owner, token, now + ttl, now_iso(), record.id),
+                )
+                leases.append(
+                    Lease(
+                        run_id=record.id,
+                        owner=owner,
+                        token=token,
+                        expires_at=now + ttl,
+                        record=record,
+                        cancel_requested=record.cancel_requested,
+                    )
+                )
+            return leases
+
+        leases: list[Lease] = await self.writer.write(apply)
+        for lease in leases:
+            self.leases[lease.run_id] = lease.token
+        return leases
+
+    async def request_cancel(self, run_id: str, events: Sequence[Event] = ()) -> RunRecord:
+        rows = event_rows(events)
+
+        def apply(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise UnknownRunError(f"no run '{run_id}' in {self.path}")
+            if row[0] in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL):
+                conn.execute(
+                    "UPDATE runs SET status = ?, finished_at = ?, pending = NULL WHERE id = ?",
+                    (RunStatus.CANCELLED, now_iso(), run_id),
+                )
+                for sql, params in rows:
+                    conn.execute(sql, params)
+            elif row[0] == RunStatus.RUNNING:
+                conn.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run_id,))
+
+        await self.writer.write(apply)
+        return await self.get_run(run_id)
 
     async def get_run(self, run_id: str) -> RunRecord:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -311,12 +400,14 @@ class SqliteStorage:
             expires = now + ttl
             conn.execute(
                 "UPDATE runs SET status = ?, finished_at = NULL, owner = ?, lease_token = ?, lease_expires = ?, "
+                "cancel_requested = 0, started_at = COALESCE(started_at, ?), "
                 "budget = COALESCE(?, budget), pending = COALESCE(?, pending) WHERE id = ?",
                 (
                     RunStatus.RUNNING,
                     owner,
                     token,
                     expires,
+                    now_iso(),
                     dumps(dict(budget)) if budget is not None else None,
                     _pending_json(pending) if pending is not None else None,
                     run_id,
@@ -333,12 +424,19 @@ class SqliteStorage:
     async def renew(self, lease: Lease) -> Lease:
         expires = time.time() + self.lease_ttl_s
 
-        def apply(conn: sqlite3.Connection) -> None:
+        def apply(conn: sqlite3.Connection) -> bool:
             conn.execute("UPDATE runs SET lease_expires = ? WHERE id = ?", (expires, lease.run_id))
+            row = conn.execute("SELECT cancel_requested FROM runs WHERE id = ?", (lease.run_id,)).fetchone()
+            return bool(row and row[0])
 
-        await self.run_write(lease.run_id, apply, token=lease.token)
+        cancel: bool = await self.run_write(lease.run_id, apply, token=lease.token)
         return Lease(
-            run_id=lease.run_id, owner=lease.owner, token=lease.token, expires_at=expires, record=lease.record
+            run_id=lease.run_id,
+            owner=lease.owner,
+            token=lease.token,
+            expires_at=expires,
+            record=lease.record,
+            cancel_requested=cancel,
         )
 
     async def finish_run(
@@ -358,7 +456,8 @@ class SqliteStorage:
             *event_rows(events),
             (
                 "UPDATE runs SET status = ?, output = ?, partial = ?, usage = ?, cost_usd = ?, budget_exhausted = ?, "
-                "error = ?, finished_at = ?, wall_s = ?, pending = ?, owner = NULL, lease_expires = NULL WHERE id = ?",
+                "error = ?, finished_at = ?, wall_s = ?, pending = ?, owner = NULL, lease_expires = NULL, "
+                "cancel_requested = 0 WHERE id = ?",
                 (
                     status,
                     dumps(output),
@@ -456,9 +555,11 @@ class SqliteStorage:
             with_events, run_id=run_id, token=token, usage=dict(usage) if usage else buffered.usage
         )
 
-    async def events(self, run_id: str) -> list[TraceEvent]:
+    async def events(self, run_id: str, *, after: int = 0) -> list[TraceEvent]:
         rows = await self.readers.run(
-            lambda conn: _fetch_dicts(conn, "SELECT * FROM events WHERE run_id = ? ORDER BY seq", (run_id,))
+            lambda conn: _fetch_dicts(
+                conn, "SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after)
+            )
         )
         return [
             TraceEvent(
@@ -569,8 +670,8 @@ class SqliteStorage:
 
     async def compact(self, run_id: str) -> int:
         record = await self.get_run(run_id)
-        if record.status is RunStatus.RUNNING:
-            raise RunBusyError(f"run {record.id} is running; compact it once it has finished")
+        if record.status in (RunStatus.RUNNING, RunStatus.QUEUED):
+            raise RunBusyError(f"run {record.id} is {record.status}; compact it once it has finished")
 
         deleted: int = await self.checkpointer.prune_count([record.id], strategy="keep_latest")
         return deleted
