@@ -1,7 +1,8 @@
 """`RunStore`: a synchronous, read-only view of a SQLite run database (scripts, tests, benchmarks).
 
 It never writes: an agentflow file is opened read-only after `schema.check_file` has recognised it; runs are
-written through the storage protocol (`agentflow.store.open_storage`).
+written through the storage protocol (`agentflow.store.open_storage`). A file whose creation was cut short (a
+process killed while it made the database: empty, or marked but without tables yet) reads as no runs.
 """
 
 from __future__ import annotations
@@ -26,16 +27,23 @@ class RunStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
         if not check_file(self.path):
-            raise StoreError(f"no run database at {self.path}")
+            if not self.path.exists():
+                raise StoreError(f"no run database at {self.path}")
+            return  # an empty file: a database whose creation was cut short holds no runs
         self._conn = sqlite3.connect(
             f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=30
         )
         self._conn.execute("PRAGMA busy_timeout = 30000")
-        self._lock = threading.Lock()
+        if not self._read("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'runs'"):
+            self._conn.close()  # marked as ours, its tables not made yet: no runs
+            self._conn = None
 
     def close(self) -> None:
-        self._conn.close()
+        if self._conn is not None:
+            self._conn.close()
 
     def __enter__(self) -> RunStore:
         return self
@@ -44,6 +52,8 @@ class RunStore:
         self.close()
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        if self._conn is None:
+            return []
         with self._lock:
             try:
                 cursor = self._conn.execute(sql, params)

@@ -169,3 +169,21 @@ async def test_a_directory_is_refused(tmp_path: Path) -> None:
     """A directory given as the database is a clear error."""
     with pytest.raises(StoreError, match="is a directory"):
         await _open(tmp_path)
+
+
+def test_a_database_whose_creation_was_cut_short_reads_as_no_runs(tmp_path: Path) -> None:
+    """A process killed while it created the file leaves it empty, or marked without tables: read-only views
+    (runs list / show) see no runs instead of refusing it, and opening it for writing finishes the job."""
+    import sqlite3
+
+    from agentflow.store import RunStore
+
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    marked = tmp_path / "marked.db"
+    conn = sqlite3.connect(marked, isolation_level=None)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.close()
+    for path in (empty, marked):
+        with RunStore(path) as store:
+            assert store.list_runs() == [] and store.events("x") == []
