@@ -387,7 +387,8 @@ class Runner:
             command = await self._start_input(compiled, record.input, record.settings)
             pins = None
         else:
-            previous = RunStatus.AWAITING_APPROVAL if _decided(record) else record.status
+            decided = record.status is RunStatus.QUEUED and _decided(record)
+            previous = RunStatus.AWAITING_APPROVAL if decided else record.status
             await svc.record(
                 RunResumed(run_id=record.id, previous_status=previous, crashed=previous is RunStatus.RUNNING)
             )
@@ -540,7 +541,9 @@ class Runner:
     async def _resume_input(self, compiled: Any, record: RunRecord) -> Any:
         """What LangGraph continues with: the human decisions of a paused run; nothing (the last checkpoint)
         for a stopped one; the recorded input when the run stopped before its first checkpoint."""
-        if record.status is RunStatus.AWAITING_APPROVAL or _decided(record):
+        if record.status is RunStatus.AWAITING_APPROVAL or (
+            record.status is RunStatus.QUEUED and _decided(record)
+        ):  # (a run that crashed after its decisions were handed over keeps them as pending: not again)
             return approval.resume_command(record.pending or [])
         snapshot = await compiled.aget_state(run_config(record.id, None))
         if not snapshot.values and not snapshot.next:

@@ -204,10 +204,21 @@ def test_a_killed_workers_run_is_resumed_by_another(workers: Workers) -> None:
 def test_cancel_reaches_a_run_in_a_worker(workers: Workers) -> None:
     """`agentflow cancel` from another process stops a run a worker is executing (at its next heartbeat): it
     ends `cancelled`, and the worker goes on with the next run."""
-    model = workers.script("c", *[call("pay", amount=i) for i in range(1, 40)], final("never"))
+    model = workers.script("c", *[call("pay", amount=i) for i in range(1, 200)], final("never"))
     run_id = json.loads(
         workers.cli(
-            "run", str(workers.graph), "-i", "pay a lot", "--model", model, "--queue", "--json"
+            "run",
+            str(workers.graph),
+            "-i",
+            "pay a lot",
+            "--model",
+            model,
+            "--queue",
+            "--json",
+            "--max-steps",
+            "1000",
+            "--max-tool-calls",
+            "1000",
         ).stdout
     )["run_id"]
     workers.start("--lease-ttl", "1", AF_TOOL_SECONDS="0.2")
@@ -219,7 +230,7 @@ def test_cancel_reaches_a_run_in_a_worker(workers: Workers) -> None:
         "the run to stop",
     )
     paid = len(workers.marks())
-    assert paid < 39
+    assert paid < 199  # (stopped long before the end, however slow the machine)
     second = workers.script("n", final("next"))
     workers.cli("run", str(workers.graph), "-i", "next", "--model", second, "--queue")
     workers.wait_until(lambda: workers.runs()[0]["status"] == "succeeded", "the next run")
