@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,41 +22,45 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from agentflow import approval
 from agentflow.approval import HumanDecision
 from agentflow.budget import DEFAULT_BUDGET, Budget, BudgetTracker, RunUsage
-from agentflow.events import ApprovalDecided, Event, RunFinished, RunResumed, RunStarted
+from agentflow.events import ApprovalDecided, Event, RunResumed, RunStarted
 from agentflow.exceptions import (
-    AgentflowError,
-    ConfigError,
-    GraphRefError,
     RunBusyError,
     ThreadBusyError,
     UserError,
 )
 from agentflow.failpoints import failpoint, gate
 from agentflow.forks import Checkpoint, apply_edits, history
-from agentflow.graph_walk import graph_roles
-from agentflow.messages import user_message
 from agentflow.models.base import Model, SamplingSettings
-from agentflow.models.spec import BACKENDS, DEMO, load_model
-from agentflow.nodes.model_node import input_text
+from agentflow.models.spec import DEMO, load_model
 from agentflow.redaction import redactor_for
 from agentflow.result import RunResult
 from agentflow.runtime.execution import (
     EventHandler,
-    cancel_local,
     check_sandboxes,
     execute,
     notify,
     run_config,
 )
 from agentflow.runtime.journal import ToolJournal, load_journal
+from agentflow.runtime.queueing import Queueing
+from agentflow.runtime.run_settings import (
+    check_roles,
+    decided,
+    describe_models,
+    new_run_id,
+    recorded_sources,
+    reloadable,
+    settings_of,
+    sources_setting,
+)
 from agentflow.runtime.run_writer import RunWriter
 from agentflow.runtime.services import RunServices
 from agentflow.runtime.sources import recorded_pins
 from agentflow.status import RunStatus
 from agentflow.store import DatabaseURL, Storage, open_storage
-from agentflow.store.base import ACTIVE, Lease, NewRun, RunRecord
+from agentflow.store.base import Lease, NewRun, RunRecord
 from agentflow.store.owner import process_owner
-from agentflow.threads import OnBusy, check_policy, thread_check, thread_messages
+from agentflow.threads import OnBusy, check_policy, thread_check
 from agentflow.tooling.source import ToolSource
 
 __all__ = ["Runner", "new_run_id", "replay", "run", "run_sync"]
@@ -65,11 +68,7 @@ __all__ = ["Runner", "new_run_id", "replay", "run", "run_sync"]
 log = structlog.get_logger("agentflow.runner")
 
 
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-class Runner:
+class Runner(Queueing):
     """Runs graphs against one database. Use as `async with Runner(db) as runner: await runner.run(...)`.
 
     `db` is a path or URL (`sqlite:///runs.db`, `postgresql://...`), default `$AGENTFLOW_DB` or the default
@@ -146,7 +145,7 @@ class Runner:
         """
         policy = check_policy(on_busy)
         compiled, graph_ref = self._compile(graph, tool_sources)
-        _check_roles(compiled, graph_ref, models)
+        check_roles(compiled, graph_ref, models)
         default_model = load_model(model) if model is not None else None
         role_models = {role: load_model(m) for role, m in (models or {}).items()}
         return await self._start(
@@ -159,7 +158,7 @@ class Runner:
             settings=settings,
             seed=seed,
             context=context,
-            extra_settings=_sources_setting(tool_sources),
+            extra_settings=sources_setting(tool_sources),
             run_id=run_id,
             on_event=on_event,
             thread=thread,
@@ -194,9 +193,7 @@ class Runner:
             settings = dataclasses.replace(settings, seed=seed)
         budget = budget or DEFAULT_BUDGET
         run_id = run_id or new_run_id()
-        model_spec = (
-            _describe_models(default_model, role_models) or DEMO
-        )  # nodes without a model use the demo
+        model_spec = describe_models(default_model, role_models) or DEMO  # nodes without a model use the demo
         started = RunStarted(run_id=run_id, graph=graph_ref, input=input, model=model_spec)
         new = NewRun(
             run_id=run_id,
@@ -233,168 +230,6 @@ class Runner:
         await notify(on_event, started)
         graph_input = await self._start_input(compiled, new.input, new.settings)
         return await execute(compiled, graph_input, svc, self.storage, lease, sandboxes=sandboxes)
-
-    # -- queue, threads, cancel ---------------------------------------------------------------------------------
-    async def enqueue(
-        self,
-        graph: str | os.PathLike[str],
-        input: Any,
-        *,
-        model: str | None = None,
-        models: Mapping[str, str] | None = None,
-        budget: Budget | None = None,
-        settings: SamplingSettings | None = None,
-        seed: int | None = None,
-        context: Mapping[str, Any] | None = None,
-        tool_sources: Sequence[ToolSource] = (),
-        run_id: str | None = None,
-        thread: str | None = None,
-        on_busy: str = "reject",
-    ) -> str:
-        """Record a run for a worker to execute (`agentflow worker`, `Worker`) and return its id at once.
-
-        Workers load the graph themselves, so `graph` must be a reference they can load: a bundled graph's
-        name, a graph file (`path.py`, `path.py:factory`) or a module path (`package.module:factory`) — a
-        graph object is refused (`GraphRefError`); models are spec strings for the same reason. The run is
-        `queued` until a worker claims it; `thread` / `on_busy` as in `run` (a busy thread's new run waits for
-        the runs before it, unless the policy is reject)."""
-        policy = check_policy(on_busy)
-        if not isinstance(graph, str | os.PathLike):
-            raise GraphRefError(
-                f"a queued run is executed by a worker, which loads its graph by reference: pass a bundled graph "
-                f"name, a graph file or 'package.module:factory', not a {type(graph).__name__}"
-            )
-        for spec in [model, *(models or {}).values()]:
-            if spec is not None and not isinstance(spec, str):
-                raise ConfigError(
-                    f"a queued run's models are spec strings workers can load (got a {type(spec).__name__})"
-                )
-        from agentflow.loader import check_graph_ref, resolve_graph
-
-        check_graph_ref(os.fspath(graph))
-        _, graph_ref = resolve_graph(os.fspath(graph), tool_sources)
-        for spec in [model, *(models or {}).values()]:
-            if spec is not None:
-                from agentflow.models.spec import check_model_spec
-
-                check_model_spec(spec)
-        settings = settings or SamplingSettings()
-        if seed is not None:
-            settings = dataclasses.replace(settings, seed=seed)
-        run_id = run_id or new_run_id()
-        model_spec = " ".join(
-            [*([model] if model else []), *(f"{r}={m}" for r, m in sorted((models or {}).items()))]
-        )
-        new = NewRun(
-            run_id=run_id,
-            graph=graph_ref,
-            input=input,
-            model=model_spec or DEMO,
-            settings={**settings.as_dict(), **_sources_setting(tool_sources)},
-            seed=settings.seed,
-            budget=(budget or DEFAULT_BUDGET).as_dict(),
-            context=dict(context or {}),
-            thread_id=thread,
-        )
-        started = RunStarted(run_id=run_id, graph=graph_ref, input=input, model=new.model)
-        check = thread_check(new, policy, wait=True) if thread is not None else None
-        record = await self.storage.enqueue(new, events=[started], thread=check)
-        await self._stop_for(record)
-        return record.id
-
-    async def cancel(self, run_id: str) -> RunResult:
-        """Stop a run wherever it executes: a queued or paused run is cancelled at once; a running one stops at
-        its next heartbeat (at once, if it runs in this process), sub-agents and parallel steps included, and
-        is recorded `cancelled` (resumable). Returns the run as it stands."""
-        record = await self.storage.get_run(run_id)
-        final = RunFinished(run_id=record.id, status=RunStatus.CANCELLED, output=None, usage=record.usage)
-        record = await self.storage.request_cancel(record.id, events=[final])
-        cancel_local(record.id)
-        return RunResult.from_record(record)
-
-    async def _stop_for(self, record: RunRecord) -> None:
-        """Cancel the runs a new run of a thread stops (policies interrupt and rollback)."""
-        for stopped in (record.settings.get("thread") or {}).get("stops") or []:
-            await self.cancel(stopped)
-
-    async def _claim_when_ready(self, record: RunRecord) -> Lease:
-        """Claim a queued run of a thread here once the runs before it have stopped."""
-        assert record.thread_id is not None
-
-        def still_queued(now: RunRecord) -> None:
-            if now.status is not RunStatus.QUEUED:
-                raise RunBusyError(f"run {now.id} is {now.status} now: a worker took it")
-
-        while True:
-            runs = await self.storage.thread_runs(record.thread_id)
-            before = [r for r in runs if r.created_at < record.created_at and r.status in ACTIVE]
-            if not before:
-                return await self.storage.claim(record.id, owner=self.owner, accept=still_queued)
-            await anyio.sleep(0.1)  # waiting for the runs before it to stop (a state in the database)
-
-    async def _start_input(self, compiled: Any, input: Any, settings: Mapping[str, Any]) -> Any:
-        """A fresh run's graph input: its input, and for a run of a thread the conversation it continues."""
-        previous = (settings.get("thread") or {}).get("continues")
-        if not previous:
-            return {"input": input}
-        snapshot = await compiled.aget_state(run_config(previous, None))
-        history = thread_messages(snapshot.values)
-        if not history:
-            return {"input": input}
-        return {"input": input, "messages": [*history, user_message(input_text(input))]}
-
-    async def execute_claimed(self, lease: Lease, *, on_event: EventHandler | None = None) -> RunResult:
-        """Execute a run a worker claimed (`storage.claim_next`): a queued run from its start, a run whose
-        previous executor died from its last checkpoint. A graph or model that cannot be loaded fails the run
-        (recorded) instead of leaving it claimed."""
-        record = lease.record
-        assert record is not None
-        try:
-            compiled, _ = self._compile(self._graph_of(record, None), _recorded_sources(record))
-            default_model, role_models = self._models(record, None, None)
-            sandboxes = await check_sandboxes(compiled)
-        except AgentflowError as exc:
-            error = {"type": type(exc).__name__, "message": str(exc)}
-            final = RunFinished(
-                run_id=record.id, status=RunStatus.FAILED, output=None, usage=record.usage, error=error
-            )
-            await self.storage.finish_run(
-                lease,
-                status=RunStatus.FAILED,
-                output=None,
-                partial=None,
-                usage=record.usage,
-                budget_exhausted=None,
-                error=error,
-                events=[final],
-            )
-            return RunResult.from_record(await self.storage.get_run(record.id))
-        budget = Budget.from_dict(record.budget)
-        tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(record.usage), prices=self.prices)
-        fresh = record.status is RunStatus.QUEUED and not _decided(record)
-        entries = {} if fresh else await load_journal(self.storage, record.id)
-        svc = self._services(
-            lease,
-            tracker,
-            default_model,
-            role_models,
-            _settings_of(record),
-            on_event,
-            record.context,
-            entries,
-        )
-        if fresh:
-            command = await self._start_input(compiled, record.input, record.settings)
-            pins = None
-        else:
-            decided = record.status is RunStatus.QUEUED and _decided(record)
-            previous = RunStatus.AWAITING_APPROVAL if decided else record.status
-            await svc.record(
-                RunResumed(run_id=record.id, previous_status=previous, crashed=previous is RunStatus.RUNNING)
-            )
-            command = await self._resume_input(compiled, record)
-            pins = recorded_pins(await self.storage.events(record.id))
-        return await execute(compiled, command, svc, self.storage, lease, pins=pins, sandboxes=sandboxes)
 
     async def resume(
         self,
@@ -513,9 +348,9 @@ class Runner:
         tool_sources: Sequence[ToolSource] | None = None,
         accept_tool_changes: bool = False,
     ) -> RunResult:
-        sources = _recorded_sources(record) if tool_sources is None else list(tool_sources)
+        sources = recorded_sources(record) if tool_sources is None else list(tool_sources)
         compiled, graph_ref = self._compile(self._graph_of(record, graph), sources if graph is None else ())
-        _check_roles(compiled, graph_ref, models)
+        check_roles(compiled, graph_ref, models)
         default_model, role_models = self._models(record, model, models)
         budget = budget or Budget.from_dict(record.budget)
         player = self._players.get(record.id)
@@ -532,7 +367,7 @@ class Runner:
         tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(now.usage), prices=self.prices)
         entries = await load_journal(self.storage, now.id)
         svc = self._services(
-            lease, tracker, default_model, role_models, _settings_of(now), on_event, now.context, entries
+            lease, tracker, default_model, role_models, settings_of(now), on_event, now.context, entries
         )
         await svc.record(resumed)
         pins = None if accept_tool_changes else recorded_pins(await self.storage.events(now.id))
@@ -542,7 +377,7 @@ class Runner:
         """What LangGraph continues with: the human decisions of a paused run; nothing (the last checkpoint)
         for a stopped one; the recorded input when the run stopped before its first checkpoint."""
         if record.status is RunStatus.AWAITING_APPROVAL or (
-            record.status is RunStatus.QUEUED and _decided(record)
+            record.status is RunStatus.QUEUED and decided(record)
         ):  # (a run that crashed after its decisions were handed over keeps them as pending: not again)
             return approval.resume_command(record.pending or [])
         snapshot = await compiled.aget_state(run_config(record.id, None))
@@ -653,7 +488,7 @@ class Runner:
         """Start a new run from checkpoint `at` of `parent`, with `edits` applied to its state, and run it."""
         record = await self.storage.get_run(parent)
         compiled, graph_ref = self._compile(self._graph_of(record, graph))
-        _check_roles(compiled, graph_ref, models)
+        check_roles(compiled, graph_ref, models)
         sandboxes = await check_sandboxes(compiled)
         checkpoints = await history(compiled, record.id)
         if not 0 <= at < len(checkpoints):
@@ -663,9 +498,9 @@ class Runner:
         fresh = point.after in (None, "__start__")  # before any node ran: a new run on the (edited) input
         new_id = run_id or new_run_id()
         default_model, role_models = self._models(record, model, models)
-        settings = _settings_of(record)
+        settings = settings_of(record)
         budget = budget or Budget.from_dict(record.budget)
-        model_spec = _describe_models(default_model, role_models) or record.model
+        model_spec = describe_models(default_model, role_models) or record.model
         started = RunStarted(
             run_id=new_id, graph=graph_ref, input=values.get("input", record.input), model=model_spec
         )
@@ -704,8 +539,8 @@ class Runner:
             default = next((m for m in recorded if "=" not in m.split(":", 1)[0]), None)
             roles = dict(m.split("=", 1) for m in recorded if "=" in m.split(":", 1)[0])
             return (
-                load_model(default) if default and _reloadable(default) else None,
-                {r: load_model(m) for r, m in roles.items() if _reloadable(m)},
+                load_model(default) if default and reloadable(default) else None,
+                {r: load_model(m) for r, m in roles.items() if reloadable(m)},
             )
         return (
             load_model(model) if model is not None else None,
@@ -716,57 +551,6 @@ class Runner:
     async def result_of(self, run_id: str) -> RunResult:
         """The stored result of a run (as it stands, for a run still executing)."""
         return RunResult.from_record(await self.storage.get_run(run_id))
-
-
-def _sources_setting(sources: Sequence[ToolSource]) -> dict[str, Any]:
-    """How a run records the tool sources given to its graph factory: enough to connect them again (never a
-    secret: environment and header values are not kept; a resumed run takes environment values again)."""
-    return {"tool_sources": [s.describe() for s in sources]} if sources else {}
-
-
-def _recorded_sources(record: RunRecord) -> list[ToolSource]:
-    described = record.settings.get("tool_sources") or []
-    if not described:
-        return []
-    from agentflow.mcp.servers import from_description
-
-    return [from_description(d) for d in described]
-
-
-def _decided(record: RunRecord) -> bool:
-    """A paused run whose every pending call has a decision (handed to the queue by `decide(queue=True)`)."""
-    return bool(record.pending) and all(p.decision is not None for p in record.pending or [])
-
-
-def _reloadable(spec: str) -> bool:
-    """Whether a recorded model spec can be loaded again (in-memory fakes cannot)."""
-    return spec == DEMO or spec.startswith(DEMO + "?") or (":" in spec and spec.split(":", 1)[0] in BACKENDS)
-
-
-def _settings_of(record: RunRecord) -> SamplingSettings:
-    return SamplingSettings(
-        **{k: v for k, v in record.settings.items() if k in ("temperature", "top_p", "max_tokens", "seed")}
-    )
-
-
-def _check_roles(compiled: Any, graph_ref: str, models: Mapping[str, Any] | None) -> None:
-    """Refuse a per-role model for a role the graph does not have (a typo would silently use the default)."""
-    if not models:
-        return
-    roles = graph_roles(compiled)
-    unknown = sorted(set(models) - set(roles))
-    if unknown:
-        have = ", ".join(roles) if roles else "none declared"
-        raise ConfigError(
-            f"graph {graph_ref} has no model role {', '.join(repr(r) for r in unknown)} (its roles: {have}); "
-            "a node of your own declares the roles it asks with agentflow.uses_roles(node, ROLE)"
-        )
-
-
-def _describe_models(default: Model | None, roles: dict[str, Model]) -> str | None:
-    parts = [default.spec] if default is not None else []
-    parts += [f"{role}={m.spec}" for role, m in sorted(roles.items())]
-    return " ".join(parts) or None
 
 
 async def run(

@@ -137,9 +137,9 @@ async def replay_run(
 
 
 def _settings_of(record: Any) -> Any:
-    from agentflow.runner import _settings_of
+    from agentflow.runtime.run_settings import settings_of
 
-    return _settings_of(record)
+    return settings_of(record)
 
 
 def _new_id() -> str:

@@ -8,6 +8,7 @@ connects them for the run's duration, and each node sees the source's tools next
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,15 +19,15 @@ from agentflow.tooling.tool import Tool
 __all__ = ["ToolSource", "graph_sources", "split_tools", "with_subgraphs"]
 
 
-class ToolSource:
-    """Marker base class of tool sources; each has a `name` unique among a run's sources."""
+class ToolSource(abc.ABC):
+    """Base class of tool sources; each has a `name` unique among a run's sources."""
 
     __slots__ = ()
     name: str
 
+    @abc.abstractmethod
     def describe(self) -> dict[str, Any]:
         """A JSON-safe description for records (never secrets)."""
-        raise NotImplementedError
 
 
 def split_tools(items: Iterable[Tool | ToolSource]) -> tuple[list[Tool], list[ToolSource]]:

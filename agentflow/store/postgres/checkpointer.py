@@ -29,6 +29,7 @@ from langgraph.checkpoint.base import (
 )
 from psycopg.types.json import Jsonb
 
+from agentflow.exceptions import ConfigError
 from agentflow.store.postgres.connection import Conn
 from agentflow.store.postgres.writer import Write
 
@@ -329,7 +330,7 @@ class PostgresCheckpointer(BaseCheckpointSaver[str]):
 
     # sync API: agentflow runs on asyncio (LangGraph calls the async methods)
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        raise NotImplementedError("use the async API: agentflow's PostgreSQL saver is async only")
+        raise ConfigError("use the async API: agentflow's PostgreSQL saver is async only")
 
     def list(self, *args: Any, **kwargs: Any) -> Iterator[CheckpointTuple]:
-        raise NotImplementedError("use the async API: agentflow's PostgreSQL saver is async only")
+        raise ConfigError("use the async API: agentflow's PostgreSQL saver is async only")

@@ -13,19 +13,20 @@ past `pool_timeout` (`pool_size` sets how many there are). Other database errors
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
 import psycopg
 import psycopg.errors
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentflow.exceptions import DatabaseUnavailableError, StoreError
 from agentflow.store.url import DatabaseURL
 
-__all__ = ["Database", "retryable"]
+__all__ = ["Database", "fetch", "retryable"]
 
 T = TypeVar("T")
 
@@ -180,3 +181,10 @@ class Database:
                     ) from None
             await anyio.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+async def fetch(conn: Conn, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """The rows of `query`, as dicts."""
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(query, params)
+        return list(await cursor.fetchall())

@@ -64,9 +64,7 @@ class PostgresDocumentStore(BaseStore):
         self.storage = storage
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        raise NotImplementedError(
-            "use the async API (abatch, aget, aput, asearch): agentflow runs on asyncio"
-        )
+        raise ConfigError("use the async API (abatch, aget, aput, asearch): agentflow runs on asyncio")
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = list(ops)

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from psycopg.rows import dict_row
 
 from agentflow.approval import PendingCall
 from agentflow.events import Event
@@ -31,13 +30,13 @@ from agentflow.store.base import (
     Accept,
     Lease,
     NewRun,
-    PruneReport,
     RunRecord,
     ThreadCheck,
     TraceEvent,
 )
 from agentflow.store.owner import lease_live
-from agentflow.store.postgres.connection import Conn, Database
+from agentflow.store.postgres.connection import Conn, Database, fetch as _fetch
+from agentflow.store.postgres.retention import Retention
 from agentflow.store.postgres.schema import migrate
 from agentflow.store.postgres.writer import EventRow, GroupCommitWriter, Write
 from agentflow.store.sqlite.rows import loads, record_from_row
@@ -85,12 +84,6 @@ async def _insert_events(conn: Conn, run_id: str, rows: Sequence[EventRow]) -> N
         await conn.execute(_INSERT_EVENT, (run_id, run_id, kind, step, agent, ts, data))
 
 
-async def _fetch(conn: Conn, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cursor:
-        await cursor.execute(query, params)
-        return list(await cursor.fetchall())
-
-
 def _insert_run_params(
     run: NewRun, status: RunStatus, owner: str | None, token: int, ttl: float | None
 ) -> tuple:
@@ -123,7 +116,7 @@ class _Buffered:
     usage: dict[str, Any] | None = None
 
 
-class PostgresStorage:
+class PostgresStorage(Retention):
     """The storage protocol (`agentflow.store.Storage`) on PostgreSQL (module docstring)."""
 
     def __init__(
@@ -564,49 +557,6 @@ class PostgresStorage:
             row["arguments"] = loads(row["arguments"])
             row["outcome"] = loads(row["outcome"])
         return rows
-
-    # ---------------------------------------------------------------------------------------- retention
-
-    async def prune(
-        self, *, older_than: datetime, keep_failed: bool = False, dry_run: bool = False
-    ) -> PruneReport:
-        statuses = [str(s) for s in _FINISHED if not (keep_failed and s is RunStatus.FAILED)]
-        cutoff = older_than.astimezone(UTC).isoformat(timespec="microseconds")
-
-        async def apply(conn: Conn) -> PruneReport:
-            found = await _fetch(
-                conn,
-                "SELECT id FROM runs WHERE created_at < %s AND status = ANY(%s) ORDER BY id",
-                (cutoff, statuses),
-            )
-            ids = [r["id"] for r in found]
-            if not ids:
-                return PruneReport(runs=[])
-            counted = await _fetch(
-                conn,
-                "SELECT (SELECT COUNT(*) FROM events WHERE run_id = ANY(%s)) AS events, "
-                "(SELECT COUNT(*) FROM checkpoints WHERE thread_id = ANY(%s)) AS checkpoints",
-                (ids, ids),
-            )
-            if not dry_run:
-                for table, column in (
-                    ("events", "run_id"),
-                    ("tool_journal", "run_id"),
-                    ("checkpoints", "thread_id"),
-                    ("writes", "thread_id"),
-                    ("runs", "id"),
-                ):
-                    await conn.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", (ids,))
-            return PruneReport(runs=ids, events=counted[0]["events"], checkpoints=counted[0]["checkpoints"])
-
-        return await self.db.transact(apply)
-
-    async def compact(self, run_id: str) -> int:
-        record = await self.get_run(run_id)
-        if record.status in (RunStatus.RUNNING, RunStatus.QUEUED):
-            raise RunBusyError(f"run {record.id} is {record.status}; compact it once it has finished")
-        deleted: int = await self.checkpointer.prune_count([record.id], strategy="keep_latest")
-        return deleted
 
 
 assert set(ACTIVE) == {RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL}

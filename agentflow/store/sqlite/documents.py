@@ -134,9 +134,7 @@ class SqliteDocumentStore(VectorSearch, BaseStore):
     # ---------------------------------------------------------------------------------------- the API
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        raise NotImplementedError(
-            "use the async API (abatch, aget, aput, asearch): agentflow runs on asyncio"
-        )
+        raise ConfigError("use the async API (abatch, aget, aput, asearch): agentflow runs on asyncio")
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Reads first, then the puts (last put of a key wins), as LangGraph's `InMemoryStore` does."""

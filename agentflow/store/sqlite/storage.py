@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -24,8 +22,10 @@ from agentflow.approval import PendingCall
 from agentflow.events import Event
 from agentflow.exceptions import RunBusyError, StoreError, UnknownRunError
 from agentflow.status import RunStatus
-from agentflow.store.base import Accept, Lease, NewRun, PruneReport, RunRecord, ThreadCheck, TraceEvent
+from agentflow.store.base import Accept, Lease, NewRun, RunRecord, ThreadCheck, TraceEvent
 from agentflow.store.owner import lease_live
+from agentflow.store.sqlite.readers import Readers, fetch_dicts
+from agentflow.store.sqlite.retention import Retention
 from agentflow.store.sqlite.rows import loads as _loads, record_from_row
 from agentflow.store.sqlite.schema import APPLICATION_ID, check_file, migrate
 from agentflow.store.sqlite.writer import GroupCommitWriter
@@ -40,7 +40,6 @@ _INSERT_EVENT = (
     "INSERT INTO events (run_id, seq, kind, step, agent, ts, data) VALUES "
     "(?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id = ?), ?, ?, ?, ?, ?)"
 )
-_FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.BUDGET_EXHAUSTED)
 
 
 def now_iso() -> str:
@@ -70,12 +69,6 @@ def event_rows(events: Sequence[Event]) -> list[tuple[str, tuple[Any, ...]]]:
     return rows
 
 
-def _fetch_dicts(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    cursor = conn.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 @dataclass(slots=True)
 class _Buffered:
     """A run's trace rows (and latest usage) waiting for the run's next write."""
@@ -84,44 +77,7 @@ class _Buffered:
     usage: dict[str, Any] | None = None
 
 
-class _Readers:
-    """Read connections, one per worker thread, on a bounded set of threads."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self.limiter = anyio.CapacityLimiter(8)
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA query_only = ON")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def call() -> T:
-            try:
-                return fn(self._conn())
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"reading {self.path} failed: {exc}") from None
-
-        return await anyio.to_thread.run_sync(call, limiter=self.limiter)
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-
-
-class SqliteStorage:
+class SqliteStorage(Retention):
     """The storage protocol (`agentflow.store.Storage`) on a SQLite file."""
 
     def __init__(
@@ -141,7 +97,7 @@ class SqliteStorage:
         self.path = url.path
         self.lease_ttl_s = lease_ttl_s
         self.writer = GroupCommitWriter(self.path, synchronous=synchronous)
-        self.readers = _Readers(self.path)
+        self.readers = Readers(self.path)
         # run id -> the lease token this process holds (the checkpointer fences with it)
         self.leases: dict[str, int] = {}
         # run id -> events queued, committed with the run's next write
@@ -257,7 +213,7 @@ class SqliteStorage:
         def apply(conn: sqlite3.Connection) -> NewRun:
             new = run
             if thread is not None:
-                found = _fetch_dicts(
+                found = fetch_dicts(
                     conn, "SELECT * FROM runs WHERE thread_id = ? ORDER BY created_at", (run.thread_id,)
                 )
                 new = thread([record_from_row(r) for r in found])
@@ -286,7 +242,7 @@ class SqliteStorage:
 
     async def thread_runs(self, thread_id: str) -> list[RunRecord]:
         rows = await self.readers.run(
-            lambda conn: _fetch_dicts(
+            lambda conn: fetch_dicts(
                 conn, "SELECT * FROM runs WHERE thread_id = ? ORDER BY created_at", (thread_id,)
             )
         )
@@ -304,7 +260,7 @@ class SqliteStorage:
         def apply(conn: sqlite3.Connection) -> list[Lease]:
             now = time.time()
             leases = []
-            for row in _fetch_dicts(conn, query, (now, limit)):
+            for row in fetch_dicts(conn, query, (now, limit)):
                 record = record_from_row(row)
                 token = record.lease_token + 1
                 conn.execute(
@@ -351,10 +307,10 @@ class SqliteStorage:
 
     async def get_run(self, run_id: str) -> RunRecord:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = _fetch_dicts(conn, "SELECT * FROM runs WHERE id = ?", (run_id,))
+            rows = fetch_dicts(conn, "SELECT * FROM runs WHERE id = ?", (run_id,))
             if not rows:
                 prefix = run_id.replace("%", "").replace("_", "") + "%"
-                rows = _fetch_dicts(
+                rows = fetch_dicts(
                     conn, "SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC LIMIT 2", (prefix,)
                 )
             return rows
@@ -368,7 +324,7 @@ class SqliteStorage:
         where = "WHERE status = ?" if status is not None else ""
         sql = f"SELECT * FROM runs {where} ORDER BY created_at DESC LIMIT ?"
         params: tuple[Any, ...] = (status, limit) if status is not None else (limit,)
-        rows = await self.readers.run(lambda conn: _fetch_dicts(conn, sql, params))
+        rows = await self.readers.run(lambda conn: fetch_dicts(conn, sql, params))
         return [record_from_row(r) for r in rows]
 
     async def claim(
@@ -385,7 +341,7 @@ class SqliteStorage:
         ttl = self.lease_ttl_s
 
         def apply(conn: sqlite3.Connection) -> Lease:
-            found = _fetch_dicts(conn, "SELECT * FROM runs WHERE id = ?", (run_id,))
+            found = fetch_dicts(conn, "SELECT * FROM runs WHERE id = ?", (run_id,))
             if not found:
                 raise UnknownRunError(f"no run '{run_id}' in {self.path}")
             record = record_from_row(found[0])
@@ -557,7 +513,7 @@ class SqliteStorage:
 
     async def events(self, run_id: str, *, after: int = 0) -> list[TraceEvent]:
         rows = await self.readers.run(
-            lambda conn: _fetch_dicts(
+            lambda conn: fetch_dicts(
                 conn, "SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after)
             )
         )
@@ -622,7 +578,7 @@ class SqliteStorage:
 
     async def journal(self, run_id: str) -> list[dict[str, Any]]:
         rows = await self.readers.run(
-            lambda conn: _fetch_dicts(
+            lambda conn: fetch_dicts(
                 conn, "SELECT * FROM tool_journal WHERE run_id = ? ORDER BY started_at", (run_id,)
             )
         )
@@ -630,48 +586,3 @@ class SqliteStorage:
             row["arguments"] = _loads(row["arguments"])
             row["outcome"] = _loads(row["outcome"])
         return rows
-
-    # ---------------------------------------------------------------------------------------- retention
-
-    async def prune(
-        self, *, older_than: datetime, keep_failed: bool = False, dry_run: bool = False
-    ) -> PruneReport:
-        statuses = [s for s in _FINISHED if not (keep_failed and s is RunStatus.FAILED)]
-        cutoff = older_than.astimezone(UTC).isoformat(timespec="microseconds")
-        marks = ", ".join("?" for _ in statuses)
-        select = f"SELECT id FROM runs WHERE created_at < ? AND status IN ({marks})"
-
-        def apply(conn: sqlite3.Connection) -> PruneReport:
-            ids = [r[0] for r in conn.execute(select, (cutoff, *statuses))]
-            if not ids:
-                return PruneReport(runs=[])
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS prune_ids (id TEXT PRIMARY KEY)")
-            conn.execute("DELETE FROM prune_ids")
-            conn.executemany("INSERT INTO prune_ids VALUES (?)", [(i,) for i in ids])
-            events = conn.execute(
-                "SELECT COUNT(*) FROM events WHERE run_id IN (SELECT id FROM prune_ids)"
-            ).fetchone()[0]
-            checkpoints = conn.execute(
-                "SELECT COUNT(*) FROM checkpoints WHERE thread_id IN (SELECT id FROM prune_ids)"
-            ).fetchone()[0]
-            if not dry_run:
-                for table, column in (
-                    ("events", "run_id"),
-                    ("tool_journal", "run_id"),
-                    ("checkpoints", "thread_id"),
-                    ("writes", "thread_id"),
-                    ("runs", "id"),
-                ):
-                    conn.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM prune_ids)")
-            conn.execute("DELETE FROM prune_ids")
-            return PruneReport(runs=ids, events=events, checkpoints=checkpoints)
-
-        return await self.writer.write(apply)
-
-    async def compact(self, run_id: str) -> int:
-        record = await self.get_run(run_id)
-        if record.status in (RunStatus.RUNNING, RunStatus.QUEUED):
-            raise RunBusyError(f"run {record.id} is {record.status}; compact it once it has finished")
-
-        deleted: int = await self.checkpointer.prune_count([record.id], strategy="keep_latest")
-        return deleted
