@@ -39,6 +39,7 @@ __all__ = [
     "merge_patch",
     "needs_approval",
     "pending_calls",
+    "recorded_decision",
     "resume_command",
 ]
 
@@ -100,6 +101,7 @@ class PendingCall:
     unknown_outcome: bool = False
     decision: HumanDecision | None = None
     elicitation: dict[str, Any] | None = None  # a tool's MCP server asks the human this (message, schema)
+    sensitive: tuple[str, ...] = ()  # the tool's sensitive arguments ("return": its result): never recorded
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +115,7 @@ class PendingCall:
             "unknown_outcome": self.unknown_outcome,
             "decision": self.decision.to_json() if self.decision is not None else None,
             "elicitation": self.elicitation,
+            "sensitive": list(self.sensitive),
         }
 
     @classmethod
@@ -129,6 +132,7 @@ class PendingCall:
             unknown_outcome=bool(data.get("unknown_outcome")),
             decision=HumanDecision.from_json(decision, data["call_id"]) if decision else None,
             elicitation=data.get("elicitation"),
+            sensitive=tuple(data.get("sensitive") or ()),
         )
 
 
@@ -217,6 +221,23 @@ def decide(
         for call in targets:
             decided[call.call_id] = _validated(call, decision)
     return [dataclasses.replace(p, decision=decided.get(p.call_id, p.decision)) for p in pending]
+
+
+def recorded_decision(call: PendingCall) -> PendingCall:
+    """`call` as it may be recorded: its decision's values for the tool's sensitive arguments (an edit) and
+    result (an answer in its place) redacted. The run continues with the decision as given."""
+    decision = call.decision
+    if decision is None or not call.sensitive:
+        return call
+    from agentflow.redaction import REDACTED, RESULT, redact_fields
+
+    arguments = decision.arguments
+    if arguments is not None:
+        arguments = redact_fields(arguments, set(call.sensitive) - {RESULT})
+    result = REDACTED if RESULT in call.sensitive and decision.result is not None else decision.result
+    return dataclasses.replace(
+        call, decision=dataclasses.replace(decision, arguments=arguments, result=result)
+    )
 
 
 def resume_command(pending: Sequence[PendingCall]) -> Any:

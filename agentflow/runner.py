@@ -298,18 +298,19 @@ class Runner(Queueing):
         if record.status is not RunStatus.AWAITING_APPROVAL or not record.pending:
             raise RunBusyError(f"run {record.id} is {record.status}, not waiting for decisions")
         updated = approval.decide(record.id, record.pending, decisions)
+        stored = [approval.recorded_decision(p) for p in updated]  # (a sensitive edit is not recorded)
         events = [
             ApprovalDecided(
                 run_id=record.id, call_id=new.call_id, tool=new.tool, decision=new.decision.to_json()
             )
-            for old, new in zip(record.pending, updated, strict=True)
-            if new.decision is not None and new.decision is not old.decision
+            for old, new in zip(record.pending, stored, strict=True)
+            if new.decision is not None and new.decision != old.decision
         ]
         gate("before_decide")
-        await self.storage.update_pending(record.id, record.pending, updated, events)
+        await self.storage.update_pending(record.id, record.pending, stored, events)
         if any(p.decision is None for p in updated):
-            return dataclasses.replace(RunResult.from_record(record), pending=updated)
-        expected = [p.to_json() for p in updated]
+            return dataclasses.replace(RunResult.from_record(record), pending=stored)
+        expected = [p.to_json() for p in stored]
 
         def accept(now: RunRecord) -> None:
             if (
@@ -328,11 +329,18 @@ class Runner(Queueing):
                 usage=record.usage,
                 budget_exhausted=None,
                 error=None,
-                pending=updated,
+                pending=stored,
             )
             return RunResult.from_record(await self.storage.get_run(record.id))
         return await self._continue(
-            record, accept, graph=graph, model=model, models=models, budget=None, on_event=on_event
+            record,
+            accept,
+            graph=graph,
+            model=model,
+            models=models,
+            budget=None,
+            on_event=on_event,
+            decisions=updated,
         )
 
     async def _continue(
@@ -347,7 +355,11 @@ class Runner(Queueing):
         on_event: EventHandler | None,
         tool_sources: Sequence[ToolSource] | None = None,
         accept_tool_changes: bool = False,
+        decisions: Sequence[approval.PendingCall] | None = None,
     ) -> RunResult:
+        """Claim `record`'s run (if `accept` agrees with it as stored now) and execute it from where it stopped;
+        `decisions`: the pending calls as decided here (their values, sensitive ones included, which the
+        record keeps redacted) to continue a paused run with."""
         sources = recorded_sources(record) if tool_sources is None else list(tool_sources)
         compiled, graph_ref = self._compile(self._graph_of(record, graph), sources if graph is None else ())
         check_roles(compiled, graph_ref, models)
@@ -363,7 +375,10 @@ class Runner(Queueing):
         resumed = RunResumed(
             run_id=now.id, previous_status=now.status, crashed=now.status is RunStatus.RUNNING
         )
-        command = await self._resume_input(compiled, now)
+        if decisions is not None:
+            command = approval.resume_command(decisions)
+        else:
+            command = await self._resume_input(compiled, now)
         tracker = BudgetTracker(budget=budget, usage=RunUsage.from_dict(now.usage), prices=self.prices)
         entries = await load_journal(self.storage, now.id)
         svc = self._services(

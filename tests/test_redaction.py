@@ -105,16 +105,40 @@ async def test_a_sensitive_argument_is_gone_after_a_pause_and_the_observation_sa
 
 
 def test_the_redactor_replaces_values_inside_texts_and_where_they_stand() -> None:
-    """Long values are replaced inside other texts (JSON-escaped forms too); short ones only when alone."""
+    """Long values are replaced inside other texts (JSON-escaped forms too), short ones only when alone; long
+    numbers inside texts; the structure of records (roles, times, steps, ids) is never touched."""
+    from langgraph.types import Send
+
+    from agentflow.redaction import redact_fields
+
     redactor = Redactor()
     redactor.add('pa"ss-word')
-    redactor.add(42)
-    assert redactor.scrub({"a": 'x pa"ss-word y', "b": '{"p": "pa\\"ss-word"}', "n": 42, "m": 420}) == {
+    redactor.add("user")
+    redactor.add(4111111111)
+    redactor.add(2026)
+    record = {
+        "a": 'x pa"ss-word y',
+        "b": '{"p": "pa\\"ss-word"}',
+        "card": "card 4111111111 on file",
+        "role": "user",
+        "ts": "2026-12-02T05:00:00+00:00",
+        "step": 2026,
+        "who": "user",
+        "n": 2026,
+    }
+    assert redactor.scrub(record) == {
         "a": f"x {REDACTED} y",
         "b": f'{{"p": "{REDACTED}"}}',
-        "n": REDACTED,
-        "m": 420,
+        "card": f"card {REDACTED} on file",
+        "role": "user",
+        "ts": "2026-12-02T05:00:00+00:00",
+        "step": 2026,
+        "who": REDACTED,
+        "n": 2026,
     }
+    branch = redactor.scrub(Send("execute", {"context": 'it was pa"ss-word'}))
+    assert isinstance(branch, Send) and branch.arg == {"context": f"it was {REDACTED}"}
+    assert redact_fields({"pin": 2026, "door": "front"}, ["pin"]) == {"pin": REDACTED, "door": "front"}
     untouched = {"k": "nothing here"}
     assert redactor.scrub(untouched) is untouched
 

@@ -163,7 +163,9 @@ def execute(
                 from agentflow.cli.prompts import NoMoreInput, ask_decisions
 
                 try:
-                    decisions = await anyio.to_thread.run_sync(ask_decisions, console, result.pending)
+                    decisions = await anyio.to_thread.run_sync(
+                        ask_decisions, console, result.pending, abandon_on_cancel=True
+                    )
                 except NoMoreInput:  # stdin closed: the run stays paused (exit 4)
                     break
                 try:
@@ -171,7 +173,7 @@ def execute(
                         runner, run_id, lambda d=decisions: runner.decide(run_id, d, on_event=view)
                     )
                 except UserError as exc:  # an invalid edit: the run stays paused, ask again
-                    console.print(f"[red]{exc}[/]")
+                    console.print(f"[red]{escape(str(exc))}[/]")
                     result = await runner.result_of(run_id)
             return result
 

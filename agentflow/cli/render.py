@@ -156,7 +156,7 @@ def pending_table(calls: list[PendingCall]) -> Table:
     for c in calls:
         note = " (outcome unknown: interrupted)" if c.unknown_outcome else ""
         if c.elicitation is not None:  # the tool's MCP server asks the human: `answer --result JSON` replies
-            note += f" (its server asks: {c.elicitation.get('message')}; answer with JSON)"
+            note += f" (its server asks: {escape(str(c.elicitation.get('message')))}; answer with JSON)"
         decision = c.decision.action if c.decision is not None else "-"
         table.add_row(
             c.run_id,

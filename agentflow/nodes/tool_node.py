@@ -11,6 +11,7 @@ For each call, in order:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,7 +25,7 @@ from agentflow.exceptions import ToolArgumentsError, UserError
 from agentflow.failpoints import failpoint
 from agentflow.messages import Message, ToolCall, tool_message
 from agentflow.nodes.state import AgentState
-from agentflow.redaction import REDACTED, RESULT
+from agentflow.redaction import REDACTED, RESULT, redact_fields
 from agentflow.runtime.journal import outcome_from_dict
 from agentflow.runtime.services import RunServices, agent_label, current_task, services
 from agentflow.tooling.context import RunContext
@@ -103,8 +104,10 @@ class ToolNode:
                 recorded = outcome_from_dict(call, entry["outcome"])
                 if tool is not None and _asks_human(tool, policy, call.arguments, svc):
                     asked_before.append(self._ask(svc, call, last, tool, unknown_outcome=False))
-                if recorded.error_type == NEEDS_INPUT:
-                    elicit.append(self._ask(svc, call, last, tool, elicitation=recorded.elicitation))
+                if recorded.error_type == NEEDS_INPUT:  # (the call as it ran: a human may have edited it)
+                    ran = (recorded.elicitation or {}).get("arguments")
+                    effective = call.model_copy(update={"arguments": ran}) if isinstance(ran, dict) else call
+                    elicit.append(self._ask(svc, effective, last, tool, elicitation=recorded.elicitation))
                 else:
                     outcomes[call.id] = recorded
                 continue
@@ -136,14 +139,21 @@ class ToolNode:
             decisions = approval.ask(elicit)
             for ask in elicit:
                 await self._decided(svc, task, calls, ask, decisions[ask.call_id], to_run, outcomes)
+        answered = False
         while True:
             if to_run:  # all or nothing: a decision's calls start only if all fit the budget
                 svc.tracker.check_before_tool(len(to_run))
                 # Non-idempotent calls are journaled durably one by one (`started` before, `finished` after);
-                # idempotent ones are queued: losing one to a crash only re-runs an idempotent call.
-                async with anyio.create_task_group() as tg:
+                # idempotent ones are queued: losing one to a crash only re-runs an idempotent call. Calls
+                # run again with a human's answers go one at a time (a server's question is tied to the one
+                # call it has in flight).
+                if answered:
                     for call in to_run:
-                        tg.start_soon(self._run_one, svc, task, call, outcomes)
+                        await self._run_one(svc, task, call, outcomes)
+                else:
+                    async with anyio.create_task_group() as tg:
+                        for call in to_run:
+                            tg.start_soon(self._run_one, svc, task, call, outcomes)
             needs_input = [
                 self._ask(svc, o.call, last, tools.get(o.call.name), elicitation=o.elicitation)
                 for o in outcomes.values()
@@ -154,7 +164,7 @@ class ToolNode:
             # a server asked a human mid-call: pause here (or, re-executed after the answer, go on with it):
             # the call runs again from the start, its server given every answer so far, in order
             decisions = approval.ask(needs_input)
-            to_run = []
+            to_run, answered = [], True
             for ask in needs_input:
                 del outcomes[ask.call_id]
                 await self._decided(svc, task, calls, ask, decisions[ask.call_id], to_run, outcomes)
@@ -174,15 +184,17 @@ class ToolNode:
         unknown_outcome: bool = False,
         elicitation: dict[str, Any] | None = None,
     ) -> PendingCall:
+        sensitive = sorted(tool.sensitive) if tool is not None else []
         return PendingCall(
             run_id=svc.run_id,
             call_id=call.id,
             tool=call.name,
-            arguments=call.arguments,
+            arguments=redact_fields(call.arguments, set(sensitive) - {RESULT}),
             reasoning=last.get("reasoning", ""),
             parameters=tool.parameters if tool else {},
             unknown_outcome=unknown_outcome,
             elicitation=elicitation,
+            sensitive=tuple(sensitive),
         )
 
     async def _decided(
@@ -198,6 +210,8 @@ class ToolNode:
         """Apply a human's decision on a paused call: run it (edited, or with the answer to its server's
         question), or settle it (rejected, or answered in the tool's place)."""
         call = next(c for c in calls if c.id == ask.call_id)
+        if ask.elicitation is not None:  # the call as it ran when its server asked (edited, maybe)
+            call = call.model_copy(update={"arguments": ask.arguments})
         if ask.elicitation is not None and decision.action in ("approve", "answer"):
             content = decision.result if decision.action == "answer" else None
             if svc.toolset is not None:
@@ -241,22 +255,25 @@ class ToolNode:
                 return
         tools = self.tools_for(svc)
         tool = tools.get(call.name)
-        if tool is not None and tool.sensitive:
-            gone = _redacted_arguments(svc, tool, call)
-            if gone:  # the value was never recorded: after a pause or a crash it is not there to use
-                outcome = ToolOutcome(
-                    call=call,
-                    content=f"argument(s) {', '.join(gone)} of '{tool.name}' were redacted when the run was "
-                    "recorded and are not available after a pause or a crash; ask for them again",
-                    is_error=True,
-                    error_type="redacted_argument",
-                )
-                outcomes[call.id] = outcome
-                await self._settle(svc, task, call, outcome, durable=False)
-                return
+        sensitive = tool.sensitive - {RESULT} if tool is not None else frozenset()
+        for name in sensitive:
+            svc.redactor.add(call.arguments.get(name))
+        gone = _redacted_arguments(call)
+        if gone:  # a value that was never recorded: after a pause or a crash it is not there to use
+            outcome = ToolOutcome(
+                call=call,
+                content=f"argument(s) {', '.join(gone)} of '{call.name}' hold values redacted when the run was "
+                "recorded; they are not available after a pause or a crash: ask for them again",
+                is_error=True,
+                error_type="redacted_argument",
+            )
+            outcomes[call.id] = outcome
+            await self._settle(svc, task, call, outcome, durable=False)
+            return
         guarded = tool is not None and not tool.idempotent
         if guarded:
-            await svc.journal.start(task, call)
+            recorded = call.model_copy(update={"arguments": redact_fields(call.arguments, sensitive)})
+            await svc.journal.start(task, recorded)
         context = RunContext(
             run_id=svc.run_id,
             step=_step(svc, task),
@@ -283,20 +300,23 @@ class ToolNode:
     ) -> None:
         svc.tracker.sync_wall()
         tool = self.tools_for(svc).get(call.name)
-        if tool is not None and RESULT in tool.sensitive and not outcome.is_error:
+        sensitive = tool.sensitive if tool is not None else frozenset()
+        recorded = outcome
+        if RESULT in sensitive and not outcome.is_error:
             svc.redactor.add(outcome.result)
             svc.redactor.add(outcome.content)
+            recorded = dataclasses.replace(outcome, result=REDACTED, content=REDACTED)
         event = ToolCalled(
             run_id=svc.run_id,
             agent=agent_label(self.role),
             step=_step(svc, task),
             call_id=call.id,
             tool=call.name,
-            arguments=call.arguments,
-            content=outcome.content,
+            arguments=redact_fields(call.arguments, sensitive - {RESULT}),
+            content=recorded.content,
             is_error=outcome.is_error,
             error_type=outcome.error_type,
-            result=outcome.result,
+            result=recorded.result,
             attempts=outcome.attempts,
             latency_s=outcome.latency_s,
             by_human=by_human,
@@ -308,7 +328,7 @@ class ToolNode:
         )
         svc.journal.remember(task, call, outcome)
         if durable:  # a non-idempotent call: its journal row is finished in the same transaction as the event
-            await svc.journal.finish(task, call, outcome, event)
+            await svc.journal.finish(task, call, recorded, event)
             await svc.notify(event)
         else:  # the trace event is the record (the runner rebuilds the journal from events on resume)
             await svc.record(event)
@@ -349,13 +369,8 @@ def _began(seconds: float) -> str:
     return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="microseconds")
 
 
-def _redacted_arguments(svc: RunServices, tool: Tool, call: ToolCall) -> list[str]:
-    """Learn the call's sensitive argument values; name those that arrive already redacted."""
-    gone = []
-    for name in sorted(tool.sensitive):
-        value = call.arguments.get(name)
-        if value == REDACTED:
-            gone.append(name)
-        elif value is not None:
-            svc.redactor.add(value)
-    return gone
+def _redacted_arguments(call: ToolCall) -> list[str]:
+    """The call's arguments that hold a redacted value anywhere in them (a value gone since it was recorded)."""
+    return sorted(
+        name for name, value in call.arguments.items() if REDACTED in json.dumps(value, default=str)
+    )

@@ -45,7 +45,7 @@ class Recording:
 
     record: RunRecord
     calls: dict[str, list[RecordedCall]] = field(default_factory=dict)  # per agent, in order
-    tools: dict[str, dict[str, Any]] = field(default_factory=dict)  # call id -> the tool_called data
+    tools: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # call id -> its tool_called data
     offers: dict[str, dict[str, Any]] = field(default_factory=dict)  # digest -> the model_offer data
     decisions: list[dict[str, Any]] = field(default_factory=list)  # approval_decided data, in order
     redacted: bool = False  # the trace holds redacted values
@@ -72,7 +72,7 @@ class Recording:
             )
         for event in events:
             if event.kind == ToolCalled.kind:
-                recording.tools[event.data["call_id"]] = event.data
+                recording.tools.setdefault(event.data["call_id"], []).append(event.data)
             elif event.kind == ModelOffer.kind:
                 recording.offers[event.data["digest"]] = event.data
             elif event.kind == ApprovalDecided.kind:
@@ -94,10 +94,20 @@ class Recording:
         left = [c for agent, calls in self.calls.items() for c in calls[self._next[agent] :]]
         return sorted(left, key=lambda c: c.step)
 
+    def next_tool(self, call_id: str) -> dict[str, Any] | None:
+        """The next recorded outcome of call `call_id` (a call paused for its server's question ran more than
+        once), consumed; the last one stays for later asks."""
+        outcomes = self.tools.get(call_id) or []
+        if not outcomes:
+            return None
+        return outcomes.pop(0) if len(outcomes) > 1 else outcomes[0]
+
     def decision_for(self, call_id: str) -> dict[str, Any] | None:
-        """The human decision the original run recorded for a paused call (the last one, if several)."""
-        found = [d for d in self.decisions if d.get("call_id") == call_id]
-        return found[-1] if found else None
+        """The next human decision the original run recorded for a paused call, consumed (in order)."""
+        for index, data in enumerate(self.decisions):
+            if data.get("call_id") == call_id:
+                return self.decisions.pop(index)
+        return None
 
 
 def _holds_redaction(value: Any) -> bool:

@@ -133,6 +133,11 @@ async def replay_run(
         runner._players.pop(new_id, None)
     if player.first is None and (until is None or result.status is RunStatus.SUCCEEDED):
         _compare_end(player, record, result)
+    elif player.first is None and result.status in (RunStatus.FAILED, RunStatus.CANCELLED):
+        error = (result.error or {}).get("message") or str(result.status)
+        player.first = Divergence(
+            "output", None, "", None, str(result.status), f"the replay {result.status}: {error}"
+        )
     return ReplayResult(record.id, result, player.first, mode, player.model_calls, player.tool_results)
 
 
@@ -174,6 +179,8 @@ def _recorded_decisions(player: Player, result: RunResult) -> list[HumanDecision
         if call.decision is not None:
             continue
         data = player.recording.decision_for(call.call_id)
+        if data is None and player.recording.record.status is RunStatus.AWAITING_APPROVAL:
+            return None  # the original is waiting here too: the replay matched it up to its pause
         if data is None:
             player.first = player.first or Divergence(
                 "approval",

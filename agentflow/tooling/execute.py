@@ -209,7 +209,8 @@ async def execute_call(
     except _Timeout as exc:
         return outcome(f"tool '{tool.name}' {exc}", error_type="timeout", attempts=attempts)
     except ElicitationRequired as exc:  # the call stopped to ask a human (the tool node pauses the run)
-        return outcome(str(exc), error_type=NEEDS_INPUT, attempts=attempts, elicitation=exc.request)
+        asked = {**exc.request, "arguments": call.arguments}  # (the call as it ran, to run it again)
+        return outcome(str(exc), error_type=NEEDS_INPUT, attempts=attempts, elicitation=asked)
     except Exception as exc:
         return outcome(
             f"tool '{tool.name}' failed: {type(exc).__name__}: {exc}",

@@ -323,3 +323,22 @@ def test_a_failed_setup_names_its_step_and_log(tmp_path: Path) -> None:
     assert "[1/5] creating the virtualenv" in proc.stderr
     assert "failed while: creating the virtualenv" in proc.stderr and str(log) in proc.stderr
     assert log.read_text().strip() and proc.stderr.count("\n") < 30
+
+
+def test_pending_shows_a_servers_question_verbatim() -> None:
+    """An MCP server's elicitation message is shown as text: markup in it neither styles nor breaks the table."""
+    from rich.console import Console
+
+    from agentflow.approval import PendingCall
+    from agentflow.cli.render import pending_table
+
+    call = PendingCall(
+        run_id="r1",
+        call_id="c1",
+        tool="deploy",
+        arguments={"env": "[prod]"},
+        elicitation={"message": "Confirm [/] [bold]all[/bold]?", "requested_schema": {}},
+    )
+    console = Console(width=200, record=True, color_system=None)
+    console.print(pending_table([call]))
+    assert "Confirm [/] [bold]all[/bold]?" in console.export_text()

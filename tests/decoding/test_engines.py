@@ -306,3 +306,24 @@ def test_auto_choices_are_kept_on_disk_for_the_next_process(
     (tmp_path / "engine-choices.json").write_text("{not json")
     fresh = GuidedDecoder(*tiny).choice(compiled_dev[both])
     assert not fresh.stored and fresh.engine in ENGINES
+
+
+def test_a_failed_cache_write_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache is best effort: a write that fails (a full disk) keeps the old file and leaves no stray file."""
+    import os
+
+    from agentflow.decoding.engines.choice_cache import ChoiceCache
+
+    cache = ChoiceCache(tmp_path / "engine-choices.json")
+    cache.put("a" * 64, "xgrammar")
+
+    def full_disk(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    cache.put("b" * 64, "llguidance")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["engine-choices.json"]
+    assert json.loads((tmp_path / "engine-choices.json").read_text()) == {"a" * 64: "xgrammar"}

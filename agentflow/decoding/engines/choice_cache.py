@@ -10,6 +10,7 @@ holds nothing but digests and engine names; an unreadable or unwritable cache is
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -103,8 +104,12 @@ class ChoiceCache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".engine-choices.")
+        except OSError:
+            return
+        try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(entries, f)
             os.replace(tmp, path)
-        except OSError:
-            return
+        except OSError:  # e.g. a full disk: leave no temporary file behind
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

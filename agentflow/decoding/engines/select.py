@@ -89,7 +89,7 @@ class EngineSelector:
         try:
             engine_support(compiled, name)
             self._get(name).prepare(compiled)
-        except EngineUnsupportedError:
+        except Exception:  # a stale or unusable remembered choice: forget it and measure again
             self._stored.forget(disk_key)
             return None
         return Choice(name, stored=True)

@@ -30,6 +30,7 @@ from langgraph.checkpoint.base import (
 from psycopg.types.json import Jsonb
 
 from agentflow.exceptions import ConfigError
+from agentflow.redaction import scrub_for
 from agentflow.store.postgres.connection import Conn
 from agentflow.store.postgres.writer import Write
 
@@ -165,6 +166,10 @@ class PostgresCheckpointer(BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         thread_id = str(config["configurable"]["thread_id"])
         checkpoint_ns = config["configurable"]["checkpoint_ns"]
+        values = checkpoint.get("channel_values")
+        scrubbed = scrub_for(thread_id, values)  # a run's sensitive values never reach a checkpoint
+        if scrubbed is not values:
+            checkpoint = {**checkpoint, "channel_values": scrubbed}
         type_, blob = self.serde.dumps_typed(checkpoint)
         meta = json.loads(
             json.dumps(get_checkpoint_metadata(config, metadata), default=str).replace("\\u0000", "")
@@ -222,7 +227,7 @@ class PostgresCheckpointer(BaseCheckpointSaver[str]):
                     task_path,
                     WRITES_IDX_MAP.get(channel, idx),
                     channel,
-                    *self.serde.dumps_typed(value),
+                    *self.serde.dumps_typed(scrub_for(thread_id, value)),
                 ),
             )
             for idx, (channel, value) in enumerate(writes)
