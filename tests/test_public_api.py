@@ -37,6 +37,7 @@ EXPORTED = {
     "tool",
     "Tool",
     "ToolOutcome",
+    "Quoted",
     "RunContext",
     # models
     "Model",

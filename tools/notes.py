@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from agentflow import RunContext, ToolError, tool
+from agentflow import Quoted, RunContext, ToolError, tool
 
 __all__ = ["NAMESPACE", "search_notes", "write_note"]
 
@@ -35,9 +35,10 @@ def _note(item: Any) -> dict[str, Any]:
 
 @tool(destructive=False, idempotent=False)
 async def write_note(
-    text: Annotated[str, Field(min_length=1, max_length=2000)], ctx: RunContext
+    text: Annotated[str, Quoted(), Field(min_length=1, max_length=2000)], ctx: RunContext
 ) -> dict[str, Any]:
-    """Save a note for later: facts, decisions or intermediate results. Notes persist across runs.
+    """Save a note for later: facts, decisions or intermediate results, in the user's own words (copied from
+    the request). Notes persist across runs.
 
     Returns the new note's id.
     """

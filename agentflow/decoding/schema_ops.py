@@ -51,6 +51,8 @@ HANDLED = frozenset(
         "required",
         "type",
         "uniqueItems",
+        "x-agentflow-quoted",  # decoding.quotes: strings copied verbatim from the request
+        "__quoted_text__",
     }
 )
 ANNOTATIONS = frozenset(

@@ -174,14 +174,26 @@ class TransformersModel:
                 report["auto"] = exc
         return report
 
-    def _compile(self, tools: Sequence[ToolSpec], final_schema: dict[str, Any] | None) -> Any:
-        from agentflow.models.decision_grammar import compile_decision
+    def _compile(
+        self,
+        tools: Sequence[ToolSpec],
+        final_schema: dict[str, Any] | None,
+        request: ModelRequest | None = None,
+    ) -> Any:
+        from agentflow.models.decision_grammar import compile_decision, compile_request
 
-        compiled = compile_decision(tools, final_schema)  # cached; refuses what no engine can enforce
+        # cached; refuses what no engine can enforce. A request binds quoted arguments and offers its refusal.
+        compiled = compile_decision(tools, final_schema) if request is None else compile_request(request)
         if self._engine != "auto":
             from agentflow.models.decision_grammar import check_decision_engine
 
-            check_decision_engine(compiled, tools, final_schema, self._engine)
+            check_decision_engine(
+                compiled,
+                tools,
+                final_schema,
+                self._engine,
+                quote_source=request.quote_source if request is not None else None,
+            )
         return compiled
 
     # ------------------------------------------------------------------------------------------- decoding
@@ -198,14 +210,14 @@ class TransformersModel:
                 stop.set()  # the worker ends at its next token; `_generate_lock` holds off the next call till then
                 raise
         usage = Usage(input_tokens=input_tokens, output_tokens=sample.n_tokens)
-        decision = parse_decision(sample.text, request.step)
+        decision = parse_decision(sample.text, request.step, request.refusal)
         return ModelResponse(
             decision=decision, usage=usage, raw_text=sample.text, model_name=self.name, engine=sample.engine
         )
 
     def _generate(self, request: ModelRequest, stop: threading.Event) -> tuple[Any, int]:
         """Blocking: compile (or reuse) the grammar, load, render the prompt, sample. Runs in a worker thread."""
-        compiled = self._compile(request.tools, request.final_schema)
+        compiled = self._compile(request.tools, request.final_schema, request)
         self.load()
         with self._generate_lock:
             decoder = self._decoder()

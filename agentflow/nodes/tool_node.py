@@ -22,7 +22,7 @@ from agentflow.approval import ApprovalPolicy, PendingCall, needs_approval
 from agentflow.events import ToolCalled
 from agentflow.exceptions import ToolArgumentsError, UserError
 from agentflow.failpoints import failpoint
-from agentflow.messages import Message, ToolCall, tool_message
+from agentflow.messages import Message, ToolCall, latest_user_text, tool_message
 from agentflow.nodes.state import AgentState
 from agentflow.runtime.journal import outcome_from_dict
 from agentflow.runtime.services import RunServices, agent_label, current_task, services
@@ -145,7 +145,7 @@ class ToolNode:
             # idempotent ones are queued: losing one to a crash only re-runs an idempotent call.
             async with anyio.create_task_group() as tg:
                 for call in to_run:
-                    tg.start_soon(self._run_one, svc, task, call, outcomes)
+                    tg.start_soon(self._run_one, svc, task, call, outcomes, latest_user_text(messages))
         ordered = [outcomes[c.id] for c in calls]
         return {
             "messages": [tool_message(o.call, o.content, is_error=o.is_error) for o in ordered],
@@ -166,7 +166,12 @@ class ToolNode:
         )
 
     async def _run_one(
-        self, svc: RunServices, task: str, call: ToolCall, outcomes: dict[str, ToolOutcome]
+        self,
+        svc: RunServices,
+        task: str,
+        call: ToolCall,
+        outcomes: dict[str, ToolOutcome],
+        request: str | None = None,
     ) -> None:
         tools = self.tools_for(svc)
         tool = tools.get(call.name)
@@ -181,6 +186,7 @@ class ToolNode:
             context=svc.context,
             cancelled=svc.cancelled,
             base_logger=svc.logger,
+            request=request,
         )
         outcome = await execute_call(call, tools, context, max_observation_chars=self.max_observation_chars)
         outcomes[call.id] = outcome

@@ -26,16 +26,25 @@ def react_graph(
     final_schema: dict[str, Any] | None = None,
     role: str = "agent",
     approval: ApprovalPolicy | Mapping[str, ApprovalPolicy] | None = None,
+    refusal: str | None = None,
 ) -> StateGraph:
     """A ReAct `StateGraph` (not compiled: the runner compiles it with the SQLite checkpointer).
 
     `model=None` uses the run's model (`--model`); pass one to pin it. `approval` overrides the tools' approval
-    policies (one for all, or by tool name).
+    policies (one for all, or by tool name). `refusal` lets the model decline a request it cannot serve with
+    this fixed answer (see `ModelNode`).
     """
     builder = StateGraph(AgentState)
     builder.add_node(
         "model",
-        ModelNode(tools, model=model, system_prompt=system_prompt, final_schema=final_schema, role=role),
+        ModelNode(
+            tools,
+            model=model,
+            system_prompt=system_prompt,
+            final_schema=final_schema,
+            role=role,
+            refusal=refusal,
+        ),
     )
     builder.add_node("tools", ToolNode(tools, role=role, approval=approval))
     builder.add_edge(START, "model")
