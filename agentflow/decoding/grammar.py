@@ -78,11 +78,18 @@ class Lexeme:
     #: a quoted string (`decoding.quotes`): ``"`` + a span of these JSON-encoded chunks (whole chunks, not
     #: starting or ending with whitespace) + ``"``, the span also matching every regex in `parts`
     substring: tuple[str, ...] = ()
+    #: a grounded answer (`decoding.grounded`): spans of these sources' encoded chunks among digit-free text
+    grounded: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def plain(self) -> bool:
         """One positive regex: no intersection, no negation."""
-        return not self.substring and len(self.parts) == 1 and not self.parts[0].startswith("~")
+        return (
+            not self.substring
+            and self.grounded is None
+            and len(self.parts) == 1
+            and not self.parts[0].startswith("~")
+        )
 
 
 #: An item of a rule alternative: a rule name (``rN``), a lexeme name (``TN``) or a JSON-quoted literal.
@@ -162,6 +169,21 @@ class Grammar:
             self._lines.append(f"{name}S: {body}")
             self._lines.append(f'{name}: "\\"" {name}S "\\""')
             self._lexemes[name] = Lexeme(tuple(parts), *origin, substring=chunks)
+        return self._by_body[key]
+
+    def grounded(
+        self, sources: tuple[tuple[str, ...], ...], cap: int, origin: tuple[str, str] = ("type", "")
+    ) -> str:
+        """A lexeme: a JSON string of at most `cap` bytes whose digits all sit in spans of `sources` (the
+        encoded chunks of each source text; see `decoding.grounded`)."""
+        from agentflow.decoding.grounded import lark_body
+
+        key = "g:" + json.dumps([sources, cap])
+        if key not in self._by_body:
+            name = self._name("T")
+            self._by_body[key] = name
+            self._lines.extend(lark_body(name, sources, cap))
+            self._lexemes[name] = Lexeme((), *origin, grounded=sources)
         return self._by_body[key]
 
     def literal(self, text: str) -> str:

@@ -53,6 +53,8 @@ HANDLED = frozenset(
         "uniqueItems",
         "x-agentflow-quoted",  # decoding.quotes: strings copied verbatim from the request
         "__quoted_text__",
+        "x-agentflow-grounded",  # decoding.grounded: answers whose numbers are copied from the conversation
+        "__grounded_sources__",
     }
 )
 ANNOTATIONS = frozenset(

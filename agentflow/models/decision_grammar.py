@@ -16,29 +16,56 @@ envelope per tool set; with them, each new request text is a new (cached) gramma
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from agentflow.decoding import CompiledSchema, Limits, compile_cached
 from agentflow.decoding.engines import engine_support
+from agentflow.decoding.grounded import KEYWORD as GROUNDED, bind_grounded
 from agentflow.decoding.quotes import KEYWORD, NOTHING_TO_QUOTE, bind_quotes
 from agentflow.exceptions import EngineUnsupportedError, UnsupportedSchemaError
+from agentflow.messages import Message, latest_user_text
 from agentflow.models.base import ModelRequest
-from agentflow.models.decision_schema import decision_schema
+from agentflow.models.decision_schema import DEFAULT_FINAL_SCHEMA, decision_schema
 
-__all__ = ["check_decision_engine", "compile_decision", "compile_request"]
+__all__ = ["check_decision_engine", "compile_decision", "compile_request", "conversation_sources"]
 
 
-def compile_request(request: ModelRequest, limits: Limits | None = None) -> CompiledSchema:
+def compile_request(
+    request: ModelRequest, limits: Limits | None = None, *, grounded: bool = False
+) -> CompiledSchema:
     """The decision envelope of `request`: its tools (quoted arguments bound to its latest user message), its
-    final-answer schema and, when the graph offers one, the refusal."""
+    final-answer schema and, when the graph offers one, the refusal. With `grounded` a plain-text answer is
+    decoded grounded in the conversation (`decoding.grounded`: its numbers copied from the request, the tool
+    results or the calls' arguments); a structured final schema is left as it is."""
+    final_schema = request.final_schema
+    if grounded and final_schema is None:
+        final_schema = bind_grounded(
+            {**DEFAULT_FINAL_SCHEMA, GROUNDED: "conversation"}, conversation_sources(request.messages)
+        )
     return compile_decision(
         request.tools,
-        request.final_schema,
+        final_schema,
         limits,
         refusal=request.refusal,
         quote_source=request.quote_source,
     )
+
+
+def conversation_sources(messages: Sequence[Message]) -> list[str]:
+    """What a grounded answer may copy from: the latest user message, every tool observation, and the arguments
+    of every call the model made (as JSON)."""
+    out: list[str] = []
+    request = latest_user_text(list(messages))
+    if request:
+        out.append(request)
+    for message in messages:
+        if message["role"] == "tool":
+            out.append(message["content"])
+        for call in message.get("tool_calls") or []:
+            out.append(json.dumps(call.get("arguments") or {}, ensure_ascii=False))
+    return out
 
 
 def compile_decision(

@@ -108,4 +108,4 @@ def _transformers_model(target: str) -> Model:
         raise ModelSpecError(f"transformers:{target} names no model directory")
     if not options:
         return TransformersModel(path)
-    return TransformersModel(path, spec=f"transformers:{target}", **options)
+    return TransformersModel(path, spec=f"transformers:{target}", engine=options["engine"])

@@ -10,12 +10,17 @@ first use, or `load()`) and decodes every decision under `decision_schema(tools,
 - `llguidance`, `xgrammar`, `outlines_core`: that engine; a decision it cannot express exactly is refused with
   `EngineUnsupportedError` (an `UnsupportedSchemaError` naming keyword, JSON Pointer and engine).
 
+Answers grounded in the conversation (`decoding.grounded`: every number of a plain-text answer copied from the
+request, a tool result or a call's arguments; llguidance only) are on with `grounded_answers=True`, or when the
+model directory's `agentflow.json` says `{"grounded_answers": true}` (the bundled demo model's does).
+
 Spec: `transformers:PATH` or `transformers:PATH?engine=NAME`. torch, transformers and the engines are imported
 only when a model is loaded, so importing this module (and starting the CLI) stays fast.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +39,7 @@ __all__ = ["DEFAULT_ENGINE", "ENGINES", "TransformersModel"]
 
 ENGINES = ("auto", "llguidance", "xgrammar", "outlines_core")  # agentflow.decoding.engines, plus "auto"
 DEFAULT_ENGINE = "auto"
+PROFILE = "agentflow.json"  # a model directory's decoding defaults (optional)
 
 _MODEL_FILES = ("config.json",)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -49,7 +55,13 @@ class TransformersModel:
     """
 
     def __init__(
-        self, path: str | Path, *, engine: str = DEFAULT_ENGINE, device: str = "cpu", spec: str | None = None
+        self,
+        path: str | Path,
+        *,
+        engine: str = DEFAULT_ENGINE,
+        device: str = "cpu",
+        spec: str | None = None,
+        grounded_answers: bool | None = None,
     ) -> None:
         if engine not in ENGINES:
             raise ConfigError(f"unknown mask engine {engine!r}; choose one of: {', '.join(ENGINES)}")
@@ -57,6 +69,9 @@ class TransformersModel:
         self._spec = spec
         self._path = Path(path).expanduser()
         _check_model_dir(self._path)
+        if grounded_answers is None:
+            grounded_answers = bool(_profile(self._path).get("grounded_answers", False))
+        self._grounded = grounded_answers
         self._engine = engine
         self._device = device
         self._lock = anyio.Lock()  # callers queue here, not in worker threads
@@ -88,6 +103,11 @@ class TransformersModel:
     def last_engine(self) -> str | None:
         """The mask engine that decoded the latest decision (what "auto" chose), None before the first."""
         return self._last_engine
+
+    @property
+    def grounded_answers(self) -> bool:
+        """Are plain-text answers decoded grounded in the conversation (`decoding.grounded`)?"""
+        return self._grounded
 
     @property
     def device(self) -> str:
@@ -183,7 +203,11 @@ class TransformersModel:
         from agentflow.models.decision_grammar import compile_decision, compile_request
 
         # cached; refuses what no engine can enforce. A request binds quoted arguments and offers its refusal.
-        compiled = compile_decision(tools, final_schema) if request is None else compile_request(request)
+        compiled = (
+            compile_decision(tools, final_schema)
+            if request is None
+            else compile_request(request, grounded=self._grounded)
+        )
         if self._engine != "auto":
             from agentflow.models.decision_grammar import check_decision_engine
 
@@ -258,6 +282,20 @@ class TransformersModel:
             )
             self._last_engine = sample.engine
         return sample.text
+
+
+def _profile(path: Path) -> dict[str, Any]:
+    """The model directory's decoding defaults (`agentflow.json`, optional), e.g. `{"grounded_answers": true}`."""
+    file = path / PROFILE
+    if not file.is_file():
+        return {}
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelSpecError(f"{file} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or set(data) - {"grounded_answers"}:
+        raise ModelSpecError(f"{file}: expected an object with only 'grounded_answers' (true or false)")
+    return data
 
 
 def _check_model_dir(path: Path) -> None:

@@ -4,7 +4,8 @@ An episode is the conversation the ReAct graph would hold for a task with a perf
 
     system prompt, user request, decision 1 (a tool call), the tool's observation, decision 2 (the answer)
 
-(out-of-scope requests: one decision, the answer). Observations come from running the bundled tools through
+(out-of-scope requests: one decision, a refusal `{"reasoning": ..., "refuse": true}` whose answer is the react
+graph's fixed text). Observations come from running the bundled tools through
 `agentflow.tooling.execute.execute_call`, the function the graph's tool node uses, so they are exactly what the
 model will read; the clock and the notes' timestamps are frozen at random instants so episodes vary and are
 reproducible. Decisions are compact JSON in the decision schema's key order (reasoning first).
@@ -32,7 +33,7 @@ from tasks import Task, ascii_unit
 
 import agentflow.toolkit.clock as clock_module
 import agentflow.toolkit.notes as notes_module
-from agentflow.graphs.react import SYSTEM_PROMPT
+from agentflow.graphs.react import REFUSAL, SYSTEM_PROMPT
 from agentflow.messages import (
     Decision,
     Message,
@@ -83,9 +84,6 @@ REASONING = {
     "error": "The tool failed.",
     "out_of_scope": "No tool fits this.",
 }
-OUT_OF_SCOPE_ANSWER = (
-    "Sorry, I can't help with that. I can do arithmetic, unit conversions, the current time and notes."
-)
 
 
 def decision_json(data: dict[str, Any]) -> str:
@@ -184,12 +182,10 @@ async def _store_notes(texts: list[str], rng: random.Random, store: Any) -> None
 async def play(task: Task, rng: random.Random, store: Any) -> Episode:
     """The conversation a perfect model has for `task`, with real observations."""
     messages: list[Message] = [system_message(SYSTEM_PROMPT), user_message(task.request)]
-    if task.call is None:
-        raw = decision_json({"reasoning": REASONING["out_of_scope"], "final_answer": OUT_OF_SCOPE_ANSWER})
+    if task.call is None:  # a refusal: decided, its text is the graph's (REFUSAL), never generated
+        raw = decision_json({"reasoning": REASONING["out_of_scope"], "refuse": True})
         messages.append(
-            assistant_message(
-                Decision(reasoning=REASONING["out_of_scope"], final_answer=OUT_OF_SCOPE_ANSWER), raw
-            )
+            assistant_message(Decision(reasoning=REASONING["out_of_scope"], final_answer=REFUSAL), raw)
         )
         return Episode(task, messages)
     rng.getrandbits(48)  # (kept: the draws after it stay those of the shipped model's data)

@@ -221,3 +221,72 @@ def test_a_note_written_in_one_run_is_found_in_a_later_run(tmp_path: Path) -> No
 def test_requests_outside_its_skills_end_cleanly(request_text: str, tmp_path: Path) -> None:
     result = run_demo(request_text, tmp_path / "runs.db")
     assert result["status"] in ("succeeded", "budget_exhausted"), result
+
+
+# ------------------------------------------------------------------------- the first impression (issue 14)
+
+
+@pytest.fixture(scope="module")
+def demo_model() -> Any:
+    from agentflow.models.transformers import TransformersModel
+
+    model = TransformersModel(DEMO)
+    model.load()
+    return model
+
+
+async def _run(model: Any, request: str, db: Path) -> tuple[Any, list[dict[str, Any]]]:
+    import agentflow
+    from agentflow.store.runs import RunStore
+
+    result = await agentflow.run("react", request, db=db, model=model)
+    store = RunStore(db)
+    try:
+        calls = [
+            call
+            for event in store.events(result.run_id)
+            if event.kind == "model_called"
+            for call in (event.data.get("decision") or {}).get("tool_calls") or []
+        ]
+    finally:
+        store.close()
+    return result, calls
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "request_text", ["hello", "Who won the 1998 World Cup?", "Wie spät ist es in Berlin?", "Tell me a joke"]
+)
+async def test_out_of_scope_requests_get_the_fixed_refusal(
+    demo_model: Any, request_text: str, tmp_path: Path
+) -> None:
+    """Chit-chat, facts and other languages: no tool call, and the answer is the react graph's fixed refusal
+    (decided, never generated, so never garbled)."""
+    from agentflow.graphs.react import REFUSAL
+
+    result, calls = await _run(demo_model, request_text, tmp_path / "runs.db")
+    assert result.status == "succeeded" and calls == []
+    assert result.output == REFUSAL
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("request_text", "note"),
+    [
+        ("Note that the boiler was serviced on Monday", "the boiler was serviced on Monday"),
+        ("Write a note: buy milk", "buy milk"),
+        ("Save a note saying call the plumber", "call the plumber"),
+        ("jot down: the car needs new tyres", "the car needs new tyres"),
+    ],
+)
+async def test_notes_are_copied_exactly(
+    demo_model: Any, request_text: str, note: str, tmp_path: Path
+) -> None:
+    """The requests of issue 14: write_note is called with exactly the note (its text is quoted from the
+    request, so the grammar allows nothing misspelled)."""
+    result, calls = await _run(demo_model, request_text, tmp_path / "runs.db")
+    assert result.status == "succeeded"
+    assert [c["name"] for c in calls] == ["write_note"]
+    assert calls[0]["arguments"]["text"] == note

@@ -376,6 +376,12 @@ def lexeme_dfa(lexeme: Lexeme) -> DFA:
     Raises `AutomatonError` unless some positive regex is ASCII-only by construction: the other regexes'
     `.` and negated classes are read over ASCII, which is exact only inside such an intersection.
     """
+    if lexeme.grounded is not None:
+        raise AutomatonError(
+            "a grounded answer's automaton grows with the sources times the length cap; only llguidance "
+            "enforces it",
+            lexeme,
+        )
     if lexeme.substring:
         return _quote_dfa(lexeme.substring, lexeme.parts)
     return _parts_dfa(lexeme.parts)
