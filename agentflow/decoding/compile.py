@@ -382,7 +382,7 @@ def compile_schema(schema: Any, limits: Limits | None = None) -> CompiledSchema:
     )
 
 
-_QUOTE_LINE = re.compile(r"^(T\d+S): %regex .*$", re.MULTILINE)
+_QUOTE_LINE = re.compile(r"^(T\d+S\d*): %regex .*$", re.MULTILINE)  # quoted and grounded spans
 
 
 def _validate_grammar(lark: str) -> None:

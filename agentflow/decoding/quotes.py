@@ -68,8 +68,12 @@ TEXT_KEY = "__quoted_text__"
 #: Part of the refusal's reason when the source has nothing to quote (`compile_decision` then leaves the tool out).
 NOTHING_TO_QUOTE = "has no text to quote"
 
-#: One JSON-encoded character of our encoding (surrogate pairs are two escapes), as a regex.
-CHAR_REGEX = r"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\x5c[\x22\x5c\x2fbfnrt]|\x5cu[0-9a-f]{4})"
+#: One JSON-encoded character (code point) of our encoding, as a regex: an astral character is one surrogate
+#: pair of escapes, as JSON Schema's lengths count it.
+CHAR_REGEX = (
+    r"(?:\x5cud[89ab][0-9a-f]{2}\x5cud[c-f][0-9a-f]{2}|[\x20\x21\x23-\x5b\x5d-\x7e]|\x5c[\x22\x5c\x2fbfnrt]"
+    r"|\x5cu(?:[0-9a-c][0-9a-f]{3}|d[0-7][0-9a-f]{2}|[ef][0-9a-f]{3}))"
+)
 _ASCII_TEXT = r"[\x20-\x7e]"
 
 

@@ -41,6 +41,8 @@ def test_each_request_binds_its_own_text() -> None:
     second = compile_request(ModelRequest(messages=[user_message("Write a note: call Ana")], tools=[NOTE]))
     assert first.lark != second.lark
     assert "buy" in first.lark and "Ana" in second.lark
+    # ... in one family: auto measures engines once for both, counting a compile per request
+    assert first.family == second.family and first.per_request
     plain = ModelRequest(messages=[user_message("one")], tools=[ADD])
     assert compile_request(plain) is compile_request(
         ModelRequest(messages=[user_message("two")], tools=[ADD])

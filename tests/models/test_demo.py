@@ -290,3 +290,25 @@ async def test_notes_are_copied_exactly(
     assert result.status == "succeeded"
     assert [c["name"] for c in calls] == ["write_note"]
     assert calls[0]["arguments"]["text"] == note
+
+
+def test_the_hand_written_eval_sets_are_never_trained_on() -> None:
+    """The eval sets (scripts/demo_model/eval/, paraphrases.jsonl) were written before training and stay out of
+    it: none of their requests is a training request of the shipped model (case and punctuation ignored), and
+    every expected note is a span of its request (what a quoted argument can hold)."""
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        import tasks
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    from agentflow.decoding.quotes import is_quote
+
+    args = json.loads((DEMO / "training.json").read_text())["args"]
+    tasks.check_held_out(tasks.training_requests(args["seed"], args["tasks"]))
+    held_out = tasks.held_out_requests()
+    assert len(held_out) >= 40 + 40 + 60
+    notes = [json.loads(line) for line in (SCRIPTS / "eval" / "notes.jsonl").read_text().splitlines()]
+    oos = (SCRIPTS / "eval" / "out_of_scope.jsonl").read_text().splitlines()
+    assert len(notes) >= 40 and len(oos) >= 60
+    for row in notes:
+        assert is_quote(row["text"], row["write"]), row

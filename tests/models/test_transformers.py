@@ -326,5 +326,5 @@ async def test_a_model_directory_profile_turns_grounded_answers_on(
         assert is_grounded(response.decision.final_answer, ["What is 12 * 7 + 3?"])
     assert grounded.grounded_answers and not TransformersModel(copy, grounded_answers=False).grounded_answers
     (copy / "agentflow.json").write_text('{"grounded": 1}')
-    with pytest.raises(ModelSpecError, match="agentflow.json"):
+    with pytest.raises(ModelSpecError, match=r"agentflow\.json"):
         TransformersModel(copy)
