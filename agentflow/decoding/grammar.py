@@ -172,17 +172,21 @@ class Grammar:
         return self._by_body[key]
 
     def grounded(
-        self, sources: tuple[tuple[str, ...], ...], cap: int, origin: tuple[str, str] = ("type", "")
+        self,
+        sources: tuple[tuple[str, ...], ...],
+        cap: int,
+        words: tuple[str, ...] | None = None,
+        origin: tuple[str, str] = ("type", ""),
     ) -> str:
-        """A lexeme: a JSON string of at most `cap` bytes whose digits all sit in spans of `sources` (the
-        encoded chunks of each source text; see `decoding.grounded`)."""
+        """A lexeme: a JSON string of at most `cap` bytes whose digits (with `words`: whose words too, outside
+        that list) all sit in spans of `sources` (the encoded chunks of each source text; `decoding.grounded`)."""
         from agentflow.decoding.grounded import lark_body
 
-        key = "g:" + json.dumps([sources, cap])
+        key = "g:" + json.dumps([sources, cap, words])
         if key not in self._by_body:
             name = self._name("T")
             self._by_body[key] = name
-            self._lines.extend(lark_body(name, sources, cap))
+            self._lines.extend(lark_body(name, sources, cap, words))
             self._lexemes[name] = Lexeme((), *origin, grounded=sources)
         return self._by_body[key]
 

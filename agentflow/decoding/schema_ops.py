@@ -55,6 +55,7 @@ HANDLED = frozenset(
         "__quoted_text__",
         "x-agentflow-grounded",  # decoding.grounded: answers whose numbers are copied from the conversation
         "__grounded_sources__",
+        "__grounded_words__",
     }
 )
 ANNOTATIONS = frozenset(

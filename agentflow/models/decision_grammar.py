@@ -33,16 +33,23 @@ __all__ = ["check_decision_engine", "compile_decision", "compile_request", "conv
 
 
 def compile_request(
-    request: ModelRequest, limits: Limits | None = None, *, grounded: bool = False
+    request: ModelRequest,
+    limits: Limits | None = None,
+    *,
+    grounded: bool = False,
+    answer_words: Sequence[str] | None = None,
 ) -> CompiledSchema:
     """The decision envelope of `request`: its tools (quoted arguments bound to its latest user message), its
     final-answer schema and, when the graph offers one, the refusal. With `grounded` a plain-text answer is
     decoded grounded in the conversation (`decoding.grounded`: its numbers copied from the request, the tool
-    results or the calls' arguments); a structured final schema is left as it is."""
+    results or the calls' arguments; with `answer_words`, its other words too must come from that list); a
+    structured final schema is left as it is."""
     final_schema = request.final_schema
     if grounded and final_schema is None:
         final_schema = bind_grounded(
-            {**DEFAULT_FINAL_SCHEMA, GROUNDED: "conversation"}, conversation_sources(request.messages)
+            {**DEFAULT_FINAL_SCHEMA, GROUNDED: "conversation"},
+            conversation_sources(request.messages),
+            list(answer_words) if answer_words is not None else None,
         )
     return compile_decision(
         request.tools,

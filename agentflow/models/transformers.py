@@ -12,7 +12,8 @@ first use, or `load()`) and decodes every decision under `decision_schema(tools,
 
 Answers grounded in the conversation (`decoding.grounded`: every number of a plain-text answer copied from the
 request, a tool result or a call's arguments; llguidance only) are on with `grounded_answers=True`, or when the
-model directory's `agentflow.json` says `{"grounded_answers": true}` (the bundled demo model's does).
+model directory's `agentflow.json` says `{"grounded_answers": true}`; with `"answer_words": [...]` there, the
+answer's other words must come from that list too (the bundled demo model's profile says both).
 
 Spec: `transformers:PATH` or `transformers:PATH?engine=NAME`. torch, transformers and the engines are imported
 only when a model is loaded, so importing this module (and starting the CLI) stays fast.
@@ -69,9 +70,11 @@ class TransformersModel:
         self._spec = spec
         self._path = Path(path).expanduser()
         _check_model_dir(self._path)
+        profile = _profile(self._path)
         if grounded_answers is None:
-            grounded_answers = bool(_profile(self._path).get("grounded_answers", False))
+            grounded_answers = bool(profile.get("grounded_answers", False))
         self._grounded = grounded_answers
+        self._answer_words: list[str] | None = profile.get("answer_words")
         self._engine = engine
         self._device = device
         self._lock = anyio.Lock()  # callers queue here, not in worker threads
@@ -206,7 +209,7 @@ class TransformersModel:
         compiled = (
             compile_decision(tools, final_schema)
             if request is None
-            else compile_request(request, grounded=self._grounded)
+            else compile_request(request, grounded=self._grounded, answer_words=self._answer_words)
         )
         if self._engine != "auto":
             from agentflow.models.decision_grammar import check_decision_engine
@@ -293,8 +296,17 @@ def _profile(path: Path) -> dict[str, Any]:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelSpecError(f"{file} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or set(data) - {"grounded_answers"}:
-        raise ModelSpecError(f"{file}: expected an object with only 'grounded_answers' (true or false)")
+    words = data.get("answer_words") if isinstance(data, dict) else None
+    if (
+        not isinstance(data, dict)
+        or set(data) - {"grounded_answers", "answer_words"}
+        or not isinstance(data.get("grounded_answers", False), bool)
+        or (words is not None and not (isinstance(words, list) and all(isinstance(w, str) for w in words)))
+    ):
+        raise ModelSpecError(
+            f"{file}: expected an object with 'grounded_answers' (true or false) and optionally "
+            "'answer_words' (a list of words)"
+        )
     return data
 
 

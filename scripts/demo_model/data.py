@@ -97,6 +97,13 @@ def _error_text(content: str) -> str:
     return reason.split(";")[0]
 
 
+#: The words of the answer templates below (answers copy everything else from the conversation).
+TEMPLATE_WORDS = (
+    "Noted It is in From your notes I found no note about Sorry the calculator could not do that convert get "
+    "time tool failed UTC"
+).split()
+
+
 def final_answer(task: Task, call: dict[str, Any], content: str, is_error: bool) -> tuple[str, str]:
     """(reasoning, answer) after the observation `content` of `call`."""
     name, args = call["name"], call["arguments"]
@@ -254,6 +261,44 @@ def render(episode: Episode, tokenizer: Any) -> tuple[list[int], list[int]]:
 def episode_text(episode: Episode, tokenizer: Any) -> str:
     ids, _ = render(episode, tokenizer)
     return tokenizer.decode(ids)
+
+
+def answer_vocabulary(episodes: list[Episode]) -> list[str]:
+    """The words the model's answers use that the conversation does not supply (its answer templates: "Noted",
+    "From your notes", unit symbols, ...): with grounded answers (agentflow.decoding.grounded, the model
+    directory's agentflow.json) every other word of an answer must be copied from the conversation."""
+    from agentflow.decoding.quotes import chunks
+    from agentflow.models.decision_grammar import conversation_sources
+
+    words = set(TEMPLATE_WORDS)
+    for episode in episodes:
+        messages = episode.messages
+        answer = messages[-1].get("content", "")
+        if messages[-1]["role"] != "assistant" or '"final_answer"' not in answer:
+            continue
+        supplied = {c for text in conversation_sources(messages[:-1]) for c in chunks(text)}
+        text = json.loads(answer)["final_answer"]
+        words.update(
+            c for c in chunks(text) if c not in supplied and c.isascii() and c.isalnum() and c[0].isalpha()
+        )
+    return sorted(words)
+
+
+def ungrounded_answers(episodes: list[Episode], words: list[str]) -> list[str]:
+    """Training answers the grounded-answer grammar would not allow (should be none)."""
+    from agentflow.decoding.grounded import is_grounded_words
+    from agentflow.models.decision_grammar import conversation_sources
+
+    vocab = sorted({v for w in words for v in (w, w[:1].upper() + w[1:])})
+    out = []
+    for episode in episodes:
+        last = episode.messages[-1]
+        if last["role"] != "assistant" or '"final_answer"' not in last["content"]:
+            continue
+        text = json.loads(last["content"])["final_answer"]
+        if not is_grounded_words(text, conversation_sources(episode.messages[:-1]), vocab, 400):
+            out.append(text)
+    return out
 
 
 def tokenizer_corpus(episodes: list[Episode]) -> Iterator[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-__all__ = ["WRITE_STYLES", "NoteFact", "note_statement", "note_todo"]
+__all__ = ["WRITE_STYLES", "NoteFact", "note_long", "note_statement", "note_todo", "personal_questions"]
 
 
 @dataclass
@@ -307,6 +307,150 @@ def note_statement(rng: random.Random) -> NoteFact:
         spot,
         [f"Where {verb} {thing}?", f"Where did I put {thing}?", f"Find my note about {q}"],
     )
+
+
+# long notes: a subject phrase and a predicate of several parts, drawn from wide word lists (and made-up words),
+# with the punctuation real notes carry ("Dr.", "#", "a.m.", hyphens, quotes): the model learns to copy a note
+# to its end, whatever the words
+_TITLES = ["Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "St."]
+_HEADS = ["the", "our", "my", "the new", "the old", "the second", "Grandpa's", "the neighbours'", "the kids'"]
+_NOUNS2 = [
+    "heating engineer",
+    "window cleaner",
+    "school bus",
+    "spare bedroom",
+    "garden shed",
+    "water bill",
+    "night train",
+    "tax advisor",
+    "choir practice",
+    "bakery order",
+    "guest list",
+    "roof tiles",
+    "vegetable box",
+    "parcel locker",
+    "piano lesson",
+    "swimming class",
+    "back gate",
+    "fuse box",
+    "museum tickets",
+    "dog walker",
+    "printer cartridge",
+    "bike shed",
+    "wine rack",
+    "ferry",
+]
+_VERBS2 = [
+    "comes",
+    "leaves",
+    "opens",
+    "closes",
+    "arrives",
+    "starts",
+    "ends",
+    "is ready",
+    "is booked",
+    "was fixed",
+    "was moved",
+    "was paid",
+    "needs checking",
+    "costs",
+    "takes",
+    "runs late",
+]
+_TAILS = [
+    "on {day}",
+    "at {time}",
+    "every other {day}",
+    "before {month}",
+    "after {month} {n}",
+    "by the {n}th",
+    "until {time}",
+    "in {month}",
+    "at gate {code}",
+    "in room {code}",
+    "for {n} euros",
+    "with {name}",
+    "near the {noun}",
+    "behind the {noun}",
+    "next {day} morning",
+    "around {time} {day}",
+    "for about {n} minutes",
+    "on platform {n}",
+    "under code {code}",
+    "at {title} {name}'s place",
+]
+
+
+def _pseudo(rng: random.Random) -> str:
+    syll = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+    return "".join(rng.choice(syll) for _ in range(rng.randint(2, 3)))
+
+
+def _tail(rng: random.Random) -> str:
+    return rng.choice(_TAILS).format(
+        day=rng.choice(_DAYS),
+        time=_time(rng),
+        month=rng.choice(_MONTHS),
+        n=rng.randint(2, 99),
+        code=rng.choice(
+            [
+                f"{rng.randint(1, 999)}#",
+                f"{rng.choice('ABCDK')}-{rng.randint(10, 999)}",
+                f"{rng.randint(10, 99)}/{rng.randint(1, 9)}",
+                _pseudo(rng).upper()[:4],
+            ]
+        ),
+        name=rng.choice([*_PEOPLE, _pseudo(rng).capitalize()]),
+        noun=rng.choice([*_NOUNS2, _pseudo(rng)]),
+        title=rng.choice(_TITLES),
+    )
+
+
+def note_long(rng: random.Random) -> NoteFact:
+    """A longer note (6-16 words): "the heating engineer comes on Tuesday at 9:30 with Farah"."""
+    noun = (
+        rng.choice(_NOUNS2) if rng.random() < 0.75 else f"{_pseudo(rng)} {rng.choice(['box', 'plan', 'key'])}"
+    )
+    if rng.random() < 0.15:
+        subject = f"{rng.choice(_TITLES)} {rng.choice([*_PEOPLE, _pseudo(rng).capitalize()])}'s {noun}"
+    else:
+        subject = f"{rng.choice(_HEADS)} {noun}"
+    parts = [subject, rng.choice(_VERBS2), _tail(rng)]
+    if rng.random() < 0.6:
+        parts.append(_tail(rng))
+    if rng.random() < 0.2:
+        parts.append(
+            rng.choice(["- ask " + rng.choice(_PEOPLE), "(confirmed)", f'"{_pseudo(rng)}"', "again"])
+        )
+    text = " ".join(parts)
+    q = _noun(noun) if not subject.startswith(tuple(_TITLES)) else noun
+    return NoteFact(
+        text,
+        subject,
+        q,
+        parts[2],
+        [
+            f"What did I note about {q}?",
+            f"Any notes on {q}?",
+            f"What do my notes say about {q}?",
+            f"Find my note about {q}",
+            f"What about {subject}?",
+            f"Remind me about {subject}",
+        ],
+    )
+
+
+def personal_questions(subject: str, value: str) -> list[str]:
+    """Questions about a "subject is value" note as people ask them ("Where is my car parked?")."""
+    out = [f"What's {subject}?", f"Do you know {subject}?"]
+    if value.startswith(("in ", "on level", "under ", "behind ", "next to ", "at the ")):
+        out += [f"Where is {subject}?", f"Where did I put {subject}?", f"Where's {subject}?"]
+    if value.startswith(("on ", "at ")) and not value.startswith(("on level", "at the ")):
+        out += [f"When is {subject}?", f"When's {subject}?"]
+    if value.endswith(("euros", "dollars")):
+        out += [f"How much is {subject}?"]
+    return out
 
 
 #: Ways to ask for a note, beyond tasks.py's list: `{f}` is the note.

@@ -320,7 +320,6 @@ _PLACE_Q = [
             "the Great Barrier Reef",
             "Angkor Wat",
             "Easter Island",
-            "my phone",
         ],
     ),
     (

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from note_facts import WRITE_STYLES, NoteFact, note_statement, note_todo
+from note_facts import WRITE_STYLES, NoteFact, note_long, note_statement, note_todo, personal_questions
 
 from agentflow.decoding.quotes import is_quote
 
@@ -1678,12 +1678,14 @@ _SEARCH_QUERY = [  # use the query words ("locker code")
 def any_note(rng: random.Random, split: str) -> NoteFact:
     """A note of any kind: "my X is Y" facts (tasks.py), to-dos and statements (note_facts.py)."""
     r = rng.random()
-    if r < 0.45:
+    if r < 0.4:
         fact, subject, query, value = note_fact(rng)
-        return NoteFact(fact, subject, query, value)
-    if r < 0.7:
+        return NoteFact(fact, subject, query, value, personal_questions(subject, value))
+    if r < 0.6:
         return note_todo(rng)
-    return note_statement(rng)
+    if r < 0.8:
+        return note_statement(rng)
+    return note_long(rng)
 
 
 _TODO_WRITE = [
@@ -1946,12 +1948,12 @@ GENERATORS = {
     "error": gen_error,
 }
 TRAIN_MIX = {
-    "calculator": 0.30,
-    "convert_units": 0.20,
+    "calculator": 0.32,
+    "convert_units": 0.19,
     "current_time": 0.09,
     "write_note": 0.15,
-    "search_notes": 0.12,
-    "out_of_scope": 0.10,
+    "search_notes": 0.13,
+    "out_of_scope": 0.08,
     "error": 0.04,
 }
 

@@ -279,6 +279,12 @@ def main(argv: list[str] | None = None) -> None:
     validation = val_tasks(args.seed, args.val_tasks, train_requests)
     val_episodes = data.play_all(validation, args.seed + 1)
     log(f"{len(episodes)} episodes, {len(val_episodes)} validation episodes ({time.time() - started:.0f} s)")
+    # the model's answers are decoded grounded (agentflow.json below): every training answer must be allowed
+    words = data.answer_vocabulary(episodes)
+    ungrounded = data.ungrounded_answers(episodes[:5000], words)
+    if ungrounded:
+        raise SystemExit(f"training answers the grounded answer grammar would refuse: {ungrounded[:5]}")
+    log(f"answer words beyond the conversation: {len(words)}; every sampled training answer is grounded")
 
     tokenizer = build_tokenizer(data.tokenizer_corpus(episodes), args.vocab)
     rows = [data.render(e, tokenizer) for e in episodes]
@@ -402,9 +408,10 @@ def main(argv: list[str] | None = None) -> None:
         "validation": history,
     }
     (out_dir / "training.json").write_text(json.dumps(info, indent=2) + "\n")
-    # decoding defaults agentflow reads with the model: its answers copy numbers from the conversation
-    # (agentflow.decoding.grounded), so a value it reports cannot come out misquoted
-    (out_dir / "agentflow.json").write_text(json.dumps({"grounded_answers": True}, indent=2) + "\n")
+    # decoding defaults agentflow reads with the model: its answers copy from the conversation everything but
+    # its template words (agentflow.decoding.grounded), so a value or a note it reports cannot come out garbled
+    profile = {"grounded_answers": True, "answer_words": words}
+    (out_dir / "agentflow.json").write_text(json.dumps(profile, indent=2) + "\n")
     write_checksums(out_dir)
     size = sum(p.stat().st_size for p in out_dir.iterdir() if p.is_file())
     log(

@@ -128,3 +128,53 @@ def test_the_conversation_is_what_answers_may_copy() -> None:
         from agentflow.decoding.engines import engine_support
 
         engine_support(grounded, "xgrammar")
+
+
+WORDS = ["noted", "it", "is", "in", "from", "your", "notes", "sorry", "I", "could", "not", "km2"]
+WORD_SOURCES = [
+    "Write a note: buy milk, eggs",
+    '{"text": "buy milk, eggs"}',
+    "What time is it in New York?",
+    "2026-12-01T23:19:38-05:00",
+]
+WORD_ANSWERS = ["Noted: buy milk, eggs", "It is 2026-12-01T23:19:38-05:00 in New York.", "Sorry, I could not."]
+
+
+def test_with_a_word_list_words_are_grounded_too(tiny_model_dir: Any) -> None:
+    """With the model's answer words: every item is a copied span or listed words (capitalised too), so a
+    misspelt note cannot be written; llguidance and the predicate agree on 2,500 mutations."""
+    import llguidance
+    import llguidance.hf
+    from transformers import AutoTokenizer
+
+    from agentflow.decoding.grounded import WORDS_KEY, is_grounded_words
+
+    schema = bind_grounded({"type": "string", "maxLength": 200, KEYWORD: "conversation"}, WORD_SOURCES, WORDS)
+    words = schema[WORDS_KEY]
+    assert "Noted" in words and "km2" in words
+    for answer in WORD_ANSWERS:
+        assert is_grounded_words(answer, WORD_SOURCES, words, 200), answer
+    for answer in ["Noted: buy nuk", "Noted:buy milk", "It is 2026 ok", "Noted: buy milkk", "Notedd: buy"]:
+        assert not is_grounded_words(answer, WORD_SOURCES, words, 200), answer
+    ll = llguidance.hf.from_tokenizer(AutoTokenizer.from_pretrained(tiny_model_dir))
+    compiled = compile_schema(schema)
+    rng = random.Random(3)
+    candidates = list(WORD_ANSWERS)
+    for _ in range(2500):
+        base = rng.choice(WORD_ANSWERS)
+        i = rng.randrange(len(base))
+        candidates.append(base[:i] + rng.choice("abkmnotuy0123 :.,-!()'") + base[i + rng.randint(0, 2) :])
+    for value in candidates:
+        matcher = llguidance.LLMatcher(ll, compiled.lark, log_level=0)
+        ok = all(matcher.consume_token(t) for t in ll.tokenize_str(json.dumps(value)))
+        ok = ok and not matcher.is_error() and matcher.is_accepting()
+        assert ok is is_grounded_words(value, WORD_SOURCES, words, 200), value
+
+
+def test_answer_words_must_be_plain_words() -> None:
+    """A word list entry with spaces or punctuation is refused, naming the keyword."""
+    from agentflow.decoding import UnsupportedSchemaError
+
+    with pytest.raises(UnsupportedSchemaError) as info:
+        bind_grounded({"type": "string", KEYWORD: "conversation"}, ["x"], ["two words"])
+    assert info.value.keyword == KEYWORD

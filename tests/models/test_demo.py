@@ -55,6 +55,18 @@ def test_model_files_match_the_recorded_checksums() -> None:
         assert sha256(DEMO / name) == digest, f"{name} changed since training (CHECKSUMS)"
 
 
+def test_the_model_decodes_grounded_answers_with_its_template_words() -> None:
+    """agentflow.json turns grounded answers on with the answer words the training data's templates use; the
+    backend reads it."""
+    from agentflow.models.transformers import TransformersModel
+
+    profile = json.loads((DEMO / "agentflow.json").read_text())
+    assert profile["grounded_answers"] is True
+    assert {"Noted", "From", "your", "notes", "Sorry"} <= set(profile["answer_words"])
+    assert len(profile["answer_words"]) < 100
+    assert TransformersModel(DEMO).grounded_answers
+
+
 def test_model_loads_offline_in_the_standard_format(demo_tokenizer: Any) -> None:
     from transformers import AutoConfig, AutoModelForCausalLM
 
