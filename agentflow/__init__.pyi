@@ -118,6 +118,7 @@ from .runner import (
 )
 from .status import RunStatus as RunStatus
 from .tooling import (
+    Quoted as Quoted,
     RunContext as RunContext,
     Tool as Tool,
     ToolOutcome as ToolOutcome,

@@ -17,6 +17,7 @@ __all__ = [
     "ToolCall",
     "Usage",
     "assistant_message",
+    "latest_user_text",
     "system_message",
     "tool_message",
     "user_message",
@@ -104,3 +105,12 @@ def tool_message(call: ToolCall, content: str, *, is_error: bool = False) -> Mes
         "name": call.name,
         "is_error": is_error,
     }
+
+
+def latest_user_text(messages: list[Message]) -> str | None:
+    """The content of the latest user turn (the request quoted arguments are copied from), None if there is
+    none."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return message.get("content", "")
+    return None

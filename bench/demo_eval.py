@@ -12,8 +12,10 @@ Tasks:
 - generated: `tasks.eval_tasks` (scripts/demo_model/tasks.py), with a seed the training never used, drawing on
   every wording including the held-out ones, and skipping any request that is also a training request
   (the training set is regenerated from training.json's seed and size);
-- paraphrases: scripts/demo_model/paraphrases.jsonl, hand-written, never trained on (checked here: none of them
-  is a training request).
+- hand-written, never trained on (checked here, and by train.py before it trains: none is a training request,
+  case and punctuation ignored): scripts/demo_model/paraphrases.jsonl (every skill) and the eval sets written
+  before the current model was trained, scripts/demo_model/eval/notes.jsonl (note requests in many styles with
+  the exact note text) and scripts/demo_model/eval/out_of_scope.jsonl (chit-chat, facts, other languages, ...).
 
 Success:
 - calculator / convert_units: the number in the final answer (after its last "=", else its last number)
@@ -21,8 +23,14 @@ Success:
 - current_time: the final answer carries the tool's observation (the ISO time the tool returned); the zone
   being the expected one is reported separately;
 - notes: a note is written in one run (write_note called) and a *later* run, asked for it, answers with the
-  key fact (its database holds that note and two unrelated ones);
-- out of scope (reported, not a goal): the run ends cleanly (succeeded or budget stop).
+  key fact (its database holds that note and two unrelated ones); *exact copy*: the note written is exactly
+  the expected text (write_note's text is quoted from the request, so it is a span of it; the model chooses
+  where it starts and ends);
+- out of scope: a clean refusal: no tool called, and the answer is exactly the react graph's fixed refusal.
+
+Observation quotes: every final answer given after a successful observation that has a value to report (the
+calculator's result, the converted value, the clock's time, the note found) must carry that value verbatim
+(as a whole token: "395" in "= 3955" does not count); write_note answers must repeat the saved note exactly.
 
 Tool-call validity: every tool call in every model decision of the trace (the run database's `model_decision`
 events) names an offered tool and its arguments validate against the tool's JSON schema (jsonschema).
@@ -50,10 +58,17 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import tasks as task_gen  # noqa: E402
 
+from agentflow.graphs.react import REFUSAL  # noqa: E402
+
 DEFAULT_MODEL = REPO / "agentflow" / "models" / "demo"
 PARAPHRASES = REPO / "scripts" / "demo_model" / "paraphrases.jsonl"
+EVAL_SETS = (
+    REPO / "scripts" / "demo_model" / "eval" / "notes.jsonl",
+    REPO / "scripts" / "demo_model" / "eval" / "out_of_scope.jsonl",
+)
 SKILLS = ("calculator", "convert_units", "current_time", "notes", "out_of_scope")
-GOALS = {"generated": 0.90, "paraphrases": 0.80}
+#: goals (issue 14): every tool, exact note copies, clean refusals, observation values quoted exactly
+GOALS = {"tool": 0.90, "notes_exact": 0.95, "refusal": 0.95, "quoted": 1.0}
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
@@ -73,14 +88,36 @@ def close(a: float | None, b: float, rel: float) -> bool:
     return a is not None and math.isclose(a, b, rel_tol=rel, abs_tol=rel)
 
 
+def quotes(answer: Any, value: str) -> bool:
+    """Does `answer` carry `value` verbatim as a whole token (not inside a longer number or word)?"""
+    if not isinstance(answer, str) or not value:
+        return False
+    return re.search(r"(?<![\w.])" + re.escape(value) + r"(?![\w])", answer) is not None
+
+
+def observation_value(tool: str, content: str) -> str | None:
+    """The value a final answer after this (successful) observation must quote, if it has one."""
+    if tool in ("calculator", "current_time"):
+        return content
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None
+    if tool == "convert_units" and isinstance(data, dict) and "value" in data:
+        return str(data["value"])
+    if tool == "search_notes" and isinstance(data, list) and data:
+        return str(data[0].get("text", ""))
+    return None
+
+
 class Evaluator:
-    def __init__(self, model_dir: Path, workdir: Path, verbose: bool) -> None:
+    def __init__(self, model_dir: Path, workdir: Path, verbose: bool, grounded: bool | None = None) -> None:
         import jsonschema
 
         from agentflow.models.transformers import TransformersModel
         from agentflow.toolkit import DEFAULT_TOOLS
 
-        self.model = TransformersModel(model_dir)
+        self.model = TransformersModel(model_dir, grounded_answers=grounded)
         self.model.load()
         self.workdir = workdir
         self.verbose = verbose
@@ -119,12 +156,23 @@ class Evaluator:
                         "is_error": event.data["is_error"],
                     }
                 )
+        checks = []
+        if result.status == "succeeded" and observations and result.output != REFUSAL:
+            last = observations[-1]
+            value = None if last["is_error"] else observation_value(last["tool"], last["content"])
+            if value is not None:
+                checks.append({"value": value, "exact": quotes(result.output, value)})
+            notes = [c for c in calls if c.get("name") == "write_note"]
+            if notes and not last["is_error"] and last["tool"] == "write_note":
+                text = str(notes[-1].get("arguments", {}).get("text", ""))
+                checks.append({"value": text, "exact": quotes(result.output, text), "echo": True})
         return {
             "request": request,
             "status": result.status,
             "output": result.output,
             "calls": calls,
             "observations": observations,
+            "quote_checks": checks,
             "seconds": round(seconds, 3),
             "steps": result.usage.get("steps"),
         }
@@ -175,12 +223,15 @@ class Evaluator:
         return record
 
     async def notes(
-        self, write: str, search: str, key: str, distractors: list[str], db: Path
+        self, write: str, search: str, key: str, distractors: list[str], db: Path, text: str | None = None
     ) -> dict[str, Any]:
         await _store_notes(distractors, db)
         first = await self.run(write, db)
         second = await self.run(search, db)
         wrote = any(c.get("name") == "write_note" for c in first["calls"])
+        written = [
+            c.get("arguments", {}).get("text") for c in first["calls"] if c.get("name") == "write_note"
+        ]
         output = second["output"] if isinstance(second["output"], str) else ""
         ok = (
             first["status"] == "succeeded"
@@ -192,16 +243,20 @@ class Evaluator:
             "request": write,
             "later_request": search,
             "expected": key,
+            "expected_text": text,
+            "written": written,
+            "exact_copy": text is not None and text in written,
             "ok": ok,
             "write_run": first,
             "search_run": second,
+            "quote_checks": first["quote_checks"] + second["quote_checks"],
             "seconds": round(first["seconds"] + second["seconds"], 3),
         }
 
     async def out_of_scope(self, request: str, db: Path) -> dict[str, Any]:
         record = await self.run(request, db)
-        record["ok"] = record["status"] in ("succeeded", "budget_exhausted")
-        record["direct_answer"] = record["status"] == "succeeded" and not record["calls"]
+        record["ok"] = record["status"] == "succeeded" and not record["calls"] and record["output"] == REFUSAL
+        record["ended_cleanly"] = record["status"] in ("succeeded", "budget_exhausted")
         return record
 
 
@@ -259,13 +314,10 @@ def generated(skill: str, n: int, seed: int, exclude: set[str]) -> list[dict[str
     from agentflow.toolkit.units import convert
 
     if skill == "out_of_scope":
-        n = min(n, len(task_gen.OUT_OF_SCOPE))
-        pool = [
-            r
-            for r in task_gen.OUT_OF_SCOPE
-            if task_gen.normalise(r) not in {task_gen.normalise(e) for e in exclude}
+        return [
+            {"skill": skill, "request": t.request}
+            for t in task_gen.eval_tasks(skill, n, seed=seed, exclude=exclude)
         ]
-        return [{"skill": skill, "request": r} for r in pool[:n]]
     rng = random.Random(f"distractors-{seed}")
     items = []
     # a few spare conversion tasks: one the tool itself refuses (below absolute zero) has no right number
@@ -297,25 +349,32 @@ def generated(skill: str, n: int, seed: int, exclude: set[str]) -> list[dict[str
                     "write": task.request,
                     "search": task.meta["search_request"],
                     "key": task.meta["key"],
+                    "text": task.expected,
                     "distractors": distractor_notes(rng, task.meta["query"]),
                 }
             )
     return items
 
 
-def paraphrases(path: Path, exclude: set[str]) -> list[dict[str, Any]]:
+def paraphrases(paths: list[Path], exclude: set[str]) -> list[dict[str, Any]]:
     import random
 
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    excluded = {task_gen.normalise(r) for r in exclude}
+    rows = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                row.setdefault("skill", "notes" if "write" in row else "out_of_scope")
+                rows.append(row)
+    excluded = {task_gen.request_key(r) for r in exclude}
     leaked = [
         r
         for row in rows
         for r in (row.get("request"), row.get("write"), row.get("search"))
-        if r and task_gen.normalise(r) in excluded
+        if r and task_gen.request_key(r) in excluded
     ]
     if leaked:
-        raise SystemExit(f"paraphrases occur in the training requests: {leaked}")
+        raise SystemExit(f"hand-written eval requests occur in the training requests: {leaked}")
     rng = random.Random("paraphrase-distractors")
     for row in rows:
         if row["skill"] == "notes":
@@ -340,7 +399,7 @@ async def evaluate_items(ev: Evaluator, items: list[dict[str, Any]], label: str)
             record = await ev.current_time(item["request"], item["timezone"], db)
         elif skill == "notes":
             record = await ev.notes(
-                item["write"], item["search"], item["key"], item.get("distractors", []), db
+                item["write"], item["search"], item["key"], item.get("distractors", []), db, item.get("text")
             )
         else:
             record = await ev.out_of_scope(item["request"], db)
@@ -375,8 +434,12 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         }
         if skill == "current_time":
             entry["right_zone"] = round(sum(r["right_zone"] for r in rows) / len(rows), 4)
+        if skill == "notes":
+            with_text = [r for r in rows if r.get("expected_text") is not None]
+            if with_text:
+                entry["exact_copy"] = round(sum(r["exact_copy"] for r in with_text) / len(with_text), 4)
         if skill == "out_of_scope":
-            entry["direct_answer"] = round(sum(r["direct_answer"] for r in rows) / len(rows), 4)
+            entry["ended_cleanly"] = round(sum(r["ended_cleanly"] for r in rows) / len(rows), 4)
         summary[skill] = entry
     scored = [r for r in records if r["skill"] != "out_of_scope"]
     if scored:
@@ -388,16 +451,44 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def print_table(title: str, summary: dict[str, Any], goal: float | None) -> None:
-    print(f"\n{title}" + (f" (goal: success >= {goal:.0%})" if goal else ""))
+def quote_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Observation values quoted in answers, and write_note answers repeating the note: exact / total."""
+    checks = [c for r in records for c in r.get("quote_checks", [])]
+    values = [c for c in checks if not c.get("echo")]
+    echoes = [c for c in checks if c.get("echo")]
+    return {
+        "observation_values": {"n": len(values), "exact": sum(c["exact"] for c in values)},
+        "note_echoes": {"n": len(echoes), "exact": sum(c["exact"] for c in echoes)},
+        "misquoted": [c["value"] for c in values if not c["exact"]][:10],
+    }
+
+
+def print_table(title: str, summary: dict[str, Any]) -> None:
+    print(f"\n{title}")
     print(f"  {'skill':<14} {'n':>4} {'success':>8} {'median s/task':>14}  notes")
     for skill, e in summary.items():
         extra = ""
         if "right_zone" in e:
             extra = f"right zone {e['right_zone']:.1%}"
-        if "direct_answer" in e:
-            extra = f"ended cleanly; answered without a tool {e['direct_answer']:.1%}"
+        if "exact_copy" in e:
+            extra = f"note text copied exactly {e['exact_copy']:.1%} (goal >= {GOALS['notes_exact']:.0%})"
+        if skill == "out_of_scope":
+            extra = f"success = clean fixed refusal (goal >= {GOALS['refusal']:.0%})"
+        elif skill != "all tools" and not extra:
+            extra = f"(goal >= {GOALS['tool']:.0%})"
         print(f"  {skill:<14} {e['n']:>4} {e['success']:>8.1%} {e['median_s']:>14.2f}  {extra}")
+
+
+def print_quotes(title: str, q: dict[str, Any]) -> None:
+    v, e = q["observation_values"], q["note_echoes"]
+    rate = f" = {v['exact'] / v['n']:.1%}" if v["n"] else ""
+    print(
+        f"  {title}: observation values quoted exactly in answers {v['exact']}/{v['n']}{rate} (goal 100%)",
+        end="",
+    )
+    print(f"; write_note answers repeating the note exactly {e['exact']}/{e['n']}")
+    if q["misquoted"]:
+        print(f"    misquoted: {q['misquoted'][:5]}")
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
@@ -414,19 +505,25 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     para = (
         []
         if args.no_paraphrases
-        else [p for p in paraphrases(args.paraphrases, exclude) if p["skill"] in skills]
+        else [p for p in paraphrases([args.paraphrases, *EVAL_SETS], exclude) if p["skill"] in skills]
     )
     if args.limit_paraphrases:
         para = para[: args.limit_paraphrases]
-    print(f"model {args.model}; {len(items)} generated tasks, {len(para)} paraphrases", flush=True)
+    print(
+        f"model {args.model} (grounded answers: {args.grounded}); {len(items)} generated tasks, "
+        f"{len(para)} hand-written",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        ev = Evaluator(args.model, Path(tmp), args.verbose)
+        grounded = {"profile": None, "on": True, "off": False}[args.grounded]
+        ev = Evaluator(args.model, Path(tmp), args.verbose, grounded)
         started = time.perf_counter()
         gen_records = await evaluate_items(ev, items, "generated") if items else []
         para_records = await evaluate_items(ev, para, "paraphrases") if para else []
         wall = time.perf_counter() - started
     report = {
         "model": str(args.model),
+        "grounded": args.grounded,
         "generated": summarise(gen_records) if gen_records else {},
         "paraphrases": summarise(para_records) if para_records else {},
         "tool_calls": {
@@ -435,15 +532,19 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "validity": round(ev.calls_valid / ev.calls_total, 4) if ev.calls_total else None,
             "invalid_examples": ev.invalid[:10],
         },
+        "quotes": {"generated": quote_summary(gen_records), "hand_written": quote_summary(para_records)},
         "median_s_per_run": round(statistics.median(ev.run_seconds), 2) if ev.run_seconds else None,
         "wall_s": round(wall, 1),
     }
     if report["generated"]:
-        print_table("Generated tasks (not seen in training)", report["generated"], GOALS["generated"])
+        print_table("Generated tasks (not seen in training)", report["generated"])
     if report["paraphrases"]:
         print_table(
-            "Hand-written paraphrases (never trained on)", report["paraphrases"], GOALS["paraphrases"]
+            "Hand-written requests (eval sets and paraphrases, never trained on)", report["paraphrases"]
         )
+    print("\nAnswers quoting observations")
+    print_quotes("generated", report["quotes"]["generated"])
+    print_quotes("hand-written", report["quotes"]["hand_written"])
     tc = report["tool_calls"]
     print(
         f"\ntool-call validity: {tc['valid']}/{tc['total']}"
@@ -465,7 +566,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--n", type=int, default=200, help="generated tasks per tool (default 200)")
     p.add_argument(
-        "--n-out-of-scope", type=int, default=40, help="generated out-of-scope requests (default 40)"
+        "--n-out-of-scope", type=int, default=200, help="generated out-of-scope requests (default 200)"
     )
     p.add_argument(
         "--skills", default=",".join(SKILLS), help="comma-separated subset of: " + ", ".join(SKILLS)
@@ -474,7 +575,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--paraphrases", type=Path, default=PARAPHRASES)
     p.add_argument("--no-paraphrases", action="store_true")
     p.add_argument("--limit-paraphrases", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument(
+        "--grounded",
+        choices=("profile", "on", "off"),
+        default="profile",
+        help="grounded answers: as the model directory's agentflow.json says (default), or forced on / off",
+    )
     p.add_argument("--json", help="write the report with every run's details here")
     p.add_argument("-v", "--verbose", action="store_true", help="print every failed task")
     args = p.parse_args(argv)

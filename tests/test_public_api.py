@@ -45,6 +45,7 @@ EXPORTED = {
     "tool",
     "Tool",
     "ToolOutcome",
+    "Quoted",
     "RunContext",
     # models
     "Model",

@@ -1,6 +1,7 @@
 """`write_note` and `search_notes`: a small notebook kept in the run database, shared across runs.
 
-Notes are items of the run's document store (`RunContext.store`, namespace `("notes",)`): the text, the run
+Both quote the request (`agentflow.Quoted`): a note is saved in the user's own words, and a search uses words
+the user wrote, so a model cannot misspell either. Notes are items of the run's document store (`RunContext.store`, namespace `("notes",)`): the text, the run
 that wrote it and when. Search is full-text (every word of the query quoted, so quotes and FTS operators in
 user text are just words; stemmed; ranked by relevance) and falls back to a plain substring match over recent
 notes when full-text search finds nothing. An empty query lists the most recent notes.
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from agentflow import RunContext, ToolError, tool
+from agentflow import Quoted, RunContext, ToolError, tool
 
 __all__ = ["NAMESPACE", "search_notes", "write_note"]
 
@@ -23,8 +24,8 @@ NAMESPACE = ("notes",)
 SUBSTRING_SCAN = 500  # recent notes a substring search looks through
 
 
-def _store(ctx: RunContext) -> Any:
-    if ctx.store is None:
+def _store(ctx: RunContext | None) -> Any:
+    if ctx is None or ctx.store is None:
         raise ToolError("notes need a run database; start the run with one (agentflow run ... --db PATH)")
     return ctx.store
 
@@ -35,9 +36,10 @@ def _note(item: Any) -> dict[str, Any]:
 
 @tool(destructive=False, idempotent=False)
 async def write_note(
-    text: Annotated[str, Field(min_length=1, max_length=2000)], ctx: RunContext
+    text: Annotated[str, Quoted(), Field(min_length=1, max_length=2000)], ctx: RunContext
 ) -> dict[str, Any]:
-    """Save a note for later: facts, decisions or intermediate results. Notes persist across runs.
+    """Save a note for later: facts, decisions or intermediate results, in the user's own words (copied from
+    the request). Notes persist across runs.
 
     Returns the new note's id.
     """
@@ -58,13 +60,13 @@ async def write_note(
 
 @tool(read_only=True)
 async def search_notes(
-    query: str,
-    ctx: RunContext,
+    query: Annotated[str, Quoted()] = "",
+    ctx: RunContext | None = None,
     limit: Annotated[int, Field(ge=1, le=20)] = 5,
 ) -> list[dict[str, Any]]:
-    """Search saved notes (from this and earlier runs) by words, best matches first.
+    """Search saved notes (from this and earlier runs) by words of the request, best matches first.
 
-    An empty query lists the most recent notes.
+    Without a query, lists the most recent notes.
     """
     store = _store(ctx)
     if query.strip():

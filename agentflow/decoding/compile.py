@@ -16,6 +16,7 @@ we raise `UnsupportedSchemaError` naming the keyword and its JSON Pointer.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -64,6 +65,14 @@ class CompiledSchema:
     draft: str
     caps: tuple[str, ...] = ()
     grammar: GrammarIR | None = field(default=None, compare=False, repr=False)
+    #: the grammar with the text of quoted strings left out: grammars of one schema bound to different
+    #: requests share it (what `auto` caches its engine choice under); equals `lark` when nothing is quoted
+    family: str = field(default="", compare=False, repr=False)
+
+    @property
+    def per_request(self) -> bool:
+        """Does the grammar hold request text (quoted strings), so that each new request compiles anew?"""
+        return bool(self.family) and self.family != self.lark
 
     @property
     def min_max_tokens(self) -> int:
@@ -367,9 +376,13 @@ def compile_schema(schema: Any, limits: Limits | None = None) -> CompiledSchema:
         raise UnsupportedSchemaError(keyword, ptr, f"no instance within the caps: {reason}")
     lark = comp.g.render(lang.sym)
     _validate_grammar(lark)
+    family = _QUOTE_LINE.sub(r"\1: %regex {}", lark)
     return CompiledSchema(
-        lark, lang.max_bytes, limits, sc.cls.__name__, tuple(comp.caps), comp.g.ir(lang.sym)
+        lark, lang.max_bytes, limits, sc.cls.__name__, tuple(comp.caps), comp.g.ir(lang.sym), family
     )
+
+
+_QUOTE_LINE = re.compile(r"^(T\d+S\d*): %regex .*$", re.MULTILINE)  # quoted and grounded spans
 
 
 def _validate_grammar(lark: str) -> None:

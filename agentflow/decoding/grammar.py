@@ -75,11 +75,21 @@ class Lexeme:
     parts: tuple[str, ...]
     keyword: str = "type"
     pointer: str = ""
+    #: a quoted string (`decoding.quotes`): ``"`` + a span of these JSON-encoded chunks (whole chunks, not
+    #: starting or ending with whitespace) + ``"``, the span also matching every regex in `parts`
+    substring: tuple[str, ...] = ()
+    #: a grounded answer (`decoding.grounded`): spans of these sources' encoded chunks among digit-free text
+    grounded: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def plain(self) -> bool:
         """One positive regex: no intersection, no negation."""
-        return len(self.parts) == 1 and not self.parts[0].startswith("~")
+        return (
+            not self.substring
+            and self.grounded is None
+            and len(self.parts) == 1
+            and not self.parts[0].startswith("~")
+        )
 
 
 #: An item of a rule alternative: a rule name (``rN``), a lexeme name (``TN``) or a JSON-quoted literal.
@@ -140,6 +150,44 @@ class Grammar:
             self._by_body[key] = name
             self._lines.append(f"{name}: {body}")
             self._lexemes[name] = Lexeme((regex, *intersect), *origin)
+        return self._by_body[key]
+
+    def quote(self, chunks: tuple[str, ...], *parts: str, origin: tuple[str, str] = ("type", "")) -> str:
+        """A lexeme: a JSON string whose content is a span of `chunks` (see `Lexeme.substring`) matching every
+        regex in `parts`. In Lark, llguidance's ``substring_chunks`` intersected with the edge rule."""
+        from agentflow.decoding.quotes import edge_regexes
+
+        key = "q:" + json.dumps([chunks, parts])
+        if key not in self._by_body:
+            name = self._name("T")
+            self._by_body[key] = name
+            inner = [json.dumps({"substring_chunks": list(chunks)}, ensure_ascii=True)]
+            rx = [*edge_regexes(chunks), *parts]
+            body = " & ".join(
+                ["%regex " + inner[0], *(f"~/{r[1:]}/" if r.startswith("~") else f"/{r}/" for r in rx)]
+            )
+            self._lines.append(f"{name}S: {body}")
+            self._lines.append(f'{name}: "\\"" {name}S "\\""')
+            self._lexemes[name] = Lexeme(tuple(parts), *origin, substring=chunks)
+        return self._by_body[key]
+
+    def grounded(
+        self,
+        sources: tuple[tuple[str, ...], ...],
+        cap: int,
+        words: tuple[str, ...] | None = None,
+        origin: tuple[str, str] = ("type", ""),
+    ) -> str:
+        """A lexeme: a JSON string of at most `cap` bytes whose digits (with `words`: whose words too, outside
+        that list) all sit in spans of `sources` (the encoded chunks of each source text; `decoding.grounded`)."""
+        from agentflow.decoding.grounded import lark_body
+
+        key = "g:" + json.dumps([sources, cap, words])
+        if key not in self._by_body:
+            name = self._name("T")
+            self._by_body[key] = name
+            self._lines.extend(lark_body(name, sources, cap, words))
+            self._lexemes[name] = Lexeme((), *origin, grounded=sources)
         return self._by_body[key]
 
     def literal(self, text: str) -> str:

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from agentflow.decoding.pattern import PatternError, translate_pattern
+from agentflow.decoding.quotes import KEYWORD, check_quoted
 from agentflow.decoding.regexes import FORMATS, NUMERIC_FORMATS
 from agentflow.decoding.schema_ops import HANDLED, SchemaContext, pointer_join
 from agentflow.exceptions import UnsupportedSchemaError
@@ -84,6 +85,8 @@ def check_keywords(sc: SchemaContext, node: Any = None, ptr: str = "") -> None:
             target, tptr = sc.resolve_ref(node["$ref"], ptr)
             stack.append((target, tptr))
             continue
+        if KEYWORD in node:
+            check_quoted(node, ptr)
         fmt = node.get("format")
         if fmt is not None and "format" in sc.keywords and fmt not in FORMATS and fmt not in NUMERIC_FORMATS:
             raise UnsupportedSchemaError("format", ptr, f"unknown format {fmt!r} cannot be enforced")

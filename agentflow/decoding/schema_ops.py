@@ -52,6 +52,11 @@ HANDLED = frozenset(
         "required",
         "type",
         "uniqueItems",
+        "x-agentflow-quoted",  # decoding.quotes: strings copied verbatim from the request
+        "__quoted_text__",
+        "x-agentflow-grounded",  # decoding.grounded: answers whose numbers are copied from the conversation
+        "__grounded_sources__",
+        "__grounded_words__",
     }
 )
 ANNOTATIONS = frozenset(

@@ -10,6 +10,7 @@ import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from agentflow.decoding import grounded, quotes
 from agentflow.decoding.grammar import Lang, json_text
 from agentflow.decoding.pattern import translate_pattern
 from agentflow.decoding.regexes import (
@@ -92,6 +93,16 @@ def _multiples(
 # ------------------------------------------------------------------------------------- strings
 def string(self: Compiler, node: dict[str, Any], ptr: str, ctx: Ctx) -> Lang | None:
     lim = self.limits
+    if grounded.KEYWORD in node:
+        lang = grounded.grounded_string(self, node, ptr)
+        if lang is not None:
+            return lang
+        self.cap(ptr, "grounded in the conversation: an ordinary string here (not bound to a conversation)")
+    if quotes.KEYWORD in node:
+        lang = quotes.quoted_string(self, node, ptr)
+        if lang is not None or quotes.TEXT_KEY in node:
+            return lang
+        self.cap(ptr, "quoted from the request: an ordinary string here (not bound to a request)")
     min_len = int(node.get("minLength", 0))
     max_len = node.get("maxLength")
     if max_len is not None and min_len > max_len:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from agentflow.messages import Decision, Message, Usage
+from agentflow.messages import Decision, Message, Usage, latest_user_text
 
 __all__ = ["GuaranteedModel", "Model", "ModelRequest", "ModelResponse", "SamplingSettings", "ToolSpec"]
 
@@ -53,6 +53,13 @@ class ModelRequest:
     role: str = (
         ""  # the role asking (agent, planner, a specialist's name, ...): scripted models may script per role
     )
+    #: the graph offers a refusal: the decision `{"reasoning": ..., "refuse": true}` answers with this fixed text
+    refusal: str | None = None
+
+    @property
+    def quote_source(self) -> str | None:
+        """The text quoted arguments (`agentflow.Quoted`) are spans of: the latest user message."""
+        return latest_user_text(self.messages)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

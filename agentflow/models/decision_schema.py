@@ -4,9 +4,14 @@ Shape (key order fixed, reasoning first so the model "thinks" before it commits)
 
     {"reasoning": "...", "tool_calls": [{"name": "<tool>", "arguments": {...}}, ...]}
     {"reasoning": "...", "final_answer": <final schema, a string by default>}
+    {"reasoning": "...", "refuse": true}          (only when the graph offers a refusal)
 
 Each tool's argument schema is embedded as-is; its `$defs` are hoisted to the root under a per-tool prefix
-so `$ref`s stay resolvable.
+so `$ref`s stay resolvable. Quoted arguments (`agentflow.Quoted`) are bound to the request's text
+(`quote_source`), so the grammar allows only spans of it there.
+
+A refusal is a decision like any other, but its answer is not generated: the graph's fixed `refusal` text
+becomes the final answer, so a model that cannot help says so cleanly instead of improvising a reply.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentflow.decoding.quotes import bind_quotes
 from agentflow.exceptions import ModelError
 from agentflow.messages import Decision, ToolCall
 from agentflow.models.base import ToolSpec
@@ -92,8 +98,11 @@ def decision_schema(
     *,
     max_reasoning_chars: int = 300,
     max_calls: int = 4,
+    refusal: str | None = None,
+    quote_source: str | None = None,
 ) -> dict[str, Any]:
-    """The schema of one decision over `tools` (see the module docstring)."""
+    """The schema of one decision over `tools` (see the module docstring): with `refusal`, a refusal may be
+    decided; quoted arguments are bound to `quote_source` (left unbound when None)."""
     root_defs: dict[str, Any] = {}
     reasoning = {"type": "string", "maxLength": max_reasoning_chars}
     final = _embed(final_schema or DEFAULT_FINAL_SCHEMA, "final__", root_defs)
@@ -106,7 +115,9 @@ def decision_schema(
                     "type": "object",
                     "properties": {
                         "name": {"const": tool.name},
-                        "arguments": _embed(tool.parameters, f"{tool.name}__", root_defs),
+                        "arguments": _embed(
+                            bind_quotes(tool.parameters, quote_source), f"{tool.name}__", root_defs
+                        ),
                     },
                     "required": ["name", "arguments"],
                     "additionalProperties": False,
@@ -136,14 +147,24 @@ def decision_schema(
             "additionalProperties": False,
         }
     )
+    if refusal is not None:
+        branches.append(
+            {
+                "type": "object",
+                "properties": {"reasoning": reasoning, "refuse": {"const": True}},
+                "required": ["reasoning", "refuse"],
+                "additionalProperties": False,
+            }
+        )
     schema: dict[str, Any] = branches[0] if len(branches) == 1 else {"anyOf": branches}
     if root_defs:
         schema = {**schema, "$defs": root_defs}
     return schema
 
 
-def parse_decision(text: str, step: int) -> Decision:
-    """Parse decoded text into a `Decision`, assigning call ids; raise `ModelError` naming the problem."""
+def parse_decision(text: str, step: int, refusal: str | None = None) -> Decision:
+    """Parse decoded text into a `Decision`, assigning call ids (a refusal answers with `refusal`); raise
+    `ModelError` naming the problem."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -151,13 +172,18 @@ def parse_decision(text: str, step: int) -> Decision:
         raise ModelError(
             f"model output is not valid JSON ({exc.msg} at char {exc.pos}): {snippet!r}"
         ) from None
-    return decision_from_data(data, step)
+    return decision_from_data(data, step, refusal)
 
 
-def decision_from_data(data: Any, step: int) -> Decision:
-    """Build a `Decision` from decoded JSON data, assigning call ids."""
+def decision_from_data(data: Any, step: int, refusal: str | None = None) -> Decision:
+    """Build a `Decision` from decoded JSON data, assigning call ids; `{"refuse": true}` answers with the fixed
+    `refusal` text (a `ModelError` when the graph offers none)."""
     if not isinstance(data, dict):
         raise ModelError(f"model output must be a JSON object, got {type(data).__name__}")
+    if data.get("refuse") is True and not data.get("tool_calls") and data.get("final_answer") is None:
+        if refusal is None:
+            raise ModelError("the model refused, but this graph offers no refusal (no fixed refusal text)")
+        return Decision(reasoning=data.get("reasoning", "") or "", final_answer=refusal)
     calls = data.get("tool_calls") or []
     if not isinstance(calls, list):
         raise ModelError("model output: 'tool_calls' must be a list")

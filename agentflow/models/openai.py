@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from agentflow.decoding.quotes import provider_schema
 from agentflow.exceptions import (
     ContextWindowError,
     GrammarRejectedError,
@@ -217,7 +218,12 @@ class OpenAIModel:
             return await self._decide(client, request)
 
     async def _decide(self, client: httpx.AsyncClient, request: ModelRequest) -> ModelResponse:
-        schema = decision_schema(request.tools, request.final_schema)
+        schema = decision_schema(
+            request.tools,
+            request.final_schema,
+            refusal=request.refusal,
+            quote_source=request.quote_source,
+        )
         constraint = await self._constraint(client, request, schema)
         max_tokens = self._max_tokens(request)
         conversation = _Conversation(render_chat(request))
@@ -242,9 +248,16 @@ class OpenAIModel:
                     f"max_tokens={max_tokens}: the prompt ({attempt.input_tokens} tokens) plus max_tokens does not "
                     "fit the model's context window (for vLLM: raise --max-model-len)"
                 )
-            check = check_decision_output(attempt.text, request.tools, request.final_schema, schema)
+            check = check_decision_output(
+                attempt.text,
+                request.tools,
+                request.final_schema,
+                schema,
+                refusal=request.refusal,
+                quote_source=request.quote_source,
+            )
             if check.ok:
-                decision = decision_from_data(check.data, request.step)
+                decision = decision_from_data(check.data, request.step, request.refusal)
                 return ModelResponse(
                     decision=decision,
                     usage=usage,
@@ -295,9 +308,10 @@ class OpenAIModel:
         return {"response_format": self._response_format(schema)} if self._send_response_format else {}
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # quoted arguments become the enum of their spans when few enough (else agentflow's check catches them)
         return {
             "type": "json_schema",
-            "json_schema": {"name": "decision", "schema": schema, "strict": self._strict},
+            "json_schema": {"name": "decision", "schema": provider_schema(schema), "strict": self._strict},
         }
 
     async def _model_name(self, client: httpx.AsyncClient) -> str:
@@ -480,9 +494,9 @@ class VLLMServerModel(OpenAIModel):
         return not self._grammar_rejected
 
     def _compiled(self, request: ModelRequest) -> Any:
-        from agentflow.models.decision_grammar import compile_decision
+        from agentflow.models.decision_grammar import compile_request
 
-        return compile_decision(request.tools, request.final_schema)  # cached; refuses what it can't enforce
+        return compile_request(request)  # cached; refuses what it can't enforce; quoted arguments bound
 
     def _max_tokens(self, request: ModelRequest) -> int | None:
         from agentflow.decoding import MaxTokensTooSmallError
@@ -560,7 +574,12 @@ class VLLMServerModel(OpenAIModel):
                     self._grammar_rejected = True
                     constraint = {
                         "response_format": self._response_format(
-                            decision_schema(request.tools, request.final_schema)
+                            decision_schema(
+                                request.tools,
+                                request.final_schema,
+                                refusal=request.refusal,
+                                quote_source=request.quote_source,
+                            )
                         )
                     }
                     continue

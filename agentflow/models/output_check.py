@@ -1,6 +1,6 @@
 """Checking a model's output text as a decision: strict JSON, each tool call's arguments against that tool's
-own schema (its declared draft, formats checked), the final answer against the final schema, the decision
-schema. Every backend that does not decode under agentflow's grammar relies on it, and those that do use it
+own schema (its declared draft, formats checked; quoted arguments against the request), the final answer
+against the final schema, the decision schema. Every backend that does not decode under agentflow's grammar relies on it, and those that do use it
 as the last line of defence. A failure is an `OutputError` (message, JSON Schema keyword, JSON path); the
 retry turn a model sees is `retry_message`; a model that never gets it right ends the step with
 `agentflow.exceptions.InvalidModelOutputError`.
@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
+from agentflow.decoding.quotes import bind_quotes, validator_for_quotes
 from agentflow.exceptions import ModelError
 from agentflow.formats import format_checker
 from agentflow.models.base import ToolSpec
@@ -65,7 +66,7 @@ def _schema_error(instance: Any, schema: Any, base_path: str = "$") -> OutputErr
         if isinstance(schema, dict)
         else Draft202012Validator
     )
-    validator = cls(schema, format_checker=format_checker(cls))
+    validator = validator_for_quotes(cls)(schema, format_checker=format_checker(cls))
     error: ValidationError | None = best_match(validator.iter_errors(instance))
     if error is None:
         return None
@@ -78,11 +79,15 @@ def check_decision_output(
     tools: Sequence[ToolSpec],
     final_schema: dict[str, Any] | None = None,
     schema: dict[str, Any] | None = None,
+    *,
+    refusal: str | None = None,
+    quote_source: str | None = None,
 ) -> DecisionCheck:
     """Is `text` a valid decision over `tools`? Strict JSON (no duplicate keys, NaN, U+FFFD), then each tool
-    call's arguments against that tool's schema, the final answer against `final_schema`, and the whole
-    decision schema (`schema`, built when not given). The first problem found is returned with its keyword
-    and JSON path, in the order most useful to a model fixing its output."""
+    call's arguments against that tool's schema (quoted arguments: spans of `quote_source`), the final answer
+    against `final_schema`, and the whole decision schema (`schema`, built when not given; a refusal is valid
+    only with `refusal`). The first problem found is returned with its keyword and JSON path, in the order most
+    useful to a model fixing its output."""
     from agentflow.decoding.validate import check_output
 
     verdict = check_output(text, {})  # strict JSON only
@@ -110,18 +115,24 @@ def check_decision_output(
                 )
             tool = by_name.get(name) if isinstance(name, str) else None
             if tool is not None and "arguments" in call:
-                error = _schema_error(call["arguments"], tool.parameters, f"$.tool_calls[{i}].arguments")
+                error = _schema_error(
+                    call["arguments"],
+                    bind_quotes(tool.parameters, quote_source),
+                    f"$.tool_calls[{i}].arguments",
+                )
                 if error is not None:
                     return DecisionCheck(data, error)
     if final_schema is not None and "final_answer" in data:
         error = _schema_error(data["final_answer"], final_schema, "$.final_answer")
         if error is not None:
             return DecisionCheck(data, error)
-    error = _schema_error(data, schema if schema is not None else decision_schema(tools, final_schema))
+    if schema is None:
+        schema = decision_schema(tools, final_schema, refusal=refusal, quote_source=quote_source)
+    error = _schema_error(data, schema)
     if error is not None:
         return DecisionCheck(data, error)
     try:
-        decision_from_data(data, 0)
+        decision_from_data(data, 0, refusal)
     except ModelError as exc:
         return DecisionCheck(data, OutputError(cut(str(exc)), "decision"))
     return DecisionCheck(data)

@@ -28,6 +28,8 @@ _INSTRUCTIONS = (
     '"arguments": {...}}]}. To answer: {"reasoning": "...", "final_answer": ...}.'
 )
 
+_REFUSAL = ' To decline a request no tool serves: {"reasoning": "...", "refuse": true}.'
+
 
 def tools_block(tools: list[ToolSpec]) -> str:
     if not tools:
@@ -66,7 +68,7 @@ def render_chat(request: ModelRequest) -> list[dict[str, str]]:
         system_parts.append(
             "final_answer must match: " + json.dumps(request.final_schema, separators=(",", ":"))
         )
-    system_parts.append(_INSTRUCTIONS)
+    system_parts.append(_INSTRUCTIONS + (_REFUSAL if request.refusal is not None else ""))
     return [{"role": "system", "content": "\n\n".join(p for p in system_parts if p)}, *turns]
 
 

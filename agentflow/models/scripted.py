@@ -44,11 +44,11 @@ def _as_data(item: DecisionLike) -> dict[str, Any]:
 def _respond(data: dict[str, Any], request: ModelRequest, model_name: str) -> ModelResponse:
     usage_override = data.pop("usage", None) or {}
     try:
-        decision = decision_from_data(data, request.step)
+        decision = decision_from_data(data, request.step, request.refusal)
     except ModelError as exc:
         raise ModelError(f"{model_name}: step {request.step}: {exc}") from None
     raw = json.dumps(
-        {k: v for k, v in data.items() if k in ("reasoning", "tool_calls", "final_answer")},
+        {k: v for k, v in data.items() if k in ("reasoning", "tool_calls", "final_answer", "refuse")},
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -116,7 +116,9 @@ class ScriptedModel:
             for case in cases:
                 for index, data in enumerate(case.decisions):
                     try:
-                        decision_from_data(dict(data, usage=None) if "usage" in data else data, 0)
+                        decision_from_data(
+                            dict(data, usage=None) if "usage" in data else data, 0, "(the graph's refusal)"
+                        )
                     except ModelError as exc:
                         raise ModelSpecError(f"scripted {where}decision #{index}: {exc}") from None
         self._spec = spec

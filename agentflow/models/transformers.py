@@ -17,12 +17,18 @@ small or busy machine makes a small model's decisions many times slower as threa
 process may use. Decisions on one model run one at a time, on one decoding worker; concurrent runs queue
 for it in order instead of fighting over the cores.
 
+Answers grounded in the conversation (`decoding.grounded`: every number of a plain-text answer copied from the
+request, a tool result or a call's arguments; llguidance only) are on with `grounded_answers=True`, or when the
+model directory's `agentflow.json` says `{"grounded_answers": true}`; with `"answer_words": [...]` there, the
+answer's other words must come from that list too (the bundled demo model's profile says both).
+
 Spec: `transformers:PATH`, `transformers:PATH?engine=NAME&threads=N`. torch, transformers and the engines are
 imported only when a model is loaded, so importing this module (and starting the CLI) stays fast.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Sequence
@@ -51,6 +57,7 @@ ENGINES = ("auto", "llguidance", "xgrammar", "outlines_core")  # agentflow.decod
 DEFAULT_ENGINE = "auto"
 SMALL_MODEL_PARAMS = 50_000_000  # up to this size a decision is faster on one thread than on several
 THREADS_ENV = "AGENTFLOW_TORCH_THREADS"
+PROFILE = "agentflow.json"  # a model directory's decoding defaults (optional)
 
 _MODEL_FILES = ("config.json",)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -74,6 +81,7 @@ class TransformersModel:
         device: str = "cpu",
         threads: int | None = None,
         spec: str | None = None,
+        grounded_answers: bool | None = None,
     ) -> None:
         if engine not in ENGINES:
             raise ConfigError(f"unknown mask engine {engine!r}; choose one of: {', '.join(ENGINES)}")
@@ -86,6 +94,11 @@ class TransformersModel:
         self._spec = spec
         self._path = Path(path).expanduser()
         check_model_dir(self._path)
+        profile = _profile(self._path)
+        if grounded_answers is None:
+            grounded_answers = bool(profile.get("grounded_answers", False))
+        self._grounded = grounded_answers
+        self._answer_words: list[str] | None = profile.get("answer_words")
         self._engine = engine
         self._device = device
         self._lock = anyio.Lock()  # callers queue here, not in worker threads
@@ -117,6 +130,11 @@ class TransformersModel:
     def last_engine(self) -> str | None:
         """The mask engine that decoded the latest decision (what "auto" chose), None before the first."""
         return self._last_engine
+
+    @property
+    def grounded_answers(self) -> bool:
+        """Are plain-text answers decoded grounded in the conversation (`decoding.grounded`)?"""
+        return self._grounded
 
     @property
     def device(self) -> str:
@@ -240,14 +258,30 @@ class TransformersModel:
                 report["auto"] = exc
         return report
 
-    def _compile(self, tools: Sequence[ToolSpec], final_schema: dict[str, Any] | None) -> Any:
-        from agentflow.models.decision_grammar import compile_decision
+    def _compile(
+        self,
+        tools: Sequence[ToolSpec],
+        final_schema: dict[str, Any] | None,
+        request: ModelRequest | None = None,
+    ) -> Any:
+        from agentflow.models.decision_grammar import compile_decision, compile_request
 
-        compiled = compile_decision(tools, final_schema)  # cached; refuses what no engine can enforce
+        # cached; refuses what no engine can enforce. A request binds quoted arguments and offers its refusal.
+        compiled = (
+            compile_decision(tools, final_schema)
+            if request is None
+            else compile_request(request, grounded=self._grounded, answer_words=self._answer_words)
+        )
         if self._engine != "auto":
             from agentflow.models.decision_grammar import check_decision_engine
 
-            check_decision_engine(compiled, tools, final_schema, self._engine)
+            check_decision_engine(
+                compiled,
+                tools,
+                final_schema,
+                self._engine,
+                quote_source=request.quote_source if request is not None else None,
+            )
         return compiled
 
     # ------------------------------------------------------------------------------------------- decoding
@@ -264,14 +298,14 @@ class TransformersModel:
                 stop.set()  # the worker ends at its next token; `_generate_lock` holds off the next call till then
                 raise
         usage = Usage(input_tokens=input_tokens, output_tokens=sample.n_tokens)
-        decision = parse_decision(sample.text, request.step)
+        decision = parse_decision(sample.text, request.step, request.refusal)
         return ModelResponse(
             decision=decision, usage=usage, raw_text=sample.text, model_name=self.name, engine=sample.engine
         )
 
     def _generate(self, request: ModelRequest, stop: threading.Event) -> tuple[Any, int]:
         """Blocking: compile (or reuse) the grammar, load, render the prompt, sample. Runs in a worker thread."""
-        compiled = self._compile(request.tools, request.final_schema)
+        compiled = self._compile(request.tools, request.final_schema, request)
         self.load()
         with self._generate_lock:
             self._use_threads()
@@ -338,6 +372,29 @@ def _default_threads(model: Any) -> int:
     """One thread for a small model (its matrices are too small to split profitably); else every usable core."""
     params = sum(p.numel() for p in model.parameters())
     return 1 if params <= SMALL_MODEL_PARAMS else _usable_cores()
+
+
+def _profile(path: Path) -> dict[str, Any]:
+    """The model directory's decoding defaults (`agentflow.json`, optional), e.g. `{"grounded_answers": true}`."""
+    file = path / PROFILE
+    if not file.is_file():
+        return {}
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelSpecError(f"{file} is not valid JSON: {exc}") from None
+    words = data.get("answer_words") if isinstance(data, dict) else None
+    if (
+        not isinstance(data, dict)
+        or set(data) - {"grounded_answers", "answer_words"}
+        or not isinstance(data.get("grounded_answers", False), bool)
+        or (words is not None and not (isinstance(words, list) and all(isinstance(w, str) for w in words)))
+    ):
+        raise ModelSpecError(
+            f"{file}: expected an object with 'grounded_answers' (true or false) and optionally "
+            "'answer_words' (a list of words)"
+        )
+    return data
 
 
 def check_model_dir(path: Path) -> None:

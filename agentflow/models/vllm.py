@@ -200,7 +200,14 @@ class VLLMModel:
             gen.text,
             request.tools,
             request.final_schema,
-            decision_schema(request.tools, request.final_schema),
+            decision_schema(
+                request.tools,
+                request.final_schema,
+                refusal=request.refusal,
+                quote_source=request.quote_source,
+            ),
+            refusal=request.refusal,
+            quote_source=request.quote_source,
         )
         if not check.ok:
             snippet = gen.text if len(gen.text) <= 200 else gen.text[:120] + " ... " + gen.text[-60:]
@@ -208,7 +215,7 @@ class VLLMModel:
                 f"vLLM returned an output that is not a valid decision although it was decoded under agentflow's "
                 f"grammar ({check.error}; finish_reason={gen.finish_reason!r}): {snippet!r}"
             )
-        decision = decision_from_data(check.data, request.step)
+        decision = decision_from_data(check.data, request.step, request.refusal)
         return ModelResponse(
             decision=decision, usage=usage, raw_text=gen.text, model_name=self.name, engine="vllm:guidance"
         )
@@ -216,9 +223,9 @@ class VLLMModel:
     def _generate(self, request: ModelRequest) -> _Generation:
         """Blocking: start the engine, compile (cached), check limits, render, generate. In a worker thread."""
         from agentflow.decoding import DecodingInvariantError, MaxTokensTooSmallError
-        from agentflow.models.decision_grammar import compile_decision
+        from agentflow.models.decision_grammar import compile_request
 
-        compiled = compile_decision(request.tools, request.final_schema)  # refuses what it can't enforce
+        compiled = compile_request(request)  # refuses what it can't enforce; quoted arguments bound
         settings = request.settings
         max_tokens = settings.max_tokens if settings.max_tokens is not None else compiled.min_max_tokens
         if max_tokens < compiled.min_max_tokens:

@@ -17,7 +17,7 @@ from langgraph.graph import END
 
 from agentflow.context.policy import ContextPolicy
 from agentflow.events import ModelCalled, ModelOffer, StepStarted, now_iso
-from agentflow.exceptions import ModelError
+from agentflow.exceptions import ConfigError, ModelError
 from agentflow.failpoints import failpoint
 from agentflow.messages import Decision, Message, assistant_message, system_message, user_message
 from agentflow.models.base import Model, ModelRequest
@@ -65,9 +65,11 @@ async def model_step(
     tools: Sequence[Tool] = (),
     final_schema: dict[str, Any] | None = None,
     model: Model | None = None,
+    refusal: str | None = None,
 ) -> tuple[Decision, str, str]:
     """One model decision (a step) inside a node: budget check, the model for `role`, trace events, and the
     decision journal (a node re-run after a crash or a pause reuses its decision instead of deciding again).
+    With `refusal`, the model may refuse (the decision's answer is then that fixed text).
     Returns (decision, raw text, the decision's task id). At most one call per node execution."""
     svc = services()
     svc.tracker.check_before_model()
@@ -92,6 +94,7 @@ async def model_step(
         settings=svc.settings,
         step=step,
         role=role,
+        refusal=refusal,
     )
     offer = await _record_offer(svc, request)
     started_at = now_iso()
@@ -175,7 +178,11 @@ async def _record_offer(svc: Any, request: ModelRequest) -> str:
 
 class ModelNode:
     """Ask the model for the next decision. `role` picks a per-role model override (`--model ROLE=SPEC`);
-    `context` cuts older turns when the conversation nears the model's context window."""
+    `context` cuts older turns when the conversation nears the model's context window.
+
+    `refusal` offers the model a way to decline: a decision `{"reasoning": ..., "refuse": true}` whose final
+    answer is this fixed text (not generated, so never garbled or made up). It must be a valid final answer.
+    """
 
     def __init__(
         self,
@@ -186,6 +193,7 @@ class ModelNode:
         final_schema: dict[str, Any] | None = None,
         role: str = "agent",
         context: ContextPolicy | None = None,
+        refusal: str | None = None,
     ) -> None:
         self.tools, self.tool_sources = split_tools(tools)
         self.local_tools = self.tools  # (what `graph_sources` checks source tools' names against)
@@ -195,6 +203,7 @@ class ModelNode:
         self.final_schema = final_schema
         self.role = role
         self.model_roles = [role]  # (what `--model ROLE=SPEC` may name: agentflow.graph_walk)
+        self.refusal = _checked_refusal(refusal, final_schema)
 
     async def __call__(self, state: AgentState) -> dict[str, Any]:
         history = list(state.get("messages") or [])
@@ -208,7 +217,12 @@ class ModelNode:
         if self.context is not None:  # near the context window: cut older turns by the declared policy
             messages = await self.context.apply(messages, role=self.role, tools=tools, model=self.model)
         decision, raw_text, task = await model_step(
-            messages, role=self.role, tools=tools, final_schema=self.final_schema, model=self.model
+            messages,
+            role=self.role,
+            tools=tools,
+            final_schema=self.final_schema,
+            model=self.model,
+            refusal=self.refusal,
         )
         message = assistant_message(decision, raw_text)
         message["decision_id"] = task
@@ -218,6 +232,23 @@ class ModelNode:
             update["output"] = decision.final_answer
             update["partial"] = decision.final_answer
         return update  # (a decision to call tools is not a result: the partial result stays the last one)
+
+
+def _checked_refusal(refusal: str | None, final_schema: dict[str, Any] | None) -> str | None:
+    """`refusal` if it is a usable fixed answer (non-empty text that the final-answer schema accepts), else a
+    `ConfigError` saying why."""
+    if refusal is None:
+        return None
+    if not isinstance(refusal, str) or not refusal.strip():
+        raise ConfigError("refusal must be a non-empty text (the fixed answer of a refusal)")
+    if final_schema is not None:
+        from jsonschema import Draft202012Validator, validators
+
+        cls = validators.validator_for(final_schema, default=Draft202012Validator)
+        error = next(iter(cls(final_schema).iter_errors(refusal)), None)
+        if error is not None:
+            raise ConfigError(f"refusal text is not a valid final answer under final_schema: {error.message}")
+    return refusal
 
 
 def route_after_model(state: AgentState) -> str:

@@ -23,7 +23,7 @@ from agentflow.approval import ApprovalPolicy, HumanDecision, PendingCall, needs
 from agentflow.events import ToolCalled
 from agentflow.exceptions import ToolArgumentsError, UserError
 from agentflow.failpoints import failpoint
-from agentflow.messages import Message, ToolCall, tool_message
+from agentflow.messages import Message, ToolCall, latest_user_text, tool_message
 from agentflow.nodes.state import AgentState
 from agentflow.redaction import REDACTED, RESULT, redact_fields
 from agentflow.runtime.journal import outcome_from_dict
@@ -89,6 +89,13 @@ class ToolNode:
         calls = [ToolCall.model_validate(c) for c in last.get("tool_calls") or []]
         if not calls:
             return {}
+        # what the model's `Quoted` arguments must be quoted from (a human's edit is taken as written)
+        request = latest_user_text(messages)
+        proposed = {c.id: c.arguments for c in calls}
+
+        def quote_source(call: ToolCall) -> str | None:
+            return request if call.arguments == proposed.get(call.id) else None
+
         # keyed by the decision (the model task that made it), which survives a crash: see ModelNode
         task = last.get("decision_id") or current_task()
         outcomes: dict[str, ToolOutcome] = {}
@@ -149,11 +156,11 @@ class ToolNode:
                 # call it has in flight).
                 if answered:
                     for call in to_run:
-                        await self._run_one(svc, task, call, outcomes)
+                        await self._run_one(svc, task, call, outcomes, quote_source(call))
                 else:
                     async with anyio.create_task_group() as tg:
                         for call in to_run:
-                            tg.start_soon(self._run_one, svc, task, call, outcomes)
+                            tg.start_soon(self._run_one, svc, task, call, outcomes, quote_source(call))
             needs_input = [
                 self._ask(svc, o.call, last, tools.get(o.call.name), elicitation=o.elicitation)
                 for o in outcomes.values()
@@ -244,7 +251,12 @@ class ToolNode:
         outcomes[call.id] = outcome
 
     async def _run_one(
-        self, svc: RunServices, task: str, call: ToolCall, outcomes: dict[str, ToolOutcome]
+        self,
+        svc: RunServices,
+        task: str,
+        call: ToolCall,
+        outcomes: dict[str, ToolOutcome],
+        request: str | None = None,
     ) -> None:
         if svc.replay is not None:  # a replay: the recorded result stands in for the call, when it matches
             recorded = svc.replay.tool_outcome(call, agent_label(self.role), _step(svc, task))
@@ -282,6 +294,7 @@ class ToolNode:
             context=svc.context,
             cancelled=svc.cancelled,
             base_logger=svc.logger,
+            request=request,
         )
         outcome = await execute_call(call, tools, context, max_observation_chars=self.max_observation_chars)
         outcomes[call.id] = outcome

@@ -28,12 +28,14 @@ def react_graph(
     role: str = "agent",
     approval: ApprovalPolicy | Mapping[str, ApprovalPolicy] | None = None,
     context: ContextPolicy | None = None,
+    refusal: str | None = None,
 ) -> StateGraph:
     """A ReAct `StateGraph` (not compiled: the runner compiles it with the SQLite checkpointer).
 
     `model=None` uses the run's model (`--model`); pass one to pin it. `approval` overrides the tools' approval
     policies (one for all, or by tool name). `context` keeps long conversations inside the model's context
-    window (`ContextPolicy.keep_last()`, `.summarize()`, `.custom(fn)`).
+    window (`ContextPolicy.keep_last()`, `.summarize()`, `.custom(fn)`). `refusal` lets the model decline a
+    request it cannot serve with this fixed answer (see `ModelNode`).
     """
     builder = StateGraph(AgentState)
     builder.add_node(
@@ -45,6 +47,7 @@ def react_graph(
             final_schema=final_schema,
             role=role,
             context=context,
+            refusal=refusal,
         ),
     )
     builder.add_node("tools", ToolNode(tools, role=role, approval=approval))

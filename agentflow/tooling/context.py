@@ -38,7 +38,8 @@ class RunContext:
       search) for tools that keep data across runs (the notes tool does); None outside a run with storage;
     - `context`: the values given to the run (`agentflow run --context KEY=VALUE`), e.g. a user id;
     - `logger`: a structlog logger bound to run, step and call;
-    - `cancelled`: set when the run is being cancelled; long sync tools should poll `is_cancelled()`.
+    - `cancelled`: set when the run is being cancelled; long sync tools should poll `is_cancelled()`;
+    - `request`: the latest user message (quoted arguments are checked against it); None outside a run.
     """
 
     run_id: str
@@ -48,6 +49,7 @@ class RunContext:
     context: Mapping[str, Any] = field(default_factory=dict)
     cancelled: anyio.Event | None = None
     base_logger: Any = None
+    request: str | None = None
     _logger: Any = None
 
     @property

@@ -179,7 +179,7 @@ async def execute_call(
         available = ", ".join(sorted(tools)) or "none"
         return outcome(f"unknown tool '{call.name}'; available tools: {available}", error_type="unknown_tool")
     try:
-        kwargs = tool.validate_arguments(call.arguments)
+        kwargs = tool.validate_arguments(call.arguments, quote_source=context.request)
     except ToolArgumentsError as exc:
         return outcome(str(exc), error_type="invalid_arguments")
     if tool.context_param:

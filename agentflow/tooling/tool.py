@@ -17,10 +17,12 @@ from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
+from agentflow.decoding.quotes import bind_quotes, has_quotes, validator_for_quotes
 from agentflow.exceptions import ToolArgumentsError, ToolDefinitionError, ToolError
 from agentflow.models.base import ToolSpec
 from agentflow.redaction import RESULT, Sensitive
 from agentflow.tooling.context import RunContext
+from agentflow.tooling.quoted import QUOTE_SOURCE
 from agentflow.tooling.schema import arguments_schema
 
 __all__ = ["Tool", "format_validation_error", "tool"]
@@ -121,19 +123,27 @@ class Tool:
         assert self.args_model is not None
         return _schema_of(self.args_model)
 
-    def validate_arguments(self, arguments: Any) -> dict[str, Any]:
+    def validate_arguments(self, arguments: Any, *, quote_source: str | None = None) -> dict[str, Any]:
         """The keyword arguments for `function` from a call's JSON arguments (the `RunContext` not included).
+        Quoted arguments (`agentflow.Quoted`) must be spans of `quote_source` (the request) when it is given.
 
         Raises `ToolArgumentsError` whose message is the observation the model reads, e.g.
         `invalid arguments for tool 'lookup': argument 'limit': Input should be less than or equal to 50 (got 80)`.
         """
         if self.args_model is not None:
             try:
-                args = self.args_model.model_validate(arguments)
+                args = self.args_model.model_validate(arguments, context={QUOTE_SOURCE: quote_source})
             except ValidationError as exc:
                 raise ToolArgumentsError(format_validation_error(self.name, exc)) from None
             return {name: getattr(args, name) for name in type(args).model_fields}
-        problems = _schema_problems(self._validator, arguments)
+        validator = self._validator
+        if quote_source is not None and self.input_schema is not None and has_quotes(self.input_schema):
+            base: Any = type(validator)
+            cls = validator_for_quotes(base)
+            validator = cls(
+                bind_quotes(self.input_schema, quote_source), format_checker=validator.format_checker
+            )
+        problems = _schema_problems(validator, arguments)
         if problems:
             raise ToolArgumentsError(f"invalid arguments for tool '{self.name}': " + "; ".join(problems))
         return dict(arguments)

@@ -4,7 +4,8 @@ An episode is the conversation the ReAct graph would hold for a task with a perf
 
     system prompt, user request, decision 1 (a tool call), the tool's observation, decision 2 (the answer)
 
-(out-of-scope requests: one decision, the answer). Observations come from running the bundled tools through
+(out-of-scope requests: one decision, a refusal `{"reasoning": ..., "refuse": true}` whose answer is the react
+graph's fixed text). Observations come from running the bundled tools through
 `agentflow.tooling.execute.execute_call`, the function the graph's tool node uses, so they are exactly what the
 model will read; the clock and the notes' timestamps are frozen at random instants so episodes vary and are
 reproducible. Decisions are compact JSON in the decision schema's key order (reasoning first).
@@ -32,7 +33,7 @@ from tasks import Task, ascii_unit
 
 import agentflow.toolkit.clock as clock_module
 import agentflow.toolkit.notes as notes_module
-from agentflow.graphs.react import SYSTEM_PROMPT
+from agentflow.graphs.react import REFUSAL, SYSTEM_PROMPT
 from agentflow.messages import (
     Decision,
     Message,
@@ -83,9 +84,6 @@ REASONING = {
     "error": "The tool failed.",
     "out_of_scope": "No tool fits this.",
 }
-OUT_OF_SCOPE_ANSWER = (
-    "Sorry, I can't help with that. I can do arithmetic, unit conversions, the current time and notes."
-)
 
 
 def decision_json(data: dict[str, Any]) -> str:
@@ -97,6 +95,13 @@ def _error_text(content: str) -> str:
     """The reason in a tool error observation ("tool 'x' failed: ToolError: division by zero" -> "division by zero")."""
     reason = content.split("ToolError: ", 1)[-1]
     return reason.split(";")[0]
+
+
+#: The words of the answer templates below (answers copy everything else from the conversation).
+TEMPLATE_WORDS = (
+    "Noted It is in From your notes I found no note about Sorry the calculator could not do that convert get "
+    "time tool failed UTC"
+).split()
 
 
 def final_answer(task: Task, call: dict[str, Any], content: str, is_error: bool) -> tuple[str, str]:
@@ -184,12 +189,10 @@ async def _store_notes(texts: list[str], rng: random.Random, store: Any) -> None
 async def play(task: Task, rng: random.Random, store: Any) -> Episode:
     """The conversation a perfect model has for `task`, with real observations."""
     messages: list[Message] = [system_message(SYSTEM_PROMPT), user_message(task.request)]
-    if task.call is None:
-        raw = decision_json({"reasoning": REASONING["out_of_scope"], "final_answer": OUT_OF_SCOPE_ANSWER})
+    if task.call is None:  # a refusal: decided, its text is the graph's (REFUSAL), never generated
+        raw = decision_json({"reasoning": REASONING["out_of_scope"], "refuse": True})
         messages.append(
-            assistant_message(
-                Decision(reasoning=REASONING["out_of_scope"], final_answer=OUT_OF_SCOPE_ANSWER), raw
-            )
+            assistant_message(Decision(reasoning=REASONING["out_of_scope"], final_answer=REFUSAL), raw)
         )
         return Episode(task, messages)
     rng.getrandbits(48)  # (kept: the draws after it stay those of the shipped model's data)
@@ -258,6 +261,44 @@ def render(episode: Episode, tokenizer: Any) -> tuple[list[int], list[int]]:
 def episode_text(episode: Episode, tokenizer: Any) -> str:
     ids, _ = render(episode, tokenizer)
     return tokenizer.decode(ids)
+
+
+def answer_vocabulary(episodes: list[Episode]) -> list[str]:
+    """The words the model's answers use that the conversation does not supply (its answer templates: "Noted",
+    "From your notes", unit symbols, ...): with grounded answers (agentflow.decoding.grounded, the model
+    directory's agentflow.json) every other word of an answer must be copied from the conversation."""
+    from agentflow.decoding.quotes import chunks
+    from agentflow.models.decision_grammar import conversation_sources
+
+    words = set(TEMPLATE_WORDS)
+    for episode in episodes:
+        messages = episode.messages
+        answer = messages[-1].get("content", "")
+        if messages[-1]["role"] != "assistant" or '"final_answer"' not in answer:
+            continue
+        supplied = {c for text in conversation_sources(messages[:-1]) for c in chunks(text)}
+        text = json.loads(answer)["final_answer"]
+        words.update(
+            c for c in chunks(text) if c not in supplied and c.isascii() and c.isalnum() and c[0].isalpha()
+        )
+    return sorted(words)
+
+
+def ungrounded_answers(episodes: list[Episode], words: list[str]) -> list[str]:
+    """Training answers the grounded-answer grammar would not allow (should be none)."""
+    from agentflow.decoding.grounded import is_grounded_words
+    from agentflow.models.decision_grammar import conversation_sources
+
+    vocab = sorted({v for w in words for v in (w, w[:1].upper() + w[1:])})
+    out = []
+    for episode in episodes:
+        last = episode.messages[-1]
+        if last["role"] != "assistant" or '"final_answer"' not in last["content"]:
+            continue
+        text = json.loads(last["content"])["final_answer"]
+        if not is_grounded_words(text, conversation_sources(episode.messages[:-1]), vocab, 400):
+            out.append(text)
+    return out
 
 
 def tokenizer_corpus(episodes: list[Episode]) -> Iterator[str]:

@@ -13,10 +13,16 @@ is never a training example. The hand-written paraphrases (paraphrases.jsonl) ar
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from note_facts import WRITE_STYLES, NoteFact, note_long, note_statement, note_todo, personal_questions
+
+from agentflow.decoding.quotes import is_quote
 
 HOLDOUT_EVERY = 7
 HOLDOUT_AT = 3
@@ -1669,21 +1675,66 @@ _SEARCH_QUERY = [  # use the query words ("locker code")
 ]
 
 
+def any_note(rng: random.Random, split: str) -> NoteFact:
+    """A note of any kind: "my X is Y" facts (tasks.py), to-dos and statements (note_facts.py)."""
+    r = rng.random()
+    if r < 0.4:
+        fact, subject, query, value = note_fact(rng)
+        return NoteFact(fact, subject, query, value, personal_questions(subject, value))
+    if r < 0.6:
+        return note_todo(rng)
+    if r < 0.8:
+        return note_statement(rng)
+    return note_long(rng)
+
+
+_TODO_WRITE = [
+    "Don't let me forget to {f}",
+    "Remember to {f}",
+    "To do: {f}",
+    "Todo - {f}",
+    "Add to my to-do list: {f}",
+    "I have to {f}",
+    "Note that I need to {f}",
+    "Remind me to {f}",
+]
+
+
+def write_request(rng: random.Random, note: NoteFact, split: str) -> str:
+    """A request to save `note`, in one of many styles, with surface noise."""
+    r = rng.random()
+    if note.text == note.key and " " in note.text and r < 0.25:  # a to-do
+        template = rng.choice(_split(_TODO_WRITE, split))
+    elif r < 0.6:
+        template = rng.choice(_split(WRITE_STYLES, split))
+    else:
+        template = rng.choice(_split(_WRITE, split))
+    return _noise(rng, template.format(f=note.text), split, suffix_p=0.15)
+
+
 def gen_write_note(rng: random.Random, split: str) -> Task:
-    fact, subject, query, value = note_fact(rng)
-    request = _noise(rng, rng.choice(_split(_WRITE, split)).format(f=fact), split, suffix_p=0.05)
-    fact = as_written(request, fact)
+    while True:
+        note = any_note(rng, split)
+        request = write_request(rng, note, split)
+        fact = as_written(request, note.text)
+        if is_quote(fact, request):  # the argument is quoted from the request: it must be a span of it
+            break
     return Task(
         skill="write_note",
         request=request,
         call={"name": "write_note", "arguments": {"text": fact}},
         expected=fact,
-        meta={"subject": subject, "query": query, "key": value},
+        meta={"subject": note.subject, "query": note.query, "key": note.key, "questions": note.questions},
     )
 
 
-def search_request(rng: random.Random, subject: str, query: str, split: str) -> str:
-    if rng.random() < 0.5:
+def search_request(
+    rng: random.Random, subject: str, query: str, split: str, questions: list[str] | None = None
+) -> str:
+    r = rng.random()
+    if questions and r < 0.5:
+        text = rng.choice(_split(questions, split) or questions)
+    elif r < 0.5 and not questions:
         template = rng.choice(_split(_SEARCH_SUBJECT, split))
         text = template.format(s=subject)
     else:
@@ -1693,18 +1744,19 @@ def search_request(rng: random.Random, subject: str, query: str, split: str) -> 
 
 
 def gen_search_note(rng: random.Random, split: str, *, n_distractors: int | None = None) -> Task:
-    fact, subject, query, value = note_fact(rng)
+    note = any_note(rng, split)
+    fact, subject, query, value = note.text, note.subject, note.query, note.key
     n = rng.choice([0, 1, 1, 2, 3]) if n_distractors is None else n_distractors
     distractors = []
     while len(distractors) < n:
-        other = note_fact(rng)
-        if other[2] != query and not set(other[2].lower().split()) & set(query.lower().split()):
-            distractors.append(other[0])
+        other = any_note(rng, split)
+        if other.query != query and not set(other.query.lower().split()) & set(query.lower().split()):
+            distractors.append(other.text)
     stored = list(distractors)
     present = rng.random() < 0.9 or n_distractors is not None
     if present:
         stored.insert(rng.randint(0, len(stored)), fact)
-    request = search_request(rng, subject, query, split)
+    request = search_request(rng, subject, query, split, note.questions)
     return Task(
         skill="search_notes",
         request=request,
@@ -1810,9 +1862,15 @@ _OOS_ANSWERS = [
 
 
 def gen_out_of_scope(rng: random.Random, split: str) -> Task:
-    request = rng.choice(_split(OUT_OF_SCOPE, split))
-    if rng.random() < 0.3 and request[0].isascii():
-        request = _noise(rng, request, split, upper=True)
+    """A request no tool serves: the short list above, or composed by scope.py (most of them)."""
+    from scope import gen_out_of_scope_request
+
+    if rng.random() < 0.15:
+        request = rng.choice(_split(OUT_OF_SCOPE, split))
+        if rng.random() < 0.3 and request[0].isascii():
+            request = _noise(rng, request, split, upper=True)
+    else:
+        request = gen_out_of_scope_request(rng, split)
     return Task(skill="out_of_scope", request=request, call=None)
 
 
@@ -1890,22 +1948,64 @@ GENERATORS = {
     "error": gen_error,
 }
 TRAIN_MIX = {
-    "calculator": 0.33,
-    "convert_units": 0.22,
+    "calculator": 0.32,
+    "convert_units": 0.19,
     "current_time": 0.09,
     "write_note": 0.15,
     "search_notes": 0.13,
-    "out_of_scope": 0.04,
+    "out_of_scope": 0.08,
     "error": 0.04,
 }
 
+#: Hand-written eval sets (never trained on): requests in them are kept out of the training tasks.
+EVAL_DIR = Path(__file__).resolve().parent / "eval"
+HELD_OUT_FILES = (
+    Path(__file__).resolve().parent / "paraphrases.jsonl",
+    EVAL_DIR / "notes.jsonl",
+    EVAL_DIR / "out_of_scope.jsonl",
+)
+
+
+def request_key(request: str) -> str:
+    """What two requests must differ in to count as different: their words, case and punctuation ignored."""
+    words = re.findall(r"\w+", request.lower())
+    return " ".join(words) if words else normalise(request)
+
+
+def held_out_requests() -> list[str]:
+    """Every request of the hand-written eval sets (`HELD_OUT_FILES`)."""
+    out: list[str] = []
+    for path in HELD_OUT_FILES:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                out += [row[k] for k in ("request", "write", "search") if row.get(k)]
+    return out
+
+
+def check_held_out(requests: set[str] | list[str]) -> None:
+    """Raise `ValueError` naming them if any hand-written eval request is among `requests` (case, punctuation
+    and spacing ignored): the eval sets must stay unseen."""
+    keys = {request_key(r) for r in requests}
+    leaked = sorted({r for r in held_out_requests() if request_key(r) in keys})
+    if leaked:
+        raise ValueError(f"{len(leaked)} held-out eval requests occur in the training tasks: {leaked[:10]}")
+
 
 def training_tasks(seed: int, n: int) -> list[Task]:
-    """The training tasks (deterministic in `seed`, `n`)."""
+    """The training tasks (deterministic in `seed`, `n`). A task whose request equals a hand-written eval
+    request (`request_key`) is drawn again, so the eval sets stay unseen."""
     rng = random.Random(seed)
     kinds = list(TRAIN_MIX)
     weights = [TRAIN_MIX[k] for k in kinds]
-    return [GENERATORS[rng.choices(kinds, weights=weights)[0]](rng, "train") for _ in range(n)]
+    held_out = {request_key(r) for r in held_out_requests()}
+    out: list[Task] = []
+    while len(out) < n:
+        task = GENERATORS[rng.choices(kinds, weights=weights)[0]](rng, "train")
+        if request_key(task.request) not in held_out:
+            out.append(task)
+    check_held_out([t.request for t in out])
+    return out
 
 
 def training_requests(seed: int, n: int) -> set[str]:
@@ -1919,7 +2019,8 @@ def normalise(request: str) -> str:
 def note_pair(rng: random.Random, split: str) -> tuple[Task, str]:
     """A write_note task and a later request that needs that note back (eval of the notes skill)."""
     task = gen_write_note(rng, split)
-    return task, search_request(rng, task.meta["subject"], task.meta["query"], split)
+    meta = task.meta
+    return task, search_request(rng, meta["subject"], meta["query"], split, meta.get("questions"))
 
 
 def eval_tasks(skill: str, n: int, *, seed: int, exclude: set[str]) -> list[Task]:

@@ -8,7 +8,8 @@ tokenizer on the training text -> render every episode with agentflow's prompt c
 template (plus copy drills and first-decision cuts) -> train a small Llama: first `--drill-steps` steps on short
 copy drills only (a copy curriculum), then the mix, the loss weighted 1 on decision tokens and
 `--context-weight` on the text it reads -> save a standard Hugging Face
-directory (config.json, model.safetensors, tokenizer files with the chat template, training.json, CHECKSUMS).
+directory (config.json, model.safetensors, tokenizer files with the chat template, training.json, CHECKSUMS)
+plus agentflow.json, the decoding defaults agentflow applies to it (answers grounded in the conversation).
 
 Validation during training is teacher-forced: a held-out decision counts as right when the argmax of every
 one of its tokens is the target token, which is exactly when greedy decoding reproduces it. The full check
@@ -45,9 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tasks", type=int, default=36000, help="training tasks (episodes)")
+    p.add_argument("--tasks", type=int, default=48000, help="training tasks (episodes)")
     p.add_argument("--val-tasks", type=int, default=300, help="held-out tasks for teacher-forced validation")
-    p.add_argument("--steps", type=int, default=5000)
+    p.add_argument("--steps", type=int, default=7000)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--warmup", type=int, default=100)
@@ -59,7 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--heads", type=int, default=2, help="attention heads (head size = hidden / heads; keep it 64)"
     )
     p.add_argument("--intermediate", type=int, default=384)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: on a busy 2-core machine 2 threads ran 1.7 s/step, 1 thread 0.37 s/step)",
+    )
     p.add_argument("--val-every", type=int, default=300)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument(
@@ -267,10 +273,18 @@ def main(argv: list[str] | None = None) -> None:
     log(f"generating {args.tasks} training tasks (seed {args.seed})")
     train_tasks = tasks.training_tasks(args.seed, args.tasks)
     train_requests = {t.request for t in train_tasks}
+    tasks.check_held_out(train_requests)  # the hand-written eval sets stay unseen (raises naming any leak)
+    log(f"none of the {len(tasks.held_out_requests())} hand-written eval requests is a training request")
     episodes = data.play_all(train_tasks, args.seed)
     validation = val_tasks(args.seed, args.val_tasks, train_requests)
     val_episodes = data.play_all(validation, args.seed + 1)
     log(f"{len(episodes)} episodes, {len(val_episodes)} validation episodes ({time.time() - started:.0f} s)")
+    # the model's answers are decoded grounded (agentflow.json below): every training answer must be allowed
+    words = data.answer_vocabulary(episodes)
+    ungrounded = data.ungrounded_answers(episodes[:5000], words)
+    if ungrounded:
+        raise SystemExit(f"training answers the grounded answer grammar would refuse: {ungrounded[:5]}")
+    log(f"answer words beyond the conversation: {len(words)}; every sampled training answer is grounded")
 
     tokenizer = build_tokenizer(data.tokenizer_corpus(episodes), args.vocab)
     rows = [data.render(e, tokenizer) for e in episodes]
@@ -394,6 +408,10 @@ def main(argv: list[str] | None = None) -> None:
         "validation": history,
     }
     (out_dir / "training.json").write_text(json.dumps(info, indent=2) + "\n")
+    # decoding defaults agentflow reads with the model: its answers copy from the conversation everything but
+    # its template words (agentflow.decoding.grounded), so a value or a note it reports cannot come out garbled
+    profile = {"grounded_answers": True, "answer_words": words}
+    (out_dir / "agentflow.json").write_text(json.dumps(profile, indent=2) + "\n")
     write_checksums(out_dir)
     size = sum(p.stat().st_size for p in out_dir.iterdir() if p.is_file())
     log(

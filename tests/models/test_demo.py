@@ -25,7 +25,7 @@ DEMO = REPO / "agentflow" / "models" / "demo"
 SCRIPTS = REPO / "scripts" / "demo_model"
 
 # sha256 of the shipped weights; retraining on purpose means updating this line and CHECKSUMS together.
-WEIGHTS_SHA256 = "92418227c63eb3d672e116616427066e8930e4313302fc67fbc483e78df0a3e5"
+WEIGHTS_SHA256 = "60b785b1cb2bcf9c2b42d598763cf54f3ed197fcc53f43964f6535a6d9f0d2a5"
 
 
 def sha256(path: Path) -> str:
@@ -53,6 +53,18 @@ def test_model_files_match_the_recorded_checksums() -> None:
     assert set(recorded) == shipped
     for name, digest in recorded.items():
         assert sha256(DEMO / name) == digest, f"{name} changed since training (CHECKSUMS)"
+
+
+def test_the_model_decodes_grounded_answers_with_its_template_words() -> None:
+    """agentflow.json turns grounded answers on with the answer words the training data's templates use; the
+    backend reads it."""
+    from agentflow.models.transformers import TransformersModel
+
+    profile = json.loads((DEMO / "agentflow.json").read_text())
+    assert profile["grounded_answers"] is True
+    assert {"Noted", "From", "your", "notes", "Sorry"} <= set(profile["answer_words"])
+    assert len(profile["answer_words"]) < 100
+    assert TransformersModel(DEMO).grounded_answers
 
 
 def test_model_loads_offline_in_the_standard_format(demo_tokenizer: Any) -> None:
@@ -221,3 +233,92 @@ def test_a_note_written_in_one_run_is_found_in_a_later_run(tmp_path: Path) -> No
 def test_requests_outside_its_skills_end_cleanly(request_text: str, tmp_path: Path) -> None:
     result = run_demo(request_text, tmp_path / "runs.db")
     assert result["status"] in ("succeeded", "budget_exhausted"), result
+
+
+# ------------------------------------------------------------------------- the first impression (issue 14)
+
+
+@pytest.fixture(scope="module")
+def demo_model() -> Any:
+    from agentflow.models.transformers import TransformersModel
+
+    model = TransformersModel(DEMO)
+    model.load()
+    return model
+
+
+async def _run(model: Any, request: str, db: Path) -> tuple[Any, list[dict[str, Any]]]:
+    import agentflow
+    from agentflow.store.runs import RunStore
+
+    result = await agentflow.run("react", request, db=db, model=model)
+    store = RunStore(db)
+    try:
+        calls = [
+            call
+            for event in store.events(result.run_id)
+            if event.kind == "model_called"
+            for call in (event.data.get("decision") or {}).get("tool_calls") or []
+        ]
+    finally:
+        store.close()
+    return result, calls
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "request_text", ["hello", "Who won the 1998 World Cup?", "Wie spät ist es in Berlin?", "Tell me a joke"]
+)
+async def test_out_of_scope_requests_get_the_fixed_refusal(
+    demo_model: Any, request_text: str, tmp_path: Path
+) -> None:
+    """Chit-chat, facts and other languages: no tool call, and the answer is the react graph's fixed refusal
+    (decided, never generated, so never garbled)."""
+    from agentflow.graphs.react import REFUSAL
+
+    result, calls = await _run(demo_model, request_text, tmp_path / "runs.db")
+    assert result.status == "succeeded" and calls == []
+    assert result.output == REFUSAL
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("request_text", "note"),
+    [
+        ("Note that the boiler was serviced on Monday", "the boiler was serviced on Monday"),
+        ("Write a note: buy milk", "buy milk"),
+        ("Save a note saying call the plumber", "call the plumber"),
+        ("jot down: the car needs new tyres", "the car needs new tyres"),
+    ],
+)
+async def test_notes_are_copied_exactly(
+    demo_model: Any, request_text: str, note: str, tmp_path: Path
+) -> None:
+    """The requests of issue 14: write_note is called with exactly the note (its text is quoted from the
+    request, so the grammar allows nothing misspelled)."""
+    result, calls = await _run(demo_model, request_text, tmp_path / "runs.db")
+    assert result.status == "succeeded"
+    assert [c["name"] for c in calls] == ["write_note"]
+    assert calls[0]["arguments"]["text"] == note
+
+
+def test_the_hand_written_eval_sets_are_never_trained_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The eval sets (scripts/demo_model/eval/, paraphrases.jsonl) were written before training and stay out of
+    it: none of their requests is a training request of the shipped model (case and punctuation ignored), and
+    every expected note is a span of its request (what a quoted argument can hold)."""
+    monkeypatch.syspath_prepend(str(SCRIPTS))  # (the task generator imports its siblings lazily)
+    import tasks
+
+    from agentflow.decoding.quotes import is_quote
+
+    args = json.loads((DEMO / "training.json").read_text())["args"]
+    tasks.check_held_out(tasks.training_requests(args["seed"], args["tasks"]))
+    held_out = tasks.held_out_requests()
+    assert len(held_out) >= 40 + 40 + 60
+    notes = [json.loads(line) for line in (SCRIPTS / "eval" / "notes.jsonl").read_text().splitlines()]
+    oos = (SCRIPTS / "eval" / "out_of_scope.jsonl").read_text().splitlines()
+    assert len(notes) >= 40 and len(oos) >= 60
+    for row in notes:
+        assert is_quote(row["text"], row["write"]), row

@@ -152,3 +152,43 @@ async def test_http_errors_and_api_keys(provider: FakeProvider, monkeypatch: pyt
     gone = OpenAIModel("tiny", "http://127.0.0.1:9/v1", timeout=5)
     with pytest.raises(ModelHTTPError, match="cannot connect"):
         await gone.decide(request())
+
+
+async def test_quoted_arguments_go_to_the_provider_as_an_enum_and_are_checked(provider: FakeProvider) -> None:
+    """A quoted argument is sent as the enum of the request's spans (no agentflow keys in the schema); a reply
+    that misquotes anyway is sent back naming the problem, and the corrected one is the decision."""
+    from agentflow.toolkit import DEFAULT_TOOLS
+
+    note = next(t for t in DEFAULT_TOOLS if t.name == "write_note")
+    misquote = json.dumps(
+        {"reasoning": "r", "tool_calls": [{"name": "write_note", "arguments": {"text": "buy milk!"}}]}
+    )
+    quote = json.dumps(
+        {"reasoning": "r", "tool_calls": [{"name": "write_note", "arguments": {"text": "buy milk"}}]}
+    )
+    provider.replies = [misquote, quote]
+    model = OpenAIModel.from_target(f"tiny@{provider.url}")
+    response = await model.decide(
+        ModelRequest(
+            messages=[{"role": "user", "content": "Write a note: buy milk"}], tools=[note.spec], step=1
+        )
+    )
+    assert response.decision.tool_calls[0].arguments == {"text": "buy milk"}
+    sent = json.dumps(provider.requests[0]["response_format"])
+    assert "x-agentflow" not in sent and "__quoted_text__" not in sent
+    assert '"enum": ["Write", "Write a", ' in sent and '"buy milk"' in sent
+    assert "not copied verbatim from the request" in provider.requests[1]["messages"][-1]["content"]
+
+
+async def test_a_refusal_decision_answers_with_the_fixed_text(provider: FakeProvider) -> None:
+    """With a refusal on offer, `{"refuse": true}` is a valid reply and becomes the fixed answer."""
+    provider.replies = [json.dumps({"reasoning": "not mine", "refuse": True})]
+    model = OpenAIModel.from_target(f"tiny@{provider.url}")
+    response = await model.decide(
+        ModelRequest(
+            messages=[{"role": "user", "content": "hello"}], tools=[add.spec], refusal="I can only add."
+        )
+    )
+    assert response.decision.final_answer == "I can only add."
+    branches = provider.requests[0]["response_format"]["json_schema"]["schema"]["anyOf"]
+    assert any("refuse" in b["properties"] for b in branches)

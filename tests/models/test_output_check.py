@@ -62,3 +62,38 @@ def test_the_final_answer_is_checked_against_the_final_schema() -> None:
         "minimum",
         "$.final_answer.n",
     )
+
+
+NOTE = ToolSpec(
+    name="write_note",
+    description="Save a note.",
+    parameters={
+        "type": "object",
+        "properties": {"text": {"type": "string", "x-agentflow-quoted": "request"}},
+        "required": ["text"],
+        "additionalProperties": False,
+    },
+)
+
+
+def test_quoted_arguments_are_checked_against_the_request() -> None:
+    """A quoted argument must be a span of the request: a misquote fails with the keyword and its path."""
+    request = "Save a note saying call the plumber"
+    good = decision(tool_calls=[{"name": "write_note", "arguments": {"text": "call the plumber"}}])
+    bad = decision(tool_calls=[{"name": "write_note", "arguments": {"text": "call the plumbr"}}])
+    assert check_decision_output(good, [NOTE], quote_source=request).ok
+    check = check_decision_output(bad, [NOTE], quote_source=request)
+    assert check.error is not None
+    assert (check.error.keyword, check.error.path) == ("x-agentflow-quoted", "$.tool_calls[0].arguments.text")
+    assert "not copied verbatim from the request" in retry_message(check.error)
+
+
+def test_a_refusal_is_a_decision_only_where_the_graph_offers_one() -> None:
+    """`{"refuse": true}` validates (and parses to the fixed text) with a refusal, and is refused without."""
+    from agentflow.models.decision_schema import decision_from_data
+
+    text = decision(refuse=True)
+    assert check_decision_output(text, [ADD], refusal="Sorry, no.").ok
+    assert decision_from_data(json.loads(text), 1, "Sorry, no.").final_answer == "Sorry, no."
+    assert not check_decision_output(text, [ADD]).ok
+    assert not check_decision_output(decision(refuse=False), [ADD], refusal="Sorry, no.").ok

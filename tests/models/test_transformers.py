@@ -349,3 +349,29 @@ async def test_threads_are_configurable_by_spec_and_environment(
     monkeypatch.setenv("AGENTFLOW_TORCH_THREADS", "0")
     with pytest.raises(ConfigError, match="AGENTFLOW_TORCH_THREADS"):
         TransformersModel(tiny_model_dir)
+
+
+async def test_a_model_directory_profile_turns_grounded_answers_on(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """`agentflow.json` with `grounded_answers` makes the model's plain answers grounded (numbers copied from the
+    conversation, decoded with llguidance); a malformed profile is refused naming the file."""
+    import shutil
+
+    from agentflow.decoding.grounded import is_grounded
+
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, copy)
+    (copy / "agentflow.json").write_text('{"grounded_answers": true}')
+    grounded = TransformersModel(copy)
+    messages = [user_message("What is 12 * 7 + 3?")]
+    for seed in range(4):
+        response = await grounded.decide(
+            ModelRequest(messages=messages, settings=SamplingSettings(temperature=1.0, seed=seed))
+        )
+        assert response.engine == "llguidance"
+        assert is_grounded(response.decision.final_answer, ["What is 12 * 7 + 3?"])
+    assert grounded.grounded_answers and not TransformersModel(copy, grounded_answers=False).grounded_answers
+    (copy / "agentflow.json").write_text('{"grounded": 1}')
+    with pytest.raises(ModelSpecError, match=r"agentflow\.json"):
+        TransformersModel(copy)

@@ -376,7 +376,57 @@ def lexeme_dfa(lexeme: Lexeme) -> DFA:
     Raises `AutomatonError` unless some positive regex is ASCII-only by construction: the other regexes'
     `.` and negated classes are read over ASCII, which is exact only inside such an intersection.
     """
+    if lexeme.grounded is not None:
+        raise AutomatonError(
+            "a grounded answer's automaton grows with the sources times the length cap; only llguidance "
+            "enforces it",
+            lexeme,
+        )
+    if lexeme.substring:
+        return _quote_dfa(lexeme.substring, lexeme.parts)
     return _parts_dfa(lexeme.parts)
+
+
+def _is_space(chunk: str) -> bool:
+    import json
+
+    return json.loads(f'"{chunk}"')[:1].isspace()
+
+
+@lru_cache(maxsize=256)
+def _quote_dfa(chunks: tuple[str, ...], parts: tuple[str, ...]) -> DFA:
+    """``"`` + a span of the encoded `chunks` (whole chunks, not starting or ending with a whitespace chunk) +
+    ``"``, the span matching every regex in `parts`: the language `decoding.quotes` describes, built
+    structurally (a chain over the text's bytes, entered at span starts and left at span ends). Its subset
+    construction stays linear in the text (sets of end positions, as in a suffix automaton)."""
+    nfa = _NFA()
+    start = nfa.new()
+    hub = nfa.new()
+    nfa.edges[start].append((frozenset({0x22}), hub))
+    close = nfa.new()
+    nfa.final = nfa.new()
+    nfa.edges[close].append((frozenset({0x22}), nfa.final))
+    at = nfa.new()
+    for chunk in chunks:
+        space = _is_space(chunk)
+        if not space:
+            nfa.eps[hub].append(at)
+        data = chunk.encode("ascii")
+        for byte in data[:-1]:
+            at = nfa.chars(at, frozenset({byte}))
+        if not space:  # a span may end after this chunk: its last byte also leads out (never an empty span)
+            nfa.edges[at].append((frozenset({data[-1]}), close))
+        at = nfa.chars(at, frozenset({data[-1]}))
+    wrapped = [
+        (_parse(f"\\x22(?:{p[1:] if p.startswith('~') else p})\\x22"), p.startswith("~")) for p in parts
+    ]
+    blocks = _partition(
+        {codes for n in (nfa, *(w for w, _ in wrapped)) for row in n.edges for codes, _ in row}
+    )
+    dfa = _determinize(nfa, blocks)
+    for other, neg in wrapped:
+        dfa = product(dfa, _determinize(other, blocks), negate_b=neg)
+    return dfa
 
 
 @lru_cache(maxsize=4096)

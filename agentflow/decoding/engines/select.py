@@ -5,7 +5,8 @@ engine already holds it) plus `DECODES` decodes at the bound, each token's mask 
 walk (`PROBE_STEPS` tokens, the same walk for every engine). The choice is cached under (grammar text,
 tokenizer fingerprint, engine set), so it is made once per schema and process, and on disk
 (`choice_cache`), so later processes skip the measuring: the stored engine builds the grammar and is used
-unless it now refuses it. Every engine accepts the same
+unless it now refuses it. Grammars that differ only in quoted request text (`decoding.quotes`) share a choice,
+and their compile is counted once per decode, since each request compiles anew. Every engine accepts the same
 outputs, so the choice never changes what is valid; it can change which valid text a seed gives, because
 llguidance offers only the canonical tokenization of bytes the grammar forces, where xgrammar and
 outlines_core offer every token that fits (pin `engine=` for seed-for-seed reproducibility across processes).
@@ -67,12 +68,13 @@ class EngineSelector:
         self._stored = stored if stored is not None else ChoiceCache()
 
     def choose(self, compiled: CompiledSchema, names: tuple[str, ...]) -> Choice:
-        key = (compiled.lark, self._fingerprint, names)
+        # grammars that differ only in quoted request text share one choice (measured on the first of them)
+        key = (compiled.family or compiled.lark, self._fingerprint, names)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        disk_key = ChoiceCache.key(compiled.lark, self._fingerprint, names)
+        disk_key = ChoiceCache.key(key[0], self._fingerprint, names)
         choice = self._from_disk(compiled, names, disk_key) or self._measure_all(compiled, names)
         if not choice.stored:
             self._stored.put(disk_key, choice.engine)
@@ -146,4 +148,8 @@ class EngineSelector:
             matcher.consume(int(allowed[(step * 7919) % len(allowed)]))
             spent += time.perf_counter() - t0
         per_token = spent / steps
-        return Measure(compile_s, 1e6 * per_token, compile_s + DECODES * per_token * compiled.min_max_tokens)
+        # a grammar holding request text is compiled again for every request: its compile counts each decode
+        compiles = DECODES if compiled.per_request else 1
+        return Measure(
+            compile_s, 1e6 * per_token, compiles * compile_s + DECODES * per_token * compiled.min_max_tokens
+        )
