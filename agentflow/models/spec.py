@@ -130,7 +130,7 @@ def load_model(spec: str | Model) -> Model:
 
         model = VLLMModel(parsed.target)
     elif parsed.backend == "vllm-server":
-        from agentflow.models.openai import VLLMServerModel
+        from agentflow.models.vllm_server import VLLMServerModel
 
         model = VLLMServerModel.from_target(parsed.target)
     else:

@@ -38,7 +38,8 @@ def test_bad_specs(spec: str, message: str) -> None:
 def test_every_backend_loads_or_names_the_problem(tmp_path: Path) -> None:
     """vllm / vllm-server / openai specs build their backends (nothing is contacted or started until the first
     decision); a missing model directory or a malformed URL is a ModelSpecError, not an import error."""
-    from agentflow.models.openai import OpenAIModel, VLLMServerModel
+    from agentflow.models.openai import OpenAIModel
+    from agentflow.models.vllm_server import VLLMServerModel
 
     with pytest.raises(ModelSpecError, match="does not exist"):
         load_model(f"vllm:{tmp_path / 'none'}")

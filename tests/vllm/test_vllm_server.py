@@ -20,9 +20,10 @@ from agentflow.messages import system_message, user_message
 from agentflow.models.base import ModelRequest, SamplingSettings, ToolSpec
 from agentflow.models.decision_grammar import compile_decision
 from agentflow.models.decision_schema import decision_schema
-from agentflow.models.openai import OpenAIModel, VLLMServerModel
+from agentflow.models.openai import OpenAIModel
 from agentflow.models.output_check import check_decision_output
 from agentflow.models.prompt import render_chat, to_text
+from agentflow.models.vllm_server import VLLMServerModel
 
 pytestmark = [
     pytest.mark.anyio,
