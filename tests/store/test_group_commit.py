@@ -112,8 +112,13 @@ def test_two_processes_on_one_file(tmp_path: Path) -> None:
     """Two processes writing 150 runs each at the same time: no lock error, no lost row."""
     path = tmp_path / "shared.db"
     procs = [_writer(path, prefix, 150) for prefix in ("a", "b")]
-    for proc in procs:
-        out, err = proc.communicate(timeout=300)
+    try:
+        results = [proc.communicate(timeout=300) for proc in procs]
+    finally:
+        for proc in procs:  # (a failed assertion leaves no process behind)
+            proc.kill()
+            proc.wait()
+    for proc, (out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
         assert "locked" not in err and len(out.split()) == 150
     conn = sqlite3.connect(path)
@@ -143,3 +148,20 @@ def test_sigkill_during_group_commits_loses_nothing_acknowledged(tmp_path: Path)
     marks = {r[0] for r in conn.execute("SELECT run_id FROM tool_journal WHERE status = 'started'")}
     assert set(acked) <= marks
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_opening_a_database_does_not_wait_for_other_writers(tmp_path: Path) -> None:
+    """A file already at this schema is opened without taking the write lock: another process writing (here a
+    connection holding a write transaction) neither blocks the open nor makes it fail as locked."""
+    path = tmp_path / "busy.db"
+    async with open_storage(path):
+        pass
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO agentflow_meta VALUES ('someone', 'writing')")
+        async with open_storage(path) as storage:
+            assert await storage.list_runs() == []
+        other.execute("COMMIT")
+    finally:
+        other.close()

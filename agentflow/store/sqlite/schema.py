@@ -211,7 +211,10 @@ def _check_unmarked(path: Path) -> None:
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Create or upgrade the schema on `conn` (a connection in autocommit mode), in one transaction."""
+    """Create or upgrade the schema on `conn` (a connection in autocommit mode), in one transaction. A file
+    already at this schema is only read (no write lock: opening never waits behind other processes' writes)."""
+    if _schema_version(conn) == SCHEMA_VERSION and _application_id(conn) == APPLICATION_ID:
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("CREATE TABLE IF NOT EXISTS agentflow_meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -237,3 +240,17 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agentflow_meta'"
+    ).fetchone()
+    if not has_meta:
+        return None
+    row = conn.execute("SELECT value FROM agentflow_meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else None
+
+
+def _application_id(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA application_id").fetchone()[0])

@@ -69,6 +69,9 @@ def event_rows(events: Sequence[Event]) -> list[tuple[str, tuple[Any, ...]]]:
     return rows
 
 
+_OPEN_RETRY_S = 60.0  # how long opening a file keeps retrying while other processes set it up
+
+
 @dataclass(slots=True)
 class _Buffered:
     """A run's trace rows (and latest usage) waiting for the run's next write."""
@@ -128,11 +131,29 @@ class SqliteStorage(Retention):
         sidecars = [self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")]
         had = [p.exists() for p in sidecars]
 
-        def setup(conn: sqlite3.Connection) -> None:
+        def setup_once(conn: sqlite3.Connection) -> None:
             if not existed:  # mark the file as ours before anything else is in it
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
             migrate(conn, self.path)
+
+        def setup(conn: sqlite3.Connection) -> None:
+            # Processes opening one new file at once: switching to WAL needs every other connection out, and
+            # SQLite answers "locked" at once (no busy wait) where waiting could deadlock. Try again shortly.
+            deadline = time.monotonic() + _OPEN_RETRY_S
+            delay = 0.005
+            while True:
+                try:
+                    return setup_once(conn)
+                except sqlite3.OperationalError as exc:
+                    busy = "locked" in str(exc) or "busy" in str(exc)
+                    if not busy or time.monotonic() > deadline:
+                        raise
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
         try:
             self.writer.start(setup)
