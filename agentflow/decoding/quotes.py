@@ -196,8 +196,8 @@ def validator_for_quotes(cls: Any) -> Any:
 
     def quoted(validator: Any, source: Any, instance: Any, schema: Any) -> Iterator[Any]:
         text = schema.get(TEXT_KEY) if isinstance(schema, dict) else None
-        if text is None or not isinstance(instance, str):
-            return
+        if text is None or not isinstance(instance, str) or instance == "":
+            return  # (an empty value quotes nothing; minLength decides whether it is allowed)
         if not is_quote(instance, text):
             yield ValidationError(
                 f"{json.dumps(instance, ensure_ascii=False)[:80]} is not copied verbatim from the {source} "
@@ -248,13 +248,22 @@ def quoted_string(self: Compiler, node: dict[str, Any], ptr: str) -> Lang | None
         if max_len < 1:
             self.empty("maxLength", ptr, "a quote is never empty")
             return None
-        parts.append(f"{_ASCII_TEXT}{{1,{int(max_len)}}}")
-        longest = min(longest, int(max_len))
-        self.cap(ptr, f"quoted spans capped at {int(max_len)} bytes")
+        parts.append(f"{CHAR_REGEX}{{1,{int(max_len)}}}")  # characters, as maxLength counts them
+        longest = min(longest, _widest_window(text.strip(), int(max_len)))
     if min_len > 1:
         parts.append(f"{CHAR_REGEX}{{{min_len}}}{_ASCII_TEXT}*")
     sym = self.g.quote(encoded, *parts, origin=(KEYWORD, ptr))
     return Lang(sym, longest + 2, frozenset({"string"}))
+
+
+def _widest_window(text: str, width: int) -> int:
+    """The most JSON bytes any `width` consecutive characters of `text` take (a capped span's longest form)."""
+    sizes = [len(encode(ch)) for ch in text]
+    best = window = sum(sizes[:width])
+    for i in range(width, len(sizes)):
+        window += sizes[i] - sizes[i - width]
+        best = max(best, window)
+    return best
 
 
 def edge_regexes(encoded: tuple[str, ...]) -> list[str]:

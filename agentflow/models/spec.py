@@ -67,15 +67,20 @@ def parse_model_spec(spec: str) -> ModelSpec:
 
 
 def _local_options(spec: str, query: str) -> dict[str, str]:
-    """The `?engine=E&threads=N` options of a demo or transformers spec, checked (`ModelSpecError`)."""
+    """The `?engine=E&threads=N&grounded=on|off` options of a demo or transformers spec, checked
+    (`ModelSpecError`)."""
     from agentflow.exceptions import ConfigError
     from agentflow.models.transformers import ENGINES, check_threads
 
     options: dict[str, str] = {}
     for part in filter(None, query.split("&")):
         name, eq, value = part.partition("=")
-        if not eq or name not in ("engine", "threads"):
-            raise ModelSpecError(f"{spec}: unknown option {part!r} (expected engine=NAME or threads=N)")
+        if not eq or name not in ("engine", "threads", "grounded"):
+            raise ModelSpecError(
+                f"{spec}: unknown option {part!r} (expected engine=NAME, threads=N or grounded=on|off)"
+            )
+        if name == "grounded" and value not in ("on", "off"):
+            raise ModelSpecError(f"{spec}: grounded must be on or off (got {value!r})")
         if name == "engine" and value not in ENGINES:
             raise ModelSpecError(
                 f"{spec}: unknown mask engine {value!r}; choose one of: {', '.join(ENGINES)}"
@@ -142,7 +147,7 @@ def load_model(spec: str | Model) -> Model:
 
 
 def _transformers_model(target: str, spec: str) -> Model:
-    """`PATH`, `PATH?engine=NAME&threads=N` (checked by `parse_model_spec`)."""
+    """`PATH`, `PATH?engine=NAME&threads=N&grounded=on|off` (checked by `parse_model_spec`)."""
     from agentflow.models.transformers import TransformersModel
 
     path, _, query = target.partition("?")
@@ -152,4 +157,5 @@ def _transformers_model(target: str, spec: str) -> Model:
         spec=spec,
         engine=options.get("engine", "auto"),
         threads=int(options["threads"]) if "threads" in options else None,
+        grounded_answers={"on": True, "off": False}.get(options.get("grounded", "")),
     )

@@ -22,8 +22,9 @@ request, a tool result or a call's arguments; llguidance only) are on with `grou
 model directory's `agentflow.json` says `{"grounded_answers": true}`; with `"answer_words": [...]` there, the
 answer's other words must come from that list too (the bundled demo model's profile says both).
 
-Spec: `transformers:PATH`, `transformers:PATH?engine=NAME&threads=N`. torch, transformers and the engines are
-imported only when a model is loaded, so importing this module (and starting the CLI) stays fast.
+Spec: `transformers:PATH`, `transformers:PATH?engine=NAME&threads=N&grounded=on|off`. torch, transformers and
+the engines are imported only when a model is loaded, so importing this module (and starting the CLI) stays
+fast.
 """
 
 from __future__ import annotations
@@ -97,6 +98,11 @@ class TransformersModel:
         profile = _profile(self._path)
         if grounded_answers is None:
             grounded_answers = bool(profile.get("grounded_answers", False))
+        if grounded_answers and engine not in ("auto", "llguidance"):
+            raise ModelSpecError(
+                f"{spec or path}: grounded answers (on in this model's {PROFILE}) are enforced by llguidance "
+                f"only, not {engine}: use engine=llguidance or auto, or turn them off (?grounded=off)"
+            )
         self._grounded = grounded_answers
         self._answer_words: list[str] | None = profile.get("answer_words")
         self._engine = engine

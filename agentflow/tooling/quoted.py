@@ -38,6 +38,11 @@ class Quoted:
     """
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        if source is not str:  # (an optional quote: `Annotated[str, Quoted()] | None`)
+            raise TypeError(
+                f"Quoted() marks a str (a span of the request), not {source!r}; for an optional one write "
+                "Annotated[str, Quoted()] | None"
+            )
         return core_schema.with_info_after_validator_function(_check, handler(source))
 
     def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
@@ -49,7 +54,8 @@ class Quoted:
 def _check(value: Any, info: core_schema.ValidationInfo) -> Any:
     context = info.context if isinstance(info.context, dict) else None
     text = context.get(QUOTE_SOURCE) if context else None
-    if text is None or not isinstance(value, str) or is_quote(value, text):
+    # (an empty value quotes nothing: allowed, like an argument's default of ""; `min_length=1` refuses it)
+    if text is None or not isinstance(value, str) or value == "" or is_quote(value, text):
         return value
     raise PydanticCustomError(
         "not_quoted",

@@ -97,7 +97,7 @@ def test_every_engine_form_accepts_exactly_the_spans(
             encoded = json.dumps(value, ensure_ascii=True)
             want = (
                 is_quote(value, TRICKY)
-                and (max_length is None or len(encoded) - 2 <= max_length)
+                and (max_length is None or len(value) <= max_length)  # characters, not bytes
                 and (min_length is None or len(value) >= min_length)
             )
             assert dfa.matches(encoded.encode()) is want, value
@@ -203,3 +203,37 @@ def test_jsonschema_validation_checks_bound_quotes() -> None:
     errors = list(cls(bound).iter_errors({"text": "call the plumbers"}))
     assert errors and "not copied verbatim from the request" in errors[0].message
     assert not list(cls(schema()).iter_errors({"text": "anything"}))
+    assert not list(cls(bound).iter_errors({"text": ""}))  # quotes nothing: minLength decides
+    assert list(cls(bind_quotes(schema(min_length=1), "call the plumber")).iter_errors({"text": ""}))
+
+
+def test_auto_checks_a_familys_engine_against_each_requests_grammar(
+    tiny_model_dir: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Grammars that differ only in their request share auto's engine choice, but a long request's capped
+    quotes may outgrow the engine chosen for a short one: auto then picks an engine that builds this grammar
+    (here the family's choice is xgrammar, which cannot build the 700-word request's cap)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from agentflow.decoding.driver import GuidedDecoder
+    from agentflow.decoding.engines.choice_cache import ChoiceCache
+
+    monkeypatch.setenv("AGENTFLOW_CACHE_DIR", str(tmp_path))
+    decoder = GuidedDecoder(
+        AutoModelForCausalLM.from_pretrained(tiny_model_dir), AutoTokenizer.from_pretrained(tiny_model_dir)
+    )
+    short = compile_schema(bind_quotes(schema(max_length=2000), "please save a note: buy milk and eggs"))
+    long_request = " ".join(f"w{i}x" for i in range(700))
+    long = compile_schema(bind_quotes(schema(max_length=2000), long_request))
+    builds_long = {name for name, error in supported_engines(long).items() if error is None}
+    assert short.family == long.family and "xgrammar" not in builds_long
+    names = decoder.choice(short).measured.keys() or ENGINES
+    key = ChoiceCache.key(short.family, decoder.view.fingerprint, tuple(names))
+    ChoiceCache().put(key, "xgrammar")
+    fresh = GuidedDecoder(
+        AutoModelForCausalLM.from_pretrained(tiny_model_dir), AutoTokenizer.from_pretrained(tiny_model_dir)
+    )
+    assert fresh.choice(short).engine == "xgrammar"
+    assert fresh.choice(long).engine in builds_long
+    sample = fresh.sample(long, max_tokens=long.min_max_tokens, seed=1)
+    assert is_quote(json.loads(sample.text)["text"], long_request)

@@ -375,3 +375,19 @@ async def test_a_model_directory_profile_turns_grounded_answers_on(
     (copy / "agentflow.json").write_text('{"grounded": 1}')
     with pytest.raises(ModelSpecError, match=r"agentflow\.json"):
         TransformersModel(copy)
+
+
+def test_a_pinned_engine_that_cannot_ground_answers_is_refused_at_once() -> None:
+    """The demo's profile grounds answers, which only llguidance enforces: pinning xgrammar is refused when the
+    model is made (not on every decision), naming the way out; `grounded=off` makes the pin work."""
+    from agentflow.models.spec import load_model
+
+    with pytest.raises(
+        ModelSpecError, match=r"grounded answers .* llguidance only, not xgrammar.*grounded=off"
+    ):
+        load_model("demo?engine=xgrammar")
+    model = load_model("demo?engine=xgrammar&grounded=off")
+    assert isinstance(model, TransformersModel) and not model.grounded_answers
+    assert load_model("demo?engine=llguidance").grounded_answers
+    with pytest.raises(ModelSpecError, match="grounded must be on or off"):
+        load_model("demo?grounded=maybe")

@@ -51,6 +51,12 @@ def test_validation_refuses_a_value_not_in_the_request() -> None:
         extract.validate_arguments({"name": "Brie"}, quote_source=request)  # inside a word
     # outside a run (no request) nothing can be checked: the value passes
     assert extract.validate_arguments({"name": "anything"})["name"] == "anything"
+    # an empty value quotes nothing: a quoted argument's default of "" stays valid (search_notes' query)
+    from agentflow.toolkit import search_notes
+
+    assert (
+        search_notes.validate_arguments({"query": ""}, quote_source="find my note about milk")["query"] == ""
+    )
 
 
 def test_raw_schema_tools_check_the_marker_too() -> None:
@@ -135,3 +141,23 @@ async def test_a_humans_edit_of_a_quoted_argument_is_taken_as_written(tmp_path: 
     assert result.status == "succeeded"
     calls = [e.data for e in events if e.kind == "tool_called"]
     assert [(c["is_error"], c["content"]) for c in calls] == [(False, "Ada Lovelace")]
+
+
+def test_quoted_marks_strings_only() -> None:
+    """A quote is a string: the marker on another type is refused when the tool is defined, naming the type
+    and the optional form."""
+    with pytest.raises(
+        agentflow.ToolDefinitionError, match=r"not list\[str\].*Annotated\[str, Quoted\(\)\] \| None"
+    ):
+
+        @agentflow.tool
+        def tags(items: Annotated[list[str], agentflow.Quoted()]) -> str:
+            """Tag things."""
+            return ""
+
+    @agentflow.tool
+    def maybe(name: Annotated[str, agentflow.Quoted()] | None = None) -> str:
+        """Maybe a name."""
+        return name or ""
+
+    assert maybe.validate_arguments({"name": None}, quote_source="hello there") == {"name": None}

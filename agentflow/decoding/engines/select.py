@@ -73,15 +73,36 @@ class EngineSelector:
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
-            return hit
+            if key[0] == compiled.lark or self._builds(compiled, hit.engine):
+                return hit
+            # this grammar of the family (e.g. a long request's quotes) outgrew the family's engine: its own
+            # choice, among the engines that build it
+            key = (compiled.lark, self._fingerprint, names)
+            own = self._cache.get(key)
+            if own is None:
+                own = self._cache[key] = self._measure_all(compiled, names)
+                self._trim()
+            return own
         disk_key = ChoiceCache.key(key[0], self._fingerprint, names)
         choice = self._from_disk(compiled, names, disk_key) or self._measure_all(compiled, names)
         if not choice.stored:
             self._stored.put(disk_key, choice.engine)
         self._cache[key] = choice
+        self._trim()
+        return choice
+
+    def _trim(self) -> None:
         while len(self._cache) > 256:
             self._cache.popitem(last=False)
-        return choice
+
+    def _builds(self, compiled: CompiledSchema, name: str) -> bool:
+        """Whether engine `name` enforces `compiled` (building it now: the decode reuses the build)."""
+        try:
+            engine_support(compiled, name)
+            self._get(name).prepare(compiled)
+        except EngineUnsupportedError:
+            return False
+        return True
 
     def _from_disk(self, compiled: CompiledSchema, names: tuple[str, ...], disk_key: str) -> Choice | None:
         """The engine an earlier process chose, if it still builds this grammar (else forget it)."""
