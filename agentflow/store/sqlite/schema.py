@@ -11,6 +11,7 @@ agentflow is refused with a `StoreError` naming the file.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -208,6 +209,32 @@ def _check_unmarked(path: Path) -> None:
             f"{path} is not an agentflow database (no agentflow marker; its tables: {listed}); "
             "pass another --db path"
         )
+
+
+OPEN_RETRY_S = 60.0  # how long opening a file keeps retrying while other processes set it up
+
+
+def set_up(conn: sqlite3.Connection, path: Path, *, mark: bool) -> None:
+    """Make `conn`'s file ready: marked as ours (`mark`: a new file, before anything else is in it), in WAL mode,
+    at this schema. Processes opening one new file at once: switching to WAL needs every other connection out,
+    and SQLite answers "locked" at once (no busy wait) where waiting could deadlock, so that is tried again."""
+    deadline = time.monotonic() + OPEN_RETRY_S
+    delay = 0.005
+    while True:
+        try:
+            if mark:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return migrate(conn, path)
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                raise
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -27,7 +27,7 @@ from agentflow.store.owner import lease_live
 from agentflow.store.sqlite.readers import Readers, fetch_dicts
 from agentflow.store.sqlite.retention import Retention
 from agentflow.store.sqlite.rows import loads as _loads, record_from_row
-from agentflow.store.sqlite.schema import APPLICATION_ID, check_file, migrate
+from agentflow.store.sqlite.schema import check_file, set_up
 from agentflow.store.sqlite.writer import GroupCommitWriter
 from agentflow.store.url import DatabaseURL
 
@@ -67,9 +67,6 @@ def event_rows(events: Sequence[Event]) -> list[tuple[str, tuple[Any, ...]]]:
             )
         )
     return rows
-
-
-_OPEN_RETRY_S = 60.0  # how long opening a file keeps retrying while other processes set it up
 
 
 @dataclass(slots=True)
@@ -131,32 +128,8 @@ class SqliteStorage(Retention):
         sidecars = [self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")]
         had = [p.exists() for p in sidecars]
 
-        def setup_once(conn: sqlite3.Connection) -> None:
-            if not existed:  # mark the file as ours before anything else is in it
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            migrate(conn, self.path)
-
-        def setup(conn: sqlite3.Connection) -> None:
-            # Processes opening one new file at once: switching to WAL needs every other connection out, and
-            # SQLite answers "locked" at once (no busy wait) where waiting could deadlock. Try again shortly.
-            deadline = time.monotonic() + _OPEN_RETRY_S
-            delay = 0.005
-            while True:
-                try:
-                    return setup_once(conn)
-                except sqlite3.OperationalError as exc:
-                    busy = "locked" in str(exc) or "busy" in str(exc)
-                    if not busy or time.monotonic() > deadline:
-                        raise
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                time.sleep(delay)
-                delay = min(delay * 2, 0.2)
-
         try:
-            self.writer.start(setup)
+            self.writer.start(lambda conn: set_up(conn, self.path, mark=not existed))
         except sqlite3.DatabaseError as exc:
             for sidecar, existed_before in zip(sidecars, had, strict=True):
                 if not existed_before:
