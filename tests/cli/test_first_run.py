@@ -279,7 +279,7 @@ def test_a_partial_result_is_a_result_not_the_models_reasoning(db_path: Path) ->
 
 def test_an_engine_size_limit_is_named_as_one(db_path: Path) -> None:
     """Forcing outlines_core on the bundled graph: exit 2 and an error saying it is that engine's size limit."""
-    proc = cli("run", "react", "-i", SUM, "-m", "demo?engine=outlines_core", db=db_path)
+    proc = cli("run", "react", "-i", SUM, "-m", "demo?engine=outlines_core&grounded=off", db=db_path)
     assert proc.returncode == 2
     assert "EngineLimitError" in proc.stderr and "size limit of outlines_core" in proc.stderr
 
