@@ -32,6 +32,7 @@ __all__ = [
     "redact_fields",
     "redactor_for",
     "release",
+    "scrub_checkpoint",
     "scrub_for",
 ]
 
@@ -209,3 +210,11 @@ def scrub_for(run_id: str, value: Any) -> Any:
     """`value` scrubbed of run `run_id`'s sensitive values (for checkpoint savers: thread id = run id)."""
     redactor = _registry.get(run_id)
     return value if redactor is None else redactor.scrub(value)
+
+
+def scrub_checkpoint(run_id: str, checkpoint: Any) -> Any:
+    """A LangGraph checkpoint whose channel values are scrubbed of run `run_id`'s sensitive values (the same
+    object when there is nothing to scrub)."""
+    values = checkpoint.get("channel_values")
+    scrubbed = scrub_for(run_id, values)
+    return checkpoint if scrubbed is values else {**checkpoint, "channel_values": scrubbed}

@@ -16,6 +16,7 @@ the suite every backend passes; a new backend adds one fixture.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,6 +84,19 @@ class TraceEvent:
     agent: str
     ts: str
     data: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> TraceEvent:
+        """An `events` table row (the same columns in every backend), its data as stored JSON text."""
+        return cls(
+            run_id=row["run_id"],
+            seq=row["seq"],
+            kind=row["kind"],
+            step=row["step"],
+            agent=row["agent"] or "",
+            ts=row["ts"],
+            data=json.loads(row["data"]),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -92,15 +92,4 @@ class RunStore:
 
     def events(self, run_id: str) -> list[TraceEvent]:
         rows = self._read("SELECT * FROM events WHERE run_id = ? ORDER BY seq", (run_id,))
-        return [
-            TraceEvent(
-                run_id=r["run_id"],
-                seq=r["seq"],
-                kind=r["kind"],
-                step=r["step"],
-                agent=r["agent"] or "",
-                ts=r["ts"],
-                data=json.loads(r["data"]),
-            )
-            for r in rows
-        ]
+        return [TraceEvent.from_row(r) for r in rows]

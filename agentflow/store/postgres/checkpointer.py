@@ -30,7 +30,7 @@ from langgraph.checkpoint.base import (
 from psycopg.types.json import Jsonb
 
 from agentflow.exceptions import ConfigError
-from agentflow.redaction import scrub_for
+from agentflow.redaction import scrub_checkpoint, scrub_for
 from agentflow.store.postgres.connection import Conn
 from agentflow.store.postgres.writer import Write
 
@@ -166,10 +166,9 @@ class PostgresCheckpointer(BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         thread_id = str(config["configurable"]["thread_id"])
         checkpoint_ns = config["configurable"]["checkpoint_ns"]
-        values = checkpoint.get("channel_values")
-        scrubbed = scrub_for(thread_id, values)  # a run's sensitive values never reach a checkpoint
-        if scrubbed is not values:
-            checkpoint = {**checkpoint, "channel_values": scrubbed}
+        checkpoint = scrub_checkpoint(
+            thread_id, checkpoint
+        )  # a run's sensitive values never reach a checkpoint
         type_, blob = self.serde.dumps_typed(checkpoint)
         meta = json.loads(
             json.dumps(get_checkpoint_metadata(config, metadata), default=str).replace("\\u0000", "")

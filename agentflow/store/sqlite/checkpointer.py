@@ -28,7 +28,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.sqlite.utils import load_pending_writes, pending_writes_sql, search_where
 
-from agentflow.redaction import scrub_for
+from agentflow.redaction import scrub_checkpoint, scrub_for
 
 if TYPE_CHECKING:
     from agentflow.store.sqlite.storage import SqliteStorage
@@ -144,10 +144,9 @@ class SqliteCheckpointer(BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         thread_id = str(config["configurable"]["thread_id"])
         checkpoint_ns = config["configurable"]["checkpoint_ns"]
-        values = checkpoint.get("channel_values")
-        scrubbed = scrub_for(thread_id, values)  # a run's sensitive values never reach a checkpoint
-        if scrubbed is not values:
-            checkpoint = {**checkpoint, "channel_values": scrubbed}
+        checkpoint = scrub_checkpoint(
+            thread_id, checkpoint
+        )  # a run's sensitive values never reach a checkpoint
         type_, blob = self.serde.dumps_typed(checkpoint)
         meta = json.dumps(get_checkpoint_metadata(config, metadata), ensure_ascii=False).encode(
             "utf-8", "ignore"

@@ -511,18 +511,7 @@ class SqliteStorage(Retention):
                 conn, "SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after)
             )
         )
-        return [
-            TraceEvent(
-                run_id=r["run_id"],
-                seq=r["seq"],
-                kind=r["kind"],
-                step=r["step"],
-                agent=r["agent"] or "",
-                ts=r["ts"],
-                data=json.loads(r["data"]),
-            )
-            for r in rows
-        ]
+        return [TraceEvent.from_row(r) for r in rows]
 
     # ------------------------------------------------------------------------------------------ journal
 
